@@ -1,0 +1,240 @@
+"""Command line: `playground chat`, `playground generate`, `playground models`.
+
+`playground` with no command opens the desktop app when Qt is available, else the terminal chat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import threading
+from pathlib import Path
+
+from .sampling import PRESETS, SamplingParams
+
+
+def _peak_rss_mb() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", help="a .gguf file or a model folder (default: SmolLM2-135M-Instruct)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+
+
+def _add_sampling_args(p: argparse.ArgumentParser) -> None:
+    d = SamplingParams()
+    g = p.add_argument_group("sampling")
+    g.add_argument("--preset", choices=sorted(PRESETS), help="start from a named preset")
+    g.add_argument("--temperature", "-t", type=float, help=f"0 = greedy (default {d.temperature})")
+    g.add_argument("--top-k", type=int, help=f"0 = off (default {d.top_k})")
+    g.add_argument("--top-p", type=float, help=f"1 = off (default {d.top_p})")
+    g.add_argument("--min-p", type=float, help=f"0 = off (default {d.min_p})")
+    g.add_argument("--typical-p", type=float, help=f"1 = off (default {d.typical_p})")
+    g.add_argument("--repeat-penalty", type=float, help=f"1 = off (default {d.repeat_penalty})")
+    g.add_argument("--presence-penalty", type=float)
+    g.add_argument("--frequency-penalty", type=float)
+    g.add_argument("--seed", type=int, help="fix the random seed for reproducible output")
+    g.add_argument("--max-tokens", "-n", type=int, help=f"most tokens to generate (default {d.max_tokens})")
+    g.add_argument("--stop", action="append", default=None, help="stop when this text appears (repeatable)")
+    p.add_argument("--stats", action="store_true", help="print one JSON line of timings at the end")
+
+
+def sampling_from_args(a: argparse.Namespace) -> SamplingParams:
+    base = PRESETS[a.preset] if a.preset else SamplingParams()
+    changes = {}
+    for name in ("temperature", "top_k", "top_p", "min_p", "typical_p", "repeat_penalty", "presence_penalty",
+                 "frequency_penalty", "seed", "max_tokens"):
+        v = getattr(a, name)
+        if v is not None:
+            changes[name] = v
+    if a.stop:
+        changes["stop"] = tuple(s.encode().decode("unicode_escape") for s in a.stop)
+    return base.replace(**changes)
+
+
+def _load(a: argparse.Namespace):
+    from .loading import ModelLoadError, load_model
+    from .loading.discovery import default_model
+
+    path = a.model or default_model()
+    if path is None:
+        sys.exit(
+            "No model found. Install the default one with:  playground models fetch smollm2\n"
+            "or pass a .gguf file or a model folder with --model."
+        )
+    print(f"Loading {path} …", file=sys.stderr, flush=True)
+    try:
+        return load_model(path, device=a.device, dtype=a.dtype)
+    except (ModelLoadError, OSError, ValueError) as e:
+        sys.exit(f"error: {e}")
+
+
+def _stream(lm, prompt_ids, params, stats: bool, out=sys.stdout):
+    from .engine.generate import Finished, generate
+
+    stop = threading.Event()
+    fin = None
+    it = generate(lm.model, lm.tokenizer, prompt_ids, params, stop)
+    try:
+        for ev in it:
+            if isinstance(ev, Finished):
+                fin = ev
+                out.write(ev.tail)
+            else:
+                out.write(ev.text)
+            out.flush()
+    except KeyboardInterrupt:
+        stop.set()
+        for ev in it:  # let the generator finish cleanly
+            if isinstance(ev, Finished):
+                fin = ev
+        out.write("\n[stopped]")
+    out.write("\n")
+    if stats and fin is not None:
+        print(json.dumps({
+            "load_s": round(lm.load_s, 3), "prompt_tokens": fin.prompt_tokens,
+            "prefill_tok_s": round(fin.prefill_tok_s, 1), "ttft_ms": round(fin.ttft_s * 1000, 1),
+            "generated_tokens": fin.generated_tokens, "decode_tok_s": round(fin.decode_tok_s, 1),
+            "peak_rss_mb": round(_peak_rss_mb(), 1), "finish_reason": fin.reason, "seed": fin.seed,
+        }), file=sys.stderr if out is sys.stdout and not stats else sys.stdout, flush=True)
+    return fin
+
+
+def cmd_generate(a: argparse.Namespace) -> int:
+    params = sampling_from_args(a)
+    prompt = a.prompt if a.prompt is not None else sys.stdin.read()
+    lm = _load(a)
+    if a.raw:
+        ids = lm.tokenizer.encode(prompt)
+    else:
+        msgs = ([{"role": "system", "content": a.system}] if a.system else []) + [{"role": "user", "content": prompt}]
+        ids = lm.tokenizer.encode_chat(msgs)
+    try:
+        _stream(lm, ids, params, a.stats)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_chat(a: argparse.Namespace) -> int:
+    from .engine.context import ContextOverflowError, fit_messages
+
+    params = sampling_from_args(a)
+    lm = _load(a)
+    system = [{"role": "system", "content": a.system}] if a.system else []
+    history: list[dict] = []
+    print(f"Chatting with {lm.name}. Type /exit to quit, /reset to start over, /system TEXT to set the system prompt.",
+          file=sys.stderr)
+    while True:
+        try:
+            line = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=sys.stderr)
+            return 0
+        if not line.strip():
+            continue
+        if line.strip() in ("/exit", "/quit"):
+            return 0
+        if line.strip() == "/reset":
+            history.clear()
+            continue
+        if line.startswith("/system "):
+            system = [{"role": "system", "content": line[len("/system "):]}]
+            continue
+        history.append({"role": "user", "content": line})
+        try:
+            fitted = fit_messages(lm.tokenizer, system + history, lm.config.max_seq_len, params.max_tokens)
+        except ContextOverflowError as e:
+            print(f"error: {e}", file=sys.stderr)
+            history.pop()
+            continue
+        if fitted.dropped:
+            print(f"[the {fitted.dropped} oldest messages no longer fit the context and were left out]", file=sys.stderr)
+        fin = _stream(lm, fitted.ids, params, a.stats)
+        history.append({"role": "assistant", "content": fin.text if fin else ""})
+
+
+def cmd_models(a: argparse.Namespace) -> int:
+    from .loading.discovery import discover
+
+    if a.action == "fetch":
+        from .loading.fetch import FetchError, fetch
+
+        def bar(done: int, total: int) -> None:
+            if total:
+                frac = done / total
+                sys.stderr.write(f"\r[{'#' * int(frac * 40):<40}] {done / 2**20:6.1f}/{total / 2**20:.1f} MB")
+            else:
+                sys.stderr.write(f"\r{done / 2**20:6.1f} MB")
+            sys.stderr.flush()
+
+        try:
+            path = fetch(a.name or "smollm2", progress=bar)
+        except FetchError as e:
+            sys.stderr.write("\n")
+            sys.exit(f"error: {e}")
+        sys.stderr.write("\n")
+        print(f"installed {path}")
+        return 0
+    models = discover()
+    if not models:
+        print("No models found. Install the default one with:  playground models fetch smollm2")
+        return 0
+    for m in models:
+        info = m.describe()
+        params = f"{info['params'] / 1e6:.0f}M params" if "params" in info else info.get("error", "")
+        print(f"{m.source:12} {info.get('quantization', '?'):8} {info['size_mb']:9.1f} MB  {params:14} {m.name}\n"
+              f"{'':12} {m.path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="playground", description="Chat with a local language model and see inside it.")
+    sub = p.add_subparsers(dest="command")
+    c = sub.add_parser("chat", help="chat in the terminal (multi-turn, streaming)")
+    _add_model_args(c)
+    _add_sampling_args(c)
+    c.add_argument("--system", help="system prompt")
+    c.set_defaults(func=cmd_chat)
+    g = sub.add_parser("generate", help="answer one prompt and exit")
+    _add_model_args(g)
+    _add_sampling_args(g)
+    g.add_argument("--prompt", "-p", help="the prompt (default: read standard input)")
+    g.add_argument("--system", help="system prompt")
+    g.add_argument("--raw", action="store_true", help="continue the text as is, without the chat template")
+    g.set_defaults(func=cmd_generate)
+    m = sub.add_parser("models", help="list models found on this computer, or fetch the default one")
+    m.add_argument("action", nargs="?", choices=["list", "fetch"], default="list")
+    m.add_argument("name", nargs="?", help="with fetch: which model (smollm2)")
+    m.set_defaults(func=cmd_models)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = build_parser()
+    a = p.parse_args(argv)
+    if a.command is None:
+        return run_default()
+    try:
+        return a.func(a)
+    except ValueError as e:  # bad sampling values and the like
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def run_default() -> int:
+    try:
+        from .app import main as app_main
+    except ImportError:
+        return main(["chat"])
+    return app_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Generation: a Python generator that prefills the prompt, then decodes one token at a time,
+yielding a `TokenEvent` per token and a `Finished` at the end.
+
+It knows nothing about Qt; the command line, the GUI worker and the server all consume it.
+Before every token it reads the sampling parameters afresh (from a `LiveParams` when given
+one) and checks the stop flag, so a slider moved or Stop pressed mid-reply acts on the very
+next token.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+
+from ..model.transformer import Transformer
+from ..sampling import LiveParams, SamplingParams, sample
+from ..tokenization.tokenizer import IncrementalDecoder, TextTokenizer
+
+PREFILL_CHUNK = 512
+
+
+@dataclass
+class TokenEvent:
+    """One generated token, with everything the views and the history need (nothing torch)."""
+
+    index: int  # 0 for the first generated token
+    token_id: int
+    text: str  # the text this token adds to the reply (may be "" while a character or stop string is incomplete)
+    prob: float  # probability of the chosen token under the distribution it was sampled from
+    raw_prob: float  # its probability under the model's raw distribution
+    entropy: float  # of the raw distribution, in nats
+    params: SamplingParams  # what it was sampled under
+    top: list[tuple[int, float]] = field(default_factory=list)  # raw top-N (id, prob)
+    top_final: list[tuple[int, float]] = field(default_factory=list)  # after the sampler's filters
+
+
+@dataclass
+class Finished:
+    reason: str  # "eos" | "length" | "stop" (a stop string) | "cancelled" | "context"
+    prompt_tokens: int
+    generated_tokens: int
+    prefill_s: float
+    decode_s: float
+    ttft_s: float  # from the call to the first token's event
+    seed: int
+    text: str = ""  # the whole reply
+    tail: str = ""  # text not yet carried by any TokenEvent (a held-back end); append it to the reply
+
+    @property
+    def prefill_tok_s(self) -> float:
+        return self.prompt_tokens / self.prefill_s if self.prefill_s > 0 else 0.0
+
+    @property
+    def decode_tok_s(self) -> float:
+        # tokens after the first, over the time spent producing them
+        n = self.generated_tokens - 1
+        return n / self.decode_s if n > 0 and self.decode_s > 0 else 0.0
+
+
+class _StopStrings:
+    """Holds back text that might be the start of a stop string; cuts at the first full match."""
+
+    def __init__(self, stops: tuple[str, ...]):
+        self.stops = stops
+        self.pending = ""
+
+    def feed(self, piece: str) -> tuple[str, bool]:
+        if not self.stops:
+            return piece, False
+        buf = self.pending + piece
+        hits = [i for i in (buf.find(s) for s in self.stops) if i >= 0]
+        if hits:
+            self.pending = ""
+            return buf[: min(hits)], True
+        hold = 0
+        for s in self.stops:
+            for n in range(min(len(s) - 1, len(buf)), 0, -1):
+                if buf.endswith(s[:n]):
+                    hold = max(hold, n)
+                    break
+        self.pending = buf[len(buf) - hold :] if hold else ""
+        return buf[: len(buf) - hold], False
+
+
+def _top(probs: torch.Tensor, n: int) -> list[tuple[int, float]]:
+    if n <= 0:
+        return []
+    v, i = torch.topk(probs, min(n, probs.numel()))
+    return [(int(a), float(b)) for a, b in zip(i.tolist(), v.tolist()) if b > 0]
+
+
+@torch.inference_mode()
+def generate(
+    model: Transformer,
+    tokenizer: TextTokenizer,
+    prompt_ids: list[int],
+    params: SamplingParams | LiveParams | None = None,
+    stop_event: threading.Event | None = None,
+    top_n: int = 10,
+) -> Iterator[TokenEvent | Finished]:
+    """Yield a TokenEvent for each generated token, then one Finished."""
+    live = params if isinstance(params, LiveParams) else LiveParams(params or SamplingParams())
+    t_start = time.perf_counter()
+    p = live.get()
+    ctx = model.config.max_seq_len
+    if not prompt_ids:
+        raise ValueError("the prompt is empty")
+    if len(prompt_ids) >= ctx:
+        raise ValueError(f"the prompt has {len(prompt_ids)} tokens; the model's context holds {ctx}")
+    seed = p.seed if p.seed is not None else random.randrange(2**31)
+    device = model.tok_embeddings.weight.device
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    # a cache for the prompt and the reply, grown in steps so short chats stay small
+    cache_len = min(ctx, len(prompt_ids) + p.max_tokens)
+    model.setup_cache(cache_len)
+
+    # prefill
+    logits = None
+    for s in range(0, len(prompt_ids), PREFILL_CHUNK):
+        chunk = torch.tensor([prompt_ids[s : s + PREFILL_CHUNK]], device=device)
+        logits = model(chunk, start=s, use_cache=True)[0, -1]
+    prefill_s = time.perf_counter() - t_start
+
+    history = list(prompt_ids)
+    decoder = IncrementalDecoder(tokenizer)
+    stops = _StopStrings(p.stop)
+    eos = set(tokenizer.eos_ids)
+    reply: list[str] = []
+    pos = len(prompt_ids)
+    n = 0
+    ttft = 0.0
+    t_decode = time.perf_counter()
+    reason = "length"
+    while True:
+        if stop_event is not None and stop_event.is_set():
+            reason = "cancelled"
+            break
+        p = live.get()  # the parameters in force for this token
+        if n >= p.max_tokens:
+            reason = "length"
+            break
+        res = sample(logits.float().cpu(), history, p, gen)
+        tok = res.token
+        raw = res.probs_raw
+        logp = torch.log(raw.clamp_min(1e-30))
+        entropy = float(-(raw * logp).sum())
+        if tok in eos:
+            reason = "eos"
+            break
+        piece = decoder.push(tok)
+        text, hit = stops.feed(piece)
+        reply.append(text)
+        history.append(tok)
+        ev = TokenEvent(
+            index=n, token_id=tok, text=text, prob=float(res.probs_final[tok]), raw_prob=float(raw[tok]),
+            entropy=entropy if math.isfinite(entropy) else 0.0, params=p,
+            top=_top(raw, top_n), top_final=_top(res.probs_final, top_n),
+        )
+        if n == 0:
+            ttft = time.perf_counter() - t_start
+            t_decode = time.perf_counter()
+        n += 1
+        yield ev
+        if hit:
+            reason = "stop"
+            break
+        if pos + 1 >= ctx:
+            reason = "context"
+            break
+        if n >= live.get().max_tokens:
+            reason = "length"
+            break
+        if pos >= model.cache.max_len:
+            model.cache = _grow(model, pos, min(ctx, pos * 2))
+        logits = model(torch.tensor([[tok]], device=device), start=pos, use_cache=True)[0, -1]
+        pos += 1
+    tail = ""
+    if reason != "stop":
+        tail, hit = stops.feed(decoder.flush())
+        if not hit:
+            tail += stops.pending
+        reply.append(tail)
+    decode_s = time.perf_counter() - t_decode if n > 1 else 0.0
+    yield Finished(reason, len(prompt_ids), n, prefill_s, decode_s, ttft, seed, "".join(reply), tail)
+
+
+def _grow(model: Transformer, used: int, new_len: int):
+    old = model.cache
+    new = model.setup_cache(new_len)
+    new.k[:, :, :, :used] = old.k[:, :, :, :used]
+    new.v[:, :, :, :used] = old.v[:, :, :, :used]
+    return new

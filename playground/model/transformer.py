@@ -1,0 +1,307 @@
+"""A decoder-only Transformer for the Llama family (Llama 2/3, SmolLM, Mistral, Qwen2) and GPT-2.
+
+Follows Hugging Face `transformers`' LlamaForCausalLM / Qwen2ForCausalLM / GPT2LMHeadModel
+numerically (tests check logits to 1e-4), written in the nanoGPT / gpt-fast style: one config
+dataclass, one KV cache module, attention with a fast path (SDPA) and a written-out path that
+returns its probabilities for the attention viewer.
+
+Shapes use one vocabulary: B batch, T query length, S key length, nh heads, nkv key/value
+heads, hs head size, C model width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+
+# ---------------------------------------------------------------------------- RoPE
+def rope_inv_freq(cfg: ModelConfig) -> tuple[torch.Tensor, float]:
+    """Inverse frequencies (hs/2,) and the cos/sin scale ("attention factor") for RoPE.
+
+    Plain RoPE rotates pair i of each head by position * theta^(-2i/hs). The scaling variants
+    stretch the slow (long-wavelength) pairs so a model reaches past its training context:
+    "linear" divides every frequency, "llama3" only the low ones with a smooth ramp between,
+    "yarn" blends interpolated and extrapolated frequencies and rescales cos/sin.
+    """
+    hs = cfg.head_dim
+    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
+    sc = dict(cfg.rope_scaling or {})
+    kind = sc.get("rope_type", sc.get("type", "default"))
+    attention_factor = 1.0
+    if kind in (None, "default"):
+        pass
+    elif kind == "linear":
+        inv_freq = inv_freq / sc["factor"]
+    elif kind == "llama3":
+        factor, lo, hi = sc["factor"], sc["low_freq_factor"], sc["high_freq_factor"]
+        old_ctx = sc["original_max_position_embeddings"]
+        lo_wavelen, hi_wavelen = old_ctx / lo, old_ctx / hi
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > lo_wavelen, inv_freq / factor, inv_freq)
+        smooth = (old_ctx / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = (wavelen >= hi_wavelen) & (wavelen <= lo_wavelen)
+        inv_freq = torch.where(medium, smoothed, scaled)
+    elif kind == "yarn":
+        factor = sc.get("factor") or cfg.max_seq_len / sc["original_max_position_embeddings"]
+        orig = sc.get("original_max_position_embeddings") or cfg.max_seq_len
+        beta_fast, beta_slow = sc.get("beta_fast") or 32, sc.get("beta_slow") or 1
+
+        def mscale(scale: float, m: float = 1.0) -> float:
+            return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+        attention_factor = sc.get("attention_factor")
+        if attention_factor is None:
+            if sc.get("mscale") and sc.get("mscale_all_dim"):
+                attention_factor = mscale(factor, sc["mscale"]) / mscale(factor, sc["mscale_all_dim"])
+            else:
+                attention_factor = mscale(factor)
+
+        def correction_dim(rot: float) -> float:
+            return (hs * math.log(orig / (rot * 2 * math.pi))) / (2 * math.log(cfg.rope_theta))
+
+        low, high = correction_dim(beta_fast), correction_dim(beta_slow)
+        if sc.get("truncate", True):
+            low, high = math.floor(low), math.ceil(high)
+        low, high = max(low, 0), min(high, hs - 1)
+        if low == high:
+            high += 0.001
+        ramp = ((torch.arange(hs // 2, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
+        extrapolation = 1 - ramp
+        inv_freq = (inv_freq / factor) * (1 - extrapolation) + inv_freq * extrapolation
+    else:
+        raise ValueError(f"unsupported RoPE scaling type {kind!r} (supported: linear, llama3, yarn)")
+    return inv_freq.float(), float(attention_factor)
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((-x2, x1), dim=-1)
+
+
+# ---------------------------------------------------------------------------- KV cache
+class KVCache(nn.Module):
+    """Keys and values of every layer for positions already seen, preallocated to max length."""
+
+    def __init__(self, n_layers: int, batch: int, n_kv: int, max_len: int, hs: int, dtype, device):
+        super().__init__()
+        shape = (n_layers, batch, n_kv, max_len, hs)  # (L, B, nkv, S, hs)
+        self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
+        self.register_buffer("v", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
+        self.max_len = max_len
+
+    def update(self, layer: int, start: int, k: torch.Tensor, v: torch.Tensor):
+        """Store k, v (B, nkv, T, hs) at positions start..start+T; return all keys/values so far."""
+        end = start + k.shape[2]
+        if end > self.max_len:
+            raise ValueError(f"context full: position {end} is past the cache length {self.max_len}")
+        self.k[layer, :, :, start:end] = k
+        self.v[layer, :, :, start:end] = v
+        return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
+
+
+# ---------------------------------------------------------------------------- blocks
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * xf.to(x.dtype)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.nh, self.nkv, self.hs = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+        qkv_bias = cfg.qkv_bias or cfg.bias
+        self.wq = nn.Linear(cfg.dim, self.nh * self.hs, bias=qkv_bias)
+        self.wk = nn.Linear(cfg.dim, self.nkv * self.hs, bias=qkv_bias)
+        self.wv = nn.Linear(cfg.dim, self.nkv * self.hs, bias=qkv_bias)
+        self.wo = nn.Linear(self.nh * self.hs, cfg.dim, bias=cfg.bias)
+        self.dropout = cfg.dropout
+        self.use_rope = cfg.arch == "llama"
+
+    def forward(self, x, rope, start: int, cache: KVCache | None, layer: int, need_weights: bool):
+        B, T, _ = x.shape
+        q = self.wq(x).view(B, T, self.nh, self.hs).transpose(1, 2)  # (B, nh, T, hs)
+        k = self.wk(x).view(B, T, self.nkv, self.hs).transpose(1, 2)  # (B, nkv, T, hs)
+        v = self.wv(x).view(B, T, self.nkv, self.hs).transpose(1, 2)  # (B, nkv, T, hs)
+        if self.use_rope:
+            cos, sin = rope  # (T, hs)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+        if cache is not None:
+            k, v = cache.update(layer, start, k, v)  # (B, nkv, S, hs)
+        S = k.shape[2]
+        weights = None
+        if need_weights:
+            # Written-out attention: softmax(q k^T / sqrt(hs)) with the future masked.
+            rep = self.nh // self.nkv
+            kr = k.repeat_interleave(rep, dim=1)  # (B, nh, S, hs)
+            vr = v.repeat_interleave(rep, dim=1)
+            att = (q @ kr.transpose(-2, -1)) / math.sqrt(self.hs)  # (B, nh, T, S)
+            mask = causal_mask(T, S, start, x.device)
+            att = att.masked_fill(~mask, float("-inf"))
+            weights = torch.softmax(att.float(), dim=-1).to(q.dtype)
+            y = weights @ vr  # (B, nh, T, hs)
+        else:
+            dropout = self.dropout if self.training else 0.0
+            if T == S:
+                y = F.scaled_dot_product_attention(
+                    q, k, v, is_causal=T > 1, dropout_p=dropout, enable_gqa=self.nh != self.nkv
+                )
+            else:
+                mask = causal_mask(T, S, start, x.device) if T > 1 else None
+                y = F.scaled_dot_product_attention(
+                    q, k, v, attn_mask=mask, dropout_p=dropout, enable_gqa=self.nh != self.nkv
+                )
+        y = y.transpose(1, 2).reshape(B, T, self.nh * self.hs)  # (B, T, nh*hs)
+        return self.wo(y), weights
+
+
+def causal_mask(T: int, S: int, start: int, device) -> torch.Tensor:
+    """(T, S) booleans: query i (at position start+i) may see key j when j <= start+i."""
+    q_pos = torch.arange(start, start + T, device=device)[:, None]
+    k_pos = torch.arange(S, device=device)[None, :]
+    return k_pos <= q_pos
+
+
+class SwiGLU(nn.Module):
+    """Llama MLP: w2(silu(w1 x) * w3 x)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.w1 = nn.Linear(cfg.dim, cfg.hidden_dim, bias=cfg.bias)  # gate
+        self.w3 = nn.Linear(cfg.dim, cfg.hidden_dim, bias=cfg.bias)  # up
+        self.w2 = nn.Linear(cfg.hidden_dim, cfg.dim, bias=cfg.bias)  # down
+
+    def forward(self, x):
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+
+
+class GeluMLP(nn.Module):
+    """GPT-2 MLP: proj(gelu_tanh(fc x))."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.fc = nn.Linear(cfg.dim, cfg.hidden_dim, bias=cfg.bias)
+        self.proj = nn.Linear(cfg.hidden_dim, cfg.dim, bias=cfg.bias)
+
+    def forward(self, x):
+        return self.proj(F.gelu(self.fc(x), approximate="tanh"))
+
+
+def make_norm(cfg: ModelConfig) -> nn.Module:
+    if cfg.arch == "llama":
+        return RMSNorm(cfg.dim, cfg.norm_eps)
+    return nn.LayerNorm(cfg.dim, eps=cfg.norm_eps, bias=cfg.bias)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.attention_norm = make_norm(cfg)
+        self.attention = Attention(cfg)
+        self.ffn_norm = make_norm(cfg)
+        self.feed_forward = SwiGLU(cfg) if cfg.arch == "llama" else GeluMLP(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x, rope, start, cache, layer, need_weights):
+        h, weights = self.attention(self.attention_norm(x), rope, start, cache, layer, need_weights)
+        x = x + self.drop(h)
+        x = x + self.drop(self.feed_forward(self.ffn_norm(x)))
+        return x, weights
+
+
+# ---------------------------------------------------------------------------- model
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.config = cfg
+        self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
+        self.pos_embeddings = nn.Embedding(cfg.max_seq_len, cfg.dim) if cfg.arch == "gpt2" else None
+        self.drop = nn.Dropout(cfg.dropout)
+        self.layers = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm = make_norm(cfg)
+        self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
+        if cfg.tie_embeddings:
+            self.output.weight = self.tok_embeddings.weight
+        inv_freq, self.rope_scale = rope_inv_freq(cfg) if cfg.arch == "llama" else (torch.zeros(1), 1.0)
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.cache: KVCache | None = None
+
+    # -- set-up ---------------------------------------------------------------
+    def init_weights(self, seed: int | None = None) -> None:
+        """GPT-2 style initialisation for training from scratch (normal 0.02, scaled residuals)."""
+        if seed is not None:
+            torch.manual_seed(seed)
+        for name, p in self.named_parameters():
+            if p.dim() >= 2:
+                std = 0.02 / math.sqrt(2 * self.config.n_layers) if name.endswith(("wo.weight", "w2.weight", "proj.weight")) else 0.02
+                nn.init.normal_(p, mean=0.0, std=std)
+            elif name.endswith("bias"):
+                nn.init.zeros_(p)
+
+    def setup_cache(self, max_len: int | None = None, batch: int = 1) -> KVCache:
+        cfg = self.config
+        max_len = min(max_len or cfg.max_seq_len, cfg.max_seq_len)
+        p = self.tok_embeddings.weight
+        self.cache = KVCache(cfg.n_layers, batch, cfg.n_kv_heads, max_len, cfg.head_dim, p.dtype, p.device)
+        return self.cache
+
+    def rope(self, start: int, T: int, dtype) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if self.pos_embeddings is not None:
+            return None
+        pos = torch.arange(start, start + T, device=self.inv_freq.device, dtype=torch.float32)
+        freqs = torch.outer(pos, self.inv_freq)  # (T, hs/2)
+        emb = torch.cat((freqs, freqs), dim=-1)  # (T, hs)
+        return (emb.cos() * self.rope_scale).to(dtype), (emb.sin() * self.rope_scale).to(dtype)
+
+    # -- forward ----------------------------------------------------------------
+    def forward(
+        self,
+        idx: torch.Tensor,
+        start: int = 0,
+        use_cache: bool = False,
+        need_weights: bool = False,
+        return_hidden: bool = False,
+    ):
+        """Logits (B, T, vocab) for tokens idx (B, T) at positions start..start+T.
+
+        With use_cache, keys and values are written to (and read from) self.cache, so a
+        decode step passes one token. need_weights returns the attention probabilities of
+        every layer as a list of (B, nh, T, S); return_hidden the residual stream after the
+        embedding and after every layer, for the logit lens.
+        """
+        B, T = idx.shape
+        if start + T > self.config.max_seq_len:
+            raise ValueError(f"sequence of {start + T} tokens is longer than the context ({self.config.max_seq_len})")
+        cache = self.cache if use_cache else None
+        if use_cache and cache is None:
+            cache = self.setup_cache(batch=B)
+        x = self.tok_embeddings(idx)  # (B, T, C)
+        if self.pos_embeddings is not None:
+            x = x + self.pos_embeddings(torch.arange(start, start + T, device=idx.device))
+        x = self.drop(x)
+        rope = self.rope(start, T, x.dtype)
+        attn, hidden = [], [x] if return_hidden else None
+        for i, layer in enumerate(self.layers):
+            x, w = layer(x, rope, start, cache, i, need_weights)
+            if need_weights:
+                attn.append(w)
+            if return_hidden:
+                hidden.append(x)
+        logits = self.output(self.norm(x))
+        if not (need_weights or return_hidden):
+            return logits
+        return logits, {"attentions": attn, "hidden": hidden}

@@ -1,0 +1,25 @@
+"""Where Playground keeps its files. One environment variable, PLAYGROUND_HOME, moves all of
+them (tests point it at a temporary folder; portable installs at a folder beside the app)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def home() -> Path:
+    env = os.environ.get("PLAYGROUND_HOME")
+    if env:
+        return Path(env).expanduser()
+    try:
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("playground", appauthor=False))
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        return Path.home() / ".local" / "share" / "playground"
+
+
+def models_dir() -> Path:
+    return home() / "models"

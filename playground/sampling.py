@@ -1,0 +1,231 @@
+"""Sampling: small pure functions that turn a logits vector into the next token.
+
+The pipeline runs in an order held in the parameters (llama.cpp's default below): penalties
+rewrite logits for tokens already seen, then each filter removes candidates, then temperature
+reshapes what is left and one token is drawn. Every stage is a function on a 1-D float32
+logits tensor where removed candidates are -inf, so the teaching views can show what each
+stage threw away.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import torch
+
+DEFAULT_ORDER = ("penalties", "top_k", "typical_p", "top_p", "min_p", "temperature")
+STAGES = frozenset(DEFAULT_ORDER)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.7  # 0 = greedy (always the most likely token)
+    top_k: int = 40  # keep the k most likely tokens; 0 = off
+    top_p: float = 0.95  # keep the smallest set whose probability reaches p; 1 = off
+    min_p: float = 0.05  # drop tokens less likely than min_p × the top token's probability; 0 = off
+    typical_p: float = 1.0  # locally typical sampling; 1 = off
+    repeat_penalty: float = 1.0  # divide positive logits (multiply negative) of recent tokens; 1 = off
+    repeat_last_n: int = 64  # how many recent tokens the penalties look at; -1 = all
+    presence_penalty: float = 0.0  # subtract once from every token already present
+    frequency_penalty: float = 0.0  # subtract per occurrence
+    seed: int | None = None  # None = a fresh random seed, recorded in the events
+    max_tokens: int = 512
+    stop: tuple[str, ...] = ()
+    logit_bias: tuple[tuple[int, float], ...] = ()
+    order: tuple[str, ...] = DEFAULT_ORDER
+
+    _RANGES = {
+        "temperature": (0.0, 10.0), "top_k": (0, 1_000_000), "top_p": (0.0, 1.0), "min_p": (0.0, 1.0),
+        "typical_p": (0.0, 1.0), "repeat_penalty": (0.0, 10.0), "repeat_last_n": (-1, 1_000_000),
+        "presence_penalty": (-10.0, 10.0), "frequency_penalty": (-10.0, 10.0), "max_tokens": (1, 1_000_000),
+    }
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in self._RANGES.items():
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or not lo <= v <= hi:
+                raise ValueError(f"{name} must be a number from {lo} to {hi}, got {v!r}")
+        if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {self.seed!r}")
+        if isinstance(self.stop, str):
+            object.__setattr__(self, "stop", (self.stop,))
+        object.__setattr__(self, "stop", tuple(s for s in self.stop if s))
+        object.__setattr__(self, "logit_bias", tuple((int(t), float(b)) for t, b in dict(self.logit_bias).items()))
+        bad = [s for s in self.order if s not in STAGES]
+        if bad:
+            raise ValueError(f"unknown sampler stage(s) {bad}; stages are {sorted(STAGES)}")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def replace(self, **changes: Any) -> SamplingParams:
+        return replace(self, **changes)
+
+
+
+PRESETS: dict[str, SamplingParams] = {
+    "Precise": SamplingParams(temperature=0.2, top_k=20, top_p=0.9, min_p=0.05),
+    "Balanced": SamplingParams(),
+    "Creative": SamplingParams(temperature=1.1, top_k=0, top_p=0.98, min_p=0.02, repeat_penalty=1.05),
+    "Greedy": SamplingParams(temperature=0.0),
+    "llama.cpp": SamplingParams(temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0),
+    "Ollama": SamplingParams(temperature=0.8, top_k=40, top_p=0.9, min_p=0.0, repeat_penalty=1.1),
+    "GPT4All": SamplingParams(temperature=0.7, top_k=40, top_p=0.4, min_p=0.0, repeat_penalty=1.18),
+}
+
+
+class LiveParams:
+    """The current sampling parameters, shared between the GUI/server (writers) and the
+    generation loop (reader, once per token). A change is seen by the very next token."""
+
+    def __init__(self, params: SamplingParams | None = None):
+        self._lock = threading.Lock()
+        self._params = params or SamplingParams()
+
+    def get(self) -> SamplingParams:
+        with self._lock:
+            return self._params
+
+    def set(self, params: SamplingParams) -> None:
+        with self._lock:
+            self._params = params
+
+    def update(self, **changes: Any) -> SamplingParams:
+        with self._lock:
+            self._params = replace(self._params, **changes)
+            return self._params
+
+
+# ---------------------------------------------------------------------------- stages
+def sanitize(logits: torch.Tensor) -> torch.Tensor:
+    """NaN becomes -inf (never chosen), +inf the largest finite value (strongly preferred)."""
+    if torch.isfinite(logits).all():
+        return logits
+    out = torch.nan_to_num(logits.float(), nan=-math.inf, posinf=torch.finfo(torch.float32).max / 2, neginf=-math.inf)
+    return out
+
+
+def apply_penalties(logits: torch.Tensor, history: list[int], p: SamplingParams) -> torch.Tensor:
+    """Repetition penalty (CTRL): a seen token's logit is divided by the penalty when positive,
+    multiplied when negative. Presence/frequency (OpenAI): subtract a constant once, and per use."""
+    if p.logit_bias:
+        logits = logits.clone()
+        for t, b in p.logit_bias:
+            if 0 <= t < logits.numel():
+                logits[t] += b
+    if not history or (p.repeat_penalty == 1.0 and p.presence_penalty == 0.0 and p.frequency_penalty == 0.0):
+        return logits
+    window = history if p.repeat_last_n < 0 else history[-p.repeat_last_n :] if p.repeat_last_n else []
+    if not window:
+        return logits
+    ids, counts = torch.tensor(window, dtype=torch.long).unique(return_counts=True)
+    ids, counts = ids[ids < logits.numel()], counts[ids < logits.numel()]
+    out = logits.clone()
+    sel = out[ids]
+    if p.repeat_penalty != 1.0:
+        sel = torch.where(sel > 0, sel / p.repeat_penalty, sel * p.repeat_penalty)
+    sel = sel - p.presence_penalty - p.frequency_penalty * counts.to(sel.dtype)
+    out[ids] = sel
+    return out
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the k largest logits (ties at the boundary kept); k <= 0 or k >= vocab keeps all."""
+    if k <= 0 or k >= logits.numel():
+        return logits
+    kth = torch.topk(logits, k).values[-1]
+    return logits.masked_fill(logits < kth, -math.inf)
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Nucleus: keep the most likely tokens until their probabilities sum to p (at least one)."""
+    if p >= 1.0:
+        return logits
+    probs = torch.softmax(logits, dim=-1)
+    sorted_p, order = probs.sort(descending=True)
+    before = sorted_p.cumsum(0) - sorted_p  # mass of the tokens ranked above each one
+    remove_sorted = before >= p
+    remove_sorted[0] = False
+    remove = torch.zeros_like(remove_sorted).scatter(0, order, remove_sorted)
+    return logits.masked_fill(remove, -math.inf)
+
+
+def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
+    """Drop tokens whose probability is below min_p times the most likely token's."""
+    if min_p <= 0.0:
+        return logits
+    probs = torch.softmax(logits, dim=-1)
+    return logits.masked_fill(probs < min_p * probs.max(), -math.inf)
+
+
+def typical_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Locally typical sampling: keep tokens whose surprisal is closest to the entropy, up to mass p."""
+    if p >= 1.0:
+        return logits
+    logp = torch.log_softmax(logits, dim=-1)
+    probs = logp.exp()
+    ent = -(torch.where(probs > 0, probs * logp, torch.zeros_like(probs))).sum()
+    dev = (-logp - ent).abs()
+    dev = torch.where(torch.isfinite(logp), dev, torch.full_like(dev, math.inf))
+    order = dev.argsort()
+    cum = probs[order].cumsum(0) - probs[order]
+    remove_sorted = cum >= p
+    remove_sorted[0] = False
+    remove = torch.zeros_like(remove_sorted).scatter(0, order, remove_sorted)
+    return logits.masked_fill(remove, -math.inf)
+
+
+@dataclass
+class SampleResult:
+    token: int
+    probs_raw: torch.Tensor  # softmax of the model's logits
+    probs_final: torch.Tensor  # the distribution actually sampled from
+    removed_by: dict[str, torch.Tensor] = field(default_factory=dict)  # stage → bool mask of candidates it removed
+
+
+def process(logits: torch.Tensor, history: list[int], p: SamplingParams, track: bool = False) -> tuple[torch.Tensor, dict]:
+    """Run the stages in p.order; return the final logits and (if track) what each stage removed."""
+    x = sanitize(logits.float())
+    removed: dict[str, torch.Tensor] = {}
+    for stage in p.order:
+        before = x
+        if stage == "penalties":
+            x = apply_penalties(x, history, p)
+        elif stage == "top_k":
+            x = top_k_filter(x, p.top_k)
+        elif stage == "top_p":
+            x = top_p_filter(x, p.top_p)
+        elif stage == "min_p":
+            x = min_p_filter(x, p.min_p)
+        elif stage == "typical_p":
+            x = typical_filter(x, p.typical_p)
+        elif stage == "temperature" and not p.greedy:
+            x = x / p.temperature
+        if track and stage not in ("penalties", "temperature") and x is not before:
+            removed[stage] = torch.isinf(x) & ~torch.isinf(before)
+    return x, removed
+
+
+def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: torch.Generator | None = None,
+           track: bool = False) -> SampleResult:
+    """Choose the next token. Greedy (temperature 0) is argmax after penalties and filters; if
+    every candidate was removed we fall back to the most likely raw token."""
+    raw = sanitize(logits.float())
+    x, removed = process(raw, history, p, track)
+    if not torch.isfinite(x).any():
+        x = raw if torch.isfinite(raw).any() else torch.zeros_like(raw)
+    if p.greedy:
+        token = int(x.argmax())
+        final = torch.zeros_like(x)
+        final[token] = 1.0
+    else:
+        final = torch.softmax(x, dim=-1)
+        token = int(torch.multinomial(final, 1, generator=gen))
+    return SampleResult(token, torch.softmax(raw, dim=-1), final, removed)

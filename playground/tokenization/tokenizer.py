@@ -1,0 +1,144 @@
+"""The tokenizer a chat needs: encode, decode, chat prompts, and special tokens kept apart.
+
+Wraps a Hugging Face `tokenizers.Tokenizer`. The one rule that matters for safety: text a user
+typed never becomes a special token. A message containing `<|im_end|>` is encoded as the
+characters `<`, `|`, `im`, ...; only the chat template itself may emit control tokens. We get
+that by rendering the template with a placeholder for each message, then encoding the
+template's own text with special tokens recognised and each message with them switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tokenizers import Tokenizer
+
+from .chat_template import CHATML_TEMPLATE, ChatTemplate
+
+# Placeholders for message contents while the template renders (Unicode private use area).
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+@dataclass
+class TextTokenizer:
+    tok: Tokenizer
+    bos_id: int | None = None
+    eos_ids: list[int] = field(default_factory=list)
+    add_bos: bool = False
+    chat_template: str | None = None
+    bos_token: str = ""
+    eos_token: str = ""
+
+    def __post_init__(self) -> None:
+        # A second copy that treats special-token strings as ordinary text.
+        self._plain = Tokenizer.from_str(self.tok.to_str())
+        self._plain.encode_special_tokens = True
+        self.tok.encode_special_tokens = False
+        self._template = ChatTemplate(self.chat_template or CHATML_TEMPLATE)
+        self._special_ids = {
+            t.content and self.tok.token_to_id(t.content) for t in self.tok.get_added_tokens_decoder().values() if t.special
+        }
+        self._special_ids.discard(None)
+
+    # -- basics -----------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self.tok.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, text: str, add_bos: bool | None = None, allow_special: bool = False) -> list[int]:
+        """Token ids for text. Special-token strings in text stay plain unless allow_special."""
+        enc = (self.tok if allow_special else self._plain).encode(text, add_special_tokens=False)
+        ids = list(enc.ids)
+        if (self.add_bos if add_bos is None else add_bos) and self.bos_id is not None:
+            ids.insert(0, self.bos_id)
+        return ids
+
+    def decode(self, ids: list[int], skip_special: bool = False) -> str:
+        return self.tok.decode(list(ids), skip_special_tokens=skip_special)
+
+    def piece(self, token_id: int) -> str:
+        """The token as the vocabulary spells it (e.g. 'Ġthe'), for the teaching views."""
+        return self.tok.id_to_token(token_id) or ""
+
+    def is_special(self, token_id: int) -> bool:
+        return token_id in self._special_ids
+
+    # -- chat ------------------------------------------------------------------
+    def render_chat(self, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> str:
+        return self._template.render(
+            messages, add_generation_prompt=add_generation_prompt, bos_token=self.bos_token, eos_token=self.eos_token
+        )
+
+    def encode_chat(self, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> list[int]:
+        """Token ids of the prompt the model's chat template makes of these messages."""
+        marked = [dict(m, content=f"{_OPEN}{i}{_CLOSE}") for i, m in enumerate(messages)]
+        text = self.render_chat(marked, add_generation_prompt)
+        ids: list[int] = []
+        rest, found = text, 0
+        while _OPEN in rest:
+            head, _, tail = rest.partition(_OPEN)
+            index, sep, rest = tail.partition(_CLOSE)
+            if not sep or not index.isdigit() or int(index) >= len(messages):
+                break
+            ids += self.tok.encode(head, add_special_tokens=False).ids
+            ids += self._plain.encode(str(messages[int(index)]["content"]), add_special_tokens=False).ids
+            found += 1
+        else:
+            ids += self.tok.encode(rest, add_special_tokens=False).ids
+            return ids
+        # The template rewrote the placeholders (e.g. sliced the content): fall back to a
+        # plain render, still with user text kept from becoming special tokens where we can.
+        return self._encode_rendered(messages, add_generation_prompt)
+
+    def _encode_rendered(self, messages, add_generation_prompt) -> list[int]:
+        text = self.render_chat(messages, add_generation_prompt)
+        ids: list[int] = []
+        pos = 0
+        for m in messages:
+            content = str(m["content"])
+            at = text.find(content, pos) if content else -1
+            if at < 0:
+                continue
+            ids += self.tok.encode(text[pos:at], add_special_tokens=False).ids
+            ids += self._plain.encode(content, add_special_tokens=False).ids
+            pos = at + len(content)
+        ids += self.tok.encode(text[pos:], add_special_tokens=False).ids
+        return ids
+
+
+class IncrementalDecoder:
+    """Turns a stream of token ids into text pieces that are always whole UTF-8 characters.
+
+    A character such as an emoji can span several byte-level tokens; decoding token by token
+    would print replacement characters. We decode a short window of recent tokens and emit only
+    the new text once it no longer ends in an incomplete character (the approach of vLLM/TGI).
+    """
+
+    def __init__(self, tokenizer: TextTokenizer, skip_special: bool = True):
+        self.tokenizer = tokenizer
+        self.skip_special = skip_special
+        self.ids: list[int] = []
+        self.prefix = 0  # start of the decode window
+        self.read = 0  # tokens already turned into emitted text
+
+    def push(self, token_id: int) -> str:
+        self.ids.append(token_id)
+        dec = self.tokenizer.decode
+        prefix_text = dec(self.ids[self.prefix : self.read], self.skip_special)
+        full = dec(self.ids[self.prefix :], self.skip_special)
+        if full.endswith("\ufffd") or len(full) < len(prefix_text):
+            return ""  # wait for the rest of the character
+        new = full[len(prefix_text) :]
+        self.prefix, self.read = self.read, len(self.ids)
+        return new
+
+    def flush(self) -> str:
+        """Whatever is left at the end (an incomplete character is shown as U+FFFD)."""
+        if self.read == len(self.ids):
+            return ""
+        dec = self.tokenizer.decode
+        prefix_text = dec(self.ids[self.prefix : self.read], self.skip_special)
+        full = dec(self.ids[self.prefix :], self.skip_special)
+        self.prefix = self.read = len(self.ids)
+        return full[len(prefix_text) :]
