@@ -10,7 +10,6 @@ import json
 import resource
 import sys
 import threading
-from pathlib import Path
 
 from .sampling import PRESETS, SamplingParams
 

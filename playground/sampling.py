@@ -219,9 +219,12 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
     every candidate was removed we fall back to the most likely raw token."""
     raw = sanitize(logits.float())
     x, removed = process(raw, history, p, track)
-    if not torch.isfinite(x).any():
-        x = raw if torch.isfinite(raw).any() else torch.zeros_like(raw)
-    if p.greedy:
+    if not torch.isfinite(x).any():  # every candidate removed: take the most likely raw token
+        x = torch.where(torch.isfinite(raw), raw, torch.full_like(raw, -1e30)) if torch.isfinite(raw).any() else torch.zeros_like(raw)
+        token = int(x.argmax())
+        final = torch.zeros_like(x)
+        final[token] = 1.0
+    elif p.greedy:
         token = int(x.argmax())
         final = torch.zeros_like(x)
         final[token] = 1.0

@@ -102,7 +102,13 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
 
 
 def _load_gguf(path: Path, device, dtype) -> LoadedModel:
-    from .gguf_loader import gguf_config, gguf_state_dict, gguf_tokenizer, quantization_name, rope_freq_factors
+    from .gguf_loader import (
+        gguf_config,
+        gguf_state_dict,
+        gguf_tokenizer,
+        quantization_name,
+        rope_freq_factors,
+    )
 
     t0 = time.perf_counter()
     f = GGUFFile(path)

@@ -165,9 +165,9 @@ class GGUFFile:
         n_kv = c.u64("the key/value count")
         # every key/value takes at least 8 (key length) + 4 (type) + 1 bytes; every tensor info 8+4+8+4+8
         if n_kv * 13 > self.size - c.pos:
-            raise GGUFError(f"the header claims {n_kv} metadata entries, more than a {self.size}-byte file can hold")
+            raise GGUFError(f"the header claims {n_kv} metadata entries, more than a {self.size}-byte file can hold; the file is truncated or corrupt")
         if n_tensors * 32 > self.size - c.pos:
-            raise GGUFError(f"the header claims {n_tensors} tensors, more than a {self.size}-byte file can hold")
+            raise GGUFError(f"the header claims {n_tensors} tensors, more than a {self.size}-byte file can hold; the file is truncated or corrupt")
 
         self.metadata: dict[str, Any] = {}
         for i in range(n_kv):

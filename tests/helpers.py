@@ -1,0 +1,211 @@
+"""Builders for tiny models and files used across the tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+CORPUS = [
+    "the quick brown fox jumps over the lazy dog",
+    "hello world, this is a tiny corpus for a tiny tokenizer",
+    "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n",
+] * 20
+
+
+def tiny_tokenizer(vocab_size: int = 300) -> Tokenizer:
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+    )
+    tok.train_from_iterator(CORPUS, trainer)
+    return tok
+
+
+def write_tokenizer_files(folder: Path, vocab_size: int = 300) -> Tokenizer:
+    tok = tiny_tokenizer(vocab_size)
+    tok.save(str(folder / "tokenizer.json"))
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "bos_token": "<|endoftext|>", "eos_token": "<|im_end|>",
+        "chat_template": "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                         "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    }))
+    return tok
+
+
+def tiny_hf_model(kind: str, **overrides):
+    """A random transformers model of the given family, small enough to run in milliseconds."""
+    import torch
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+    )
+
+    torch.manual_seed(0)
+    if kind == "gpt2":
+        cfg = GPT2Config(vocab_size=320, n_embd=64, n_layer=2, n_head=4, n_positions=128, **overrides)
+        model = GPT2LMHeadModel(cfg)
+    else:
+        common = dict(vocab_size=320, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                      rms_norm_eps=1e-6)
+        common.update(overrides)
+        if kind == "llama":
+            model = LlamaForCausalLM(LlamaConfig(**common))
+        elif kind == "qwen2":
+            model = Qwen2ForCausalLM(Qwen2Config(**common))
+        else:
+            raise ValueError(kind)
+    # random init leaves some weights tiny; spread them so differences would show
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 1:
+                p.add_(torch.randn_like(p) * 0.1)
+    return model.eval()
+
+
+def save_hf(model, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    write_tokenizer_files(folder)
+    return folder
+
+
+def permute_qk(w, n_head: int):
+    """llama.cpp's converter permutation of q/k rows (halves → interleaved pairs)."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat_template: str | None = None) -> Path:
+    """Write a transformers Llama as llama.cpp would: names, q/k permutation, vocabulary, template."""
+    import gguf
+    import numpy as np
+    from gguf import GGMLQuantizationType as Q
+
+    cfg = model.config
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_name("tiny test llama")
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    w.add_rope_freq_base(float(cfg.rope_parameters["rope_theta"]))
+    w.add_vocab_size(cfg.vocab_size)
+    vocab = sorted(tok.get_vocab(with_added_tokens=True).items(), key=lambda kv: kv[1])
+    tokens = [t for t, _ in vocab]
+    specials = {t.content for t in tok.get_added_tokens_decoder().values() if t.special}
+    types = [3 if t in specials else 1 for t in tokens]
+    tokens += [f"[PAD{i}]" for i in range(len(tokens), cfg.vocab_size)]
+    types += [5] * (cfg.vocab_size - len(types))
+    merges = json.loads(tok.to_str())["model"]["merges"]
+    merges = [" ".join(m) if isinstance(m, list) else m for m in merges]
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("default")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+    w.add_bos_token_id(tok.token_to_id("<|endoftext|>"))
+    w.add_eos_token_id(tok.token_to_id("<|im_end|>"))
+    w.add_add_bos_token(False)
+    if chat_template:
+        w.add_chat_template(chat_template)
+
+    sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight"}
+    if not cfg.tie_word_embeddings:
+        names["lm_head.weight"] = "output.weight"
+    part = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+            "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+            "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+    for i in range(cfg.num_hidden_layers):
+        for src, dst in part.items():
+            names[f"model.layers.{i}.{src}.weight"] = f"blk.{i}.{dst}.weight"
+    for src, dst in names.items():
+        arr = sd[src]
+        if dst.endswith("attn_q.weight"):
+            arr = permute_qk(arr, cfg.num_attention_heads)
+        elif dst.endswith("attn_k.weight"):
+            arr = permute_qk(arr, cfg.num_key_value_heads)
+        if arr.ndim == 1 or qtype == "F32":
+            w.add_tensor(dst, np.ascontiguousarray(arr, dtype=np.float32))
+        elif qtype == "F16":
+            w.add_tensor(dst, arr.astype(np.float16))
+        else:
+            q = getattr(Q, qtype)
+            w.add_tensor(dst, gguf.quants.quantize(arr, q), raw_dtype=q)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    return path
+
+
+def roundtrip_weights(model, qtype: str) -> None:
+    """Replace each 2-D weight of a transformers model by what qtype stores (for reference logits)."""
+    import gguf
+    import numpy as np
+    import torch
+    from gguf import GGMLQuantizationType as Q
+
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() != 2:
+                continue
+            arr = p.detach().float().numpy()
+            if qtype == "F16":
+                back = arr.astype(np.float16).astype(np.float32)
+            else:
+                q = getattr(Q, qtype)
+                back = gguf.quants.dequantize(gguf.quants.quantize(arr, q), q)
+            p.copy_(torch.from_numpy(np.ascontiguousarray(back)))
+
+
+class ScriptedModel:
+    """A stand-in for Transformer whose next-token logits follow a script: it strongly prefers
+    the enqueued tokens in order, then EOS. It records the positions it was called with."""
+
+    def __init__(self, vocab_size: int, eos_id: int, script: list[int] | None = None, max_seq_len: int = 512):
+        import torch
+
+        from playground.model.config import ModelConfig
+
+        self.config = ModelConfig(arch="llama", vocab_size=vocab_size, dim=8, n_layers=1, n_heads=1,
+                                  hidden_dim=8, max_seq_len=max_seq_len)
+        self.tok_embeddings = torch.nn.Embedding(1, 1)
+        self.eos_id = eos_id
+        self.script = list(script or [])
+        self.cache = None
+        self.calls: list[tuple[int, int]] = []  # (start, length)
+        self.step = 0
+
+    def enqueue(self, *tokens: int) -> None:
+        self.script.extend(tokens)
+
+    def setup_cache(self, max_len=None, batch=1):
+        class _C:
+            pass
+
+        self.cache = _C()
+        self.cache.max_len = max_len or self.config.max_seq_len
+        return self.cache
+
+    def __call__(self, idx, start=0, use_cache=False):
+        import torch
+
+        self.calls.append((start, idx.shape[1]))
+        logits = torch.zeros(1, idx.shape[1], self.config.vocab_size)
+        nxt = self.script[self.step] if self.step < len(self.script) else self.eos_id
+        self.step += 1
+        logits[0, -1, nxt] = 10.0
+        return logits
