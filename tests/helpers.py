@@ -85,22 +85,32 @@ def permute_qk(w, n_head: int):
 
 
 def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat_template: str | None = None) -> Path:
-    """Write a transformers Llama as llama.cpp would: names, q/k permutation, vocabulary, template."""
+    """Write a transformers Llama, Qwen2 or GPT-2 as llama.cpp's converter would: tensor names,
+    q/k permutation (Llama only), fused qkv (GPT-2), vocabulary and chat template."""
     import gguf
     import numpy as np
     from gguf import GGMLQuantizationType as Q
 
     cfg = model.config
-    w = gguf.GGUFWriter(str(path), "llama")
-    w.add_name("tiny test llama")
-    w.add_block_count(cfg.num_hidden_layers)
-    w.add_context_length(cfg.max_position_embeddings)
-    w.add_embedding_length(cfg.hidden_size)
-    w.add_feed_forward_length(cfg.intermediate_size)
-    w.add_head_count(cfg.num_attention_heads)
-    w.add_head_count_kv(cfg.num_key_value_heads)
-    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-    w.add_rope_freq_base(float(cfg.rope_parameters["rope_theta"]))
+    arch = {"llama": "llama", "qwen2": "qwen2", "gpt2": "gpt2"}[cfg.model_type]
+    w = gguf.GGUFWriter(str(path), arch)
+    w.add_name(f"tiny test {arch}")
+    if arch == "gpt2":
+        w.add_block_count(cfg.n_layer)
+        w.add_context_length(cfg.n_positions)
+        w.add_embedding_length(cfg.n_embd)
+        w.add_feed_forward_length(cfg.n_inner or 4 * cfg.n_embd)
+        w.add_head_count(cfg.n_head)
+        w.add_layer_norm_eps(cfg.layer_norm_epsilon)
+    else:
+        w.add_block_count(cfg.num_hidden_layers)
+        w.add_context_length(cfg.max_position_embeddings)
+        w.add_embedding_length(cfg.hidden_size)
+        w.add_feed_forward_length(cfg.intermediate_size)
+        w.add_head_count(cfg.num_attention_heads)
+        w.add_head_count_kv(cfg.num_key_value_heads)
+        w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+        w.add_rope_freq_base(float(cfg.rope_parameters["rope_theta"]))
     w.add_vocab_size(cfg.vocab_size)
     vocab = sorted(tok.get_vocab(with_added_tokens=True).items(), key=lambda kv: kv[1])
     tokens = [t for t, _ in vocab]
@@ -122,28 +132,48 @@ def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat
         w.add_chat_template(chat_template)
 
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
-    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight"}
-    if not cfg.tie_word_embeddings:
-        names["lm_head.weight"] = "output.weight"
-    part = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-            "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-            "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
-    for i in range(cfg.num_hidden_layers):
-        for src, dst in part.items():
-            names[f"model.layers.{i}.{src}.weight"] = f"blk.{i}.{dst}.weight"
-    for src, dst in names.items():
-        arr = sd[src]
-        if dst.endswith("attn_q.weight"):
-            arr = permute_qk(arr, cfg.num_attention_heads)
-        elif dst.endswith("attn_k.weight"):
-            arr = permute_qk(arr, cfg.num_key_value_heads)
+    out: dict[str, np.ndarray] = {}
+    if arch == "gpt2":
+        sd = {k.removeprefix("transformer."): v for k, v in sd.items()}
+        out["token_embd.weight"] = sd["wte.weight"]
+        out["position_embd.weight"] = sd["wpe.weight"]
+        out["output_norm.weight"], out["output_norm.bias"] = sd["ln_f.weight"], sd["ln_f.bias"]
+        for i in range(cfg.n_layer):
+            h, b = f"h.{i}.", f"blk.{i}."
+            for src, dst in (("ln_1", "attn_norm"), ("ln_2", "ffn_norm")):
+                out[b + dst + ".weight"], out[b + dst + ".bias"] = sd[h + src + ".weight"], sd[h + src + ".bias"]
+            for src, dst in (("attn.c_attn", "attn_qkv"), ("attn.c_proj", "attn_output"),
+                             ("mlp.c_fc", "ffn_up"), ("mlp.c_proj", "ffn_down")):
+                out[b + dst + ".weight"] = sd[h + src + ".weight"].T  # Conv1D stores (in, out)
+                out[b + dst + ".bias"] = sd[h + src + ".bias"]
+    else:
+        out["token_embd.weight"] = sd["model.embed_tokens.weight"]
+        out["output_norm.weight"] = sd["model.norm.weight"]
+        if not cfg.tie_word_embeddings:
+            out["output.weight"] = sd["lm_head.weight"]
+        part = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+                "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+                "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+        for i in range(cfg.num_hidden_layers):
+            for src, dst in part.items():
+                for kind in ("weight", "bias"):
+                    key = f"model.layers.{i}.{src}.{kind}"
+                    if key not in sd:
+                        continue
+                    arr = sd[key]
+                    if arch == "llama" and dst == "attn_q":
+                        arr = permute_qk(arr, cfg.num_attention_heads)
+                    elif arch == "llama" and dst == "attn_k":
+                        arr = permute_qk(arr, cfg.num_key_value_heads)
+                    out[f"blk.{i}.{dst}.{kind}"] = arr
+    for name, arr in out.items():
         if arr.ndim == 1 or qtype == "F32":
-            w.add_tensor(dst, np.ascontiguousarray(arr, dtype=np.float32))
+            w.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
         elif qtype == "F16":
-            w.add_tensor(dst, arr.astype(np.float16))
+            w.add_tensor(name, np.ascontiguousarray(arr).astype(np.float16))
         else:
             q = getattr(Q, qtype)
-            w.add_tensor(dst, gguf.quants.quantize(arr, q), raw_dtype=q)
+            w.add_tensor(name, gguf.quants.quantize(np.ascontiguousarray(arr), q), raw_dtype=q)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

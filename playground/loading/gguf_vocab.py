@@ -10,7 +10,7 @@ Tokens the file marks as control become special tokens; user-defined ones stay w
 
 from __future__ import annotations
 
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers
 
 from .errors import GGUFError
 
@@ -89,10 +89,11 @@ def build_sentencepiece(tokens: list[str], scores, types, unk_id: int | None, ad
         vocab=vocab, merges=[(m[3], m[4]) for m in merges], unk_token=unk, fuse_unk=True, byte_fallback=True
     )
     tok = Tokenizer(bpe)
-    norm = [normalizers.Replace(" ", "▁")]
-    if add_space_prefix:
-        norm.insert(0, normalizers.Prepend("▁"))
-    tok.normalizer = normalizers.Sequence(norm)
+    # As transformers' Llama tokenizer: spaces become ▁, and one ▁ is prepended unless the text
+    # already starts with a space (sentencepiece and llama.cpp would prepend it regardless).
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement="▁", prepend_scheme="first" if add_space_prefix else "never", split=False
+    )
     dec = [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
     if add_space_prefix:
         dec.append(decoders.Strip(" ", 1, 0))

@@ -44,3 +44,12 @@ def test_gguf_tokenizer_and_template_come_from_the_file(tmp_path):
     ids = lm.tokenizer.encode_chat([{"role": "user", "content": "hi"}], add_generation_prompt=False)
     assert ids[0] == tok.token_to_id("<|im_start|>")
     assert lm.tokenizer.decode(ids) == "<|im_start|>user\nhi<|im_end|>\n"
+
+
+@pytest.mark.parametrize("kind", ["qwen2", "gpt2"])
+def test_gguf_qwen2_and_gpt2_match_reference(kind, tmp_path):
+    ref = tiny_hf_model(kind)
+    lm = load_model(write_llama_gguf(ref, tiny_tokenizer(), tmp_path / f"{kind}.gguf"), device="cpu")
+    ids = torch.randint(0, ref.config.vocab_size, (1, 40), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        assert (lm.model(ids) - ref(ids).logits).abs().max().item() < 1e-5
