@@ -22,7 +22,8 @@ def _peak_rss_mb() -> float:
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", help="a .gguf file or a model folder (default: SmolLM2-135M-Instruct)")
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
-    p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                   help="auto: the fast quantized path on a CPU where it applies (default); float32: the reference model")
 
 
 def _add_sampling_args(p: argparse.ArgumentParser) -> None:

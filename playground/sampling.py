@@ -112,27 +112,39 @@ def sanitize(logits: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def apply_penalties(logits: torch.Tensor, history: list[int], p: SamplingParams) -> torch.Tensor:
+def apply_penalties(logits: torch.Tensor, history: list[int], p: SamplingParams,
+                    ids: torch.Tensor | None = None) -> torch.Tensor:
     """Repetition penalty (CTRL): a seen token's logit is divided by the penalty when positive,
-    multiplied when negative. Presence/frequency (OpenAI): subtract a constant once, and per use."""
+    multiplied when negative. Presence/frequency (OpenAI): subtract a constant once, and per use.
+    With `ids`, logits[i] belongs to token ids[i] (a candidate subset); else to token i."""
+    out = logits
     if p.logit_bias:
-        logits = logits.clone()
+        out = out.clone()
         for t, b in p.logit_bias:
-            if 0 <= t < logits.numel():
-                logits[t] += b
+            if ids is None:
+                if 0 <= t < out.numel():
+                    out[t] += b
+            else:
+                out[ids == t] += b
     if not history or (p.repeat_penalty == 1.0 and p.presence_penalty == 0.0 and p.frequency_penalty == 0.0):
-        return logits
+        return out
     window = history if p.repeat_last_n < 0 else history[-p.repeat_last_n :] if p.repeat_last_n else []
     if not window:
-        return logits
-    ids, counts = torch.tensor(window, dtype=torch.long).unique(return_counts=True)
-    ids, counts = ids[ids < logits.numel()], counts[ids < logits.numel()]
-    out = logits.clone()
-    sel = out[ids]
+        return out
+    seen, counts = torch.tensor(window, dtype=torch.long).unique(return_counts=True)
+    if ids is None:
+        keep = seen < out.numel()
+        pos, counts = seen[keep], counts[keep]
+    else:  # positions in the subset of the seen tokens present there
+        match = ids[:, None] == seen[None, :]  # (n, seen)
+        pos = match.any(1).nonzero().flatten()
+        counts = counts[match[pos].int().argmax(1)]
+    out = out.clone() if out is logits else out
+    sel = out[pos]
     if p.repeat_penalty != 1.0:
         sel = torch.where(sel > 0, sel / p.repeat_penalty, sel * p.repeat_penalty)
     sel = sel - p.presence_penalty - p.frequency_penalty * counts.to(sel.dtype)
-    out[ids] = sel
+    out[pos] = sel
     return out
 
 
@@ -185,21 +197,59 @@ def typical_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
 @dataclass
 class SampleResult:
     token: int
-    probs_raw: torch.Tensor  # softmax of the model's logits
-    probs_final: torch.Tensor  # the distribution actually sampled from
-    removed_by: dict[str, torch.Tensor] = field(default_factory=dict)  # stage → bool mask of candidates it removed
+    prob: float  # of the chosen token, under the distribution it was drawn from
+    raw_prob: float  # of the chosen token, under the model's own distribution
+    entropy: float  # of the model's distribution, in nats
+    top_raw: list[tuple[int, float]]  # the model's N most likely tokens
+    top_final: list[tuple[int, float]]  # the N most likely after the sampler's stages
+    removed_by: dict[str, list[int]] = field(default_factory=dict)  # stage → which of top_raw it removed
+    cand_ids: torch.Tensor | None = None  # the final distribution, over these token ids
+    cand_probs: torch.Tensor | None = None
+    vocab: int = 0
+
+    @property
+    def probs_final(self) -> torch.Tensor:
+        """The final distribution over the whole vocabulary (zeros where removed)."""
+        full = torch.zeros(self.vocab)
+        full[self.cand_ids] = self.cand_probs
+        return full
 
 
-def process(logits: torch.Tensor, history: list[int], p: SamplingParams, track: bool = False) -> tuple[torch.Tensor, dict]:
-    """Run the stages in p.order; return the final logits and (if track) what each stage removed."""
-    x = sanitize(logits.float())
-    removed: dict[str, torch.Tensor] = {}
+def _top(ids: torch.Tensor | None, probs: torch.Tensor, n: int) -> list[tuple[int, float]]:
+    if n <= 0:
+        return []
+    v, i = torch.topk(probs, min(n, probs.numel()))
+    tok = i if ids is None else ids[i]
+    return [(int(a), float(b)) for a, b in zip(tok.tolist(), v.tolist()) if b > 0]
+
+
+def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: torch.Generator | None = None,
+           track: bool = False, top_n: int = 10) -> SampleResult:
+    """Choose the next token by running p.order's stages, then drawing (or argmax when greedy).
+
+    Stages after top-k only see its survivors, so a 50,000-token vocabulary costs one top-k,
+    not a sort per stage. If every candidate is removed we fall back to the most likely token.
+    """
+    raw = sanitize(logits.float())
+    V = raw.numel()
+    logp = torch.log_softmax(raw, dim=-1)
+    raw_probs = logp.exp()
+    entropy = float(-(raw_probs * logp.clamp_min(-1e30)).nansum())
+    top_raw = _top(None, raw_probs, top_n)
+    watch = torch.tensor([t for t, _ in top_raw], dtype=torch.long)
+    ids: torch.Tensor | None = None  # None: the working set is the whole vocabulary
+    x = raw
+    removed: dict[str, list[int]] = {}
     for stage in p.order:
-        before = x
+        alive_before = _alive(watch, ids, x) if track else None
         if stage == "penalties":
-            x = apply_penalties(x, history, p)
+            x = apply_penalties(x, history, p, ids)
         elif stage == "top_k":
-            x = top_k_filter(x, p.top_k)
+            if 0 < p.top_k < x.numel():
+                kth = torch.topk(x, p.top_k).values[-1]
+                keep = (x >= kth).nonzero().flatten()  # ties at the boundary stay
+                ids = keep if ids is None else ids[keep]
+                x = x[keep]
         elif stage == "top_p":
             x = top_p_filter(x, p.top_p)
         elif stage == "min_p":
@@ -208,27 +258,28 @@ def process(logits: torch.Tensor, history: list[int], p: SamplingParams, track: 
             x = typical_filter(x, p.typical_p)
         elif stage == "temperature" and not p.greedy:
             x = x / p.temperature
-        if track and stage not in ("penalties", "temperature") and x is not before:
-            removed[stage] = torch.isinf(x) & ~torch.isinf(before)
-    return x, removed
-
-
-def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: torch.Generator | None = None,
-           track: bool = False) -> SampleResult:
-    """Choose the next token. Greedy (temperature 0) is argmax after penalties and filters; if
-    every candidate was removed we fall back to the most likely raw token."""
-    raw = sanitize(logits.float())
-    x, removed = process(raw, history, p, track)
+        if track and stage not in ("penalties", "temperature"):
+            gone = alive_before & ~_alive(watch, ids, x)
+            if gone.any():
+                removed[stage] = watch[gone].tolist()
     if not torch.isfinite(x).any():  # every candidate removed: take the most likely raw token
-        x = torch.where(torch.isfinite(raw), raw, torch.full_like(raw, -1e30)) if torch.isfinite(raw).any() else torch.zeros_like(raw)
-        token = int(x.argmax())
-        final = torch.zeros_like(x)
-        final[token] = 1.0
-    elif p.greedy:
-        token = int(x.argmax())
-        final = torch.zeros_like(x)
-        final[token] = 1.0
+        ids, x = raw.argmax().view(1), torch.zeros(1)
+    if p.greedy:
+        i = int(x.argmax())
+        probs = torch.zeros_like(x)
+        probs[i] = 1.0
     else:
-        final = torch.softmax(x, dim=-1)
-        token = int(torch.multinomial(final, 1, generator=gen))
-    return SampleResult(token, torch.softmax(raw, dim=-1), final, removed)
+        probs = torch.softmax(x, dim=-1)
+        i = int(torch.multinomial(probs, 1, generator=gen))
+    token = i if ids is None else int(ids[i])
+    cand = torch.arange(V) if ids is None else ids
+    return SampleResult(token, float(probs[i]), float(raw_probs[token]), entropy, top_raw,
+                        _top(ids, probs, top_n), removed, cand, probs, V)
+
+
+def _alive(watch: torch.Tensor, ids: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """Which watched token ids are still candidates (in the working set, not -inf)."""
+    if ids is None:
+        return torch.isfinite(x[watch])
+    pos = (ids[None, :] == watch[:, None])  # (w, n)
+    return (pos & torch.isfinite(x)[None, :]).any(1)

@@ -88,13 +88,6 @@ class _StopStrings:
         return buf[: len(buf) - hold], False
 
 
-def _top(probs: torch.Tensor, n: int) -> list[tuple[int, float]]:
-    if n <= 0:
-        return []
-    v, i = torch.topk(probs, min(n, probs.numel()))
-    return [(int(a), float(b)) for a, b in zip(i.tolist(), v.tolist()) if b > 0]
-
-
 @torch.inference_mode()
 def generate(
     model: Transformer,
@@ -114,7 +107,7 @@ def generate(
     if len(prompt_ids) >= ctx:
         raise ValueError(f"the prompt has {len(prompt_ids)} tokens; the model's context holds {ctx}")
     seed = p.seed if p.seed is not None else random.randrange(2**31)
-    device = model.tok_embeddings.weight.device
+    device = getattr(model, "device", torch.device("cpu"))
     gen = torch.Generator(device="cpu").manual_seed(seed)
     # a cache for the prompt and the reply, grown in steps so short chats stay small
     cache_len = min(ctx, len(prompt_ids) + p.max_tokens)
@@ -145,11 +138,8 @@ def generate(
         if n >= p.max_tokens:
             reason = "length"
             break
-        res = sample(logits.float().cpu(), history, p, gen)
+        res = sample(logits.float().cpu(), history, p, gen, top_n=top_n)
         tok = res.token
-        raw = res.probs_raw
-        logp = torch.log(raw.clamp_min(1e-30))
-        entropy = float(-(raw * logp).sum())
         if tok in eos:
             reason = "eos"
             break
@@ -158,9 +148,9 @@ def generate(
         reply.append(text)
         history.append(tok)
         ev = TokenEvent(
-            index=n, token_id=tok, text=text, prob=float(res.probs_final[tok]), raw_prob=float(raw[tok]),
-            entropy=entropy if math.isfinite(entropy) else 0.0, params=p,
-            top=_top(raw, top_n), top_final=_top(res.probs_final, top_n),
+            index=n, token_id=tok, text=text, prob=res.prob, raw_prob=res.raw_prob,
+            entropy=res.entropy if math.isfinite(res.entropy) else 0.0, params=p,
+            top=res.top_raw, top_final=res.top_final,
         )
         if n == 0:
             ttft = time.perf_counter() - t_start

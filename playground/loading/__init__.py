@@ -3,7 +3,9 @@ Playground's own checkpoints. Nothing here ever unpickles a file."""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +35,31 @@ __all__ = [
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
+if _LIBC is not None:
+    # glibc raises its mmap threshold after each large free, so the many mid-sized temporaries
+    # of a weight conversion end up on a heap it never returns (100 MB for SmolLM2). A fixed
+    # threshold keeps them mmapped and gives them back at once.
+    _LIBC.mallopt(-3, 256 * 1024)  # M_MMAP_THRESHOLD
+
+
+def _trim_heap() -> None:
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
 @dataclass
 class LoadedModel:
-    model: Transformer
+    model: Transformer  # or FastLlama: the same forward() contract
     tokenizer: TextTokenizer
     config: ModelConfig
     path: Path
@@ -101,8 +125,10 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
     return model.eval()
 
 
-def _load_gguf(path: Path, device, dtype) -> LoadedModel:
+def _load_gguf(path: Path, device, dtype, fast: bool) -> LoadedModel:
     from .gguf_loader import (
+        LLAMA_LIKE,
+        fast_model_from_gguf,
         gguf_config,
         gguf_state_dict,
         gguf_tokenizer,
@@ -116,20 +142,37 @@ def _load_gguf(path: Path, device, dtype) -> LoadedModel:
     try:
         cfg = gguf_config(f)
         tokenizer = gguf_tokenizer(f)
+        quant = quantization_name(f)
+        if fast and device.type == "cpu" and f.get("general.architecture") in LLAMA_LIKE:
+            model = fast_model_from_gguf(f, cfg)
+            _trim_heap()
+            return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
         state = gguf_state_dict(f, cfg)
         model = build_model(cfg, state, device, dtype, rope_freq_factors(f))
-        quant = quantization_name(f)
     finally:
         del state  # views into the map must go before it closes
         f.close()
     return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
 
 
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+
+
 def load_model(path: str | os.PathLike, device: str = "auto", dtype: torch.dtype | str = torch.float32) -> LoadedModel:
-    """Load a model from a .gguf file or a model folder (Hugging Face or Playground checkpoint)."""
+    """Load a model from a .gguf file or a model folder (Hugging Face or Playground checkpoint).
+
+    dtype "auto" picks the fast path on a CPU for GGUF files of the Llama family (weights kept
+    quantized, bfloat16 activations) and the float32 reference model otherwise; a torch dtype
+    or its name always gives the reference model in that precision.
+    """
     path = Path(path).expanduser()
     dev = pick_device(device)
+    fast = dtype == "auto"
+    if fast:
+        dtype = torch.float32 if dev.type == "cpu" else torch.bfloat16
     if isinstance(dtype, str):
+        if dtype not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {dtype!r}")
         dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
     if not path.exists():
         raise MissingFileError(f"{path} does not exist")
@@ -146,7 +189,7 @@ def load_model(path: str | os.PathLike, device: str = "auto", dtype: torch.dtype
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head == b"GGUF" or path.suffix.lower() == ".gguf":
-        return _load_gguf(path, dev, dtype)
+        return _load_gguf(path, dev, dtype, fast)
     if head[:2] in _PICKLE_MAGIC or head == b"PK\x03\x04":
         refuse_pickle(path)
     if path.suffix == ".safetensors":

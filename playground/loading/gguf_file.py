@@ -221,6 +221,20 @@ class GGUFFile:
                 )
             self.tensors[name] = TensorInfo(name, shape, ttype, absolute, nbytes)
 
+    def release(self, prefix: str) -> None:
+        """Drop the file pages of tensors named prefix* from memory once they are converted
+        (they are re-read from disk if touched again), so a load never holds the file twice."""
+        if not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        page = mmap.PAGESIZE
+        for t in self.tensors.values():
+            if t.name.startswith(prefix):
+                start = t.offset // page * page
+                try:
+                    self._mm.madvise(mmap.MADV_DONTNEED, start, t.offset + t.nbytes - start)
+                except (OSError, ValueError):
+                    return
+
     # -- access -----------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)

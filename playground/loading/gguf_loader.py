@@ -194,3 +194,97 @@ def quantization_name(f: GGUFFile) -> str:
 
     counts = Counter(t.type.name for t in f.tensors.values() if len(t.shape) == 2)
     return counts.most_common(1)[0][0] if counts else "?"
+
+
+# ---------------------------------------------------------------------------- the fast path
+_Q4 = {"Q4_0", "Q4_1"}
+
+
+def _row_perm(rows: int, n_heads: int) -> np.ndarray:
+    """Row indices that undo the converter's q/k permutation (a pure row gather)."""
+    return _unpermute(np.arange(rows), n_heads)
+
+
+def _qlinear(f: GGUFFile, parts: list[tuple[str, int | None]], bias: torch.Tensor | None = None):
+    """One QLinear from the row-concatenation of GGUF tensors (int4 when all are Q4_0/Q4_1)."""
+    from ..model.quant import QLinear, q4_blocks_to_int4
+
+    if all(f.tensors[n].type.name in _Q4 for n, _ in parts):
+        qs, szs = [], []
+        for name, heads in parts:
+            raw = f.raw(name)
+            if heads:
+                raw = raw[_row_perm(raw.shape[0], heads)]
+            q, sz = q4_blocks_to_int4(raw, f.tensors[name].type.name)
+            qs.append(q)
+            szs.append(sz)
+        return QLinear.int4(torch.cat(qs, 0), torch.cat(szs, 1), bias)
+    q8, scales = zip(*(_int8_rows(f, name, heads) for name, heads in parts))
+    return QLinear("int8", torch.cat(q8), torch.cat(scales).to(torch.bfloat16), sum(len(s) for s in scales),
+                   f.tensors[parts[0][0]].shape[1], bias)
+
+
+def _int8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):
+    """Per-row int8 of a tensor of any type, dequantized a few thousand rows at a time so the
+    float32 copy of a large matrix (the embedding) never exists whole."""
+    from gguf.quants import dequantize
+
+    from ..model.quant import float_to_int8
+
+    raw = f.raw(name)
+    if heads:
+        raw = raw[_row_perm(raw.shape[0], heads)]
+    rows, cols = f.tensors[name].shape
+    q = torch.empty(rows, cols, dtype=torch.int8)
+    scale = torch.empty(rows)
+    for a in range(0, rows, chunk):
+        part = dequantize(np.ascontiguousarray(raw[a : a + chunk]), f.tensors[name].type).reshape(-1, cols)
+        q[a : a + chunk], scale[a : a + chunk] = float_to_int8(torch.from_numpy(np.array(part, dtype=np.float32)))
+    return q, scale
+
+
+def fast_model_from_gguf(f: GGUFFile, cfg: ModelConfig):
+    """A FastLlama over this file's weights, kept quantized (Llama/Qwen2 families only)."""
+    from ..model.fast import FastLlama
+    from ..model.quant import QLinear
+    from ..model.transformer import rope_inv_freq
+
+    arch = f.get("general.architecture")
+    if arch not in LLAMA_LIKE:
+        raise UnsupportedArchitectureError(f"the fast path runs the Llama family, not {arch!r}")
+    permuted = LLAMA_LIKE[arch]
+    bf16 = torch.bfloat16
+
+    def vec(name: str) -> torch.Tensor:
+        if name not in f.tensors:
+            raise GGUFError(f"the GGUF file lacks the tensor {name!r}")
+        return torch.from_numpy(f.array(name).copy()).to(bf16)
+
+    layers = []
+    for i in range(cfg.n_layers):
+        b = f"blk.{i}."
+        bias = None
+        if cfg.qkv_bias:
+            bias = torch.cat([vec(b + n + ".bias") for n in ("attn_q", "attn_k", "attn_v")])
+        qh, kh = (cfg.n_heads, cfg.n_kv_heads) if permuted else (None, None)
+        for n in ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"):
+            if b + n + ".weight" not in f.tensors:
+                raise GGUFError(f"the GGUF file lacks the tensor {b + n + '.weight'!r}")
+        layers.append({
+            "attn_norm": vec(b + "attn_norm.weight"),
+            "ffn_norm": vec(b + "ffn_norm.weight"),
+            "qkv": _qlinear(f, [(b + "attn_q.weight", qh), (b + "attn_k.weight", kh), (b + "attn_v.weight", None)], bias),
+            "wo": _qlinear(f, [(b + "attn_output.weight", None)]),
+            "gate_up": _qlinear(f, [(b + "ffn_gate.weight", None), (b + "ffn_up.weight", None)]),
+            "down": _qlinear(f, [(b + "ffn_down.weight", None)]),
+        })
+        f.release(b)
+    q8, scale = _int8_rows(f, "token_embd.weight", None)
+    embed = QLinear("int8", q8, scale.to(torch.bfloat16), q8.shape[0], q8.shape[1])
+    f.release("token_embd.")
+    output = _qlinear(f, [("output.weight", None)]) if "output.weight" in f.tensors else embed
+    inv_freq, scale = rope_inv_freq(cfg)
+    factors = rope_freq_factors(f)
+    if factors is not None:
+        inv_freq = inv_freq / factors
+    return FastLlama(cfg, embed, layers, vec("output_norm.weight"), output, inv_freq, scale)

@@ -240,6 +240,10 @@ class Transformer(nn.Module):
         self.register_buffer("inv_freq", inv_freq, persistent=False)
         self.cache: KVCache | None = None
 
+    @property
+    def device(self) -> torch.device:
+        return self.tok_embeddings.weight.device
+
     # -- set-up ---------------------------------------------------------------
     def init_weights(self, seed: int | None = None) -> None:
         """GPT-2 style initialisation for training from scratch (normal 0.02, scaled residuals)."""

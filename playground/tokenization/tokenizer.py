@@ -9,6 +9,7 @@ template's own text with special tokens recognised and each message with them sw
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +32,9 @@ class TextTokenizer:
     eos_token: str = ""
 
     def __post_init__(self) -> None:
-        # A second copy that treats special-token strings as ordinary text.
-        self._plain = Tokenizer.from_str(self.tok.to_str())
-        self._plain.encode_special_tokens = True
+        # One tokenizer serves both modes: `encode_special_tokens` switched on makes special-token
+        # strings plain text. The lock keeps a switch and its encode together across threads.
+        self._lock = threading.Lock()
         self.tok.encode_special_tokens = False
         self._template = ChatTemplate(self.chat_template or CHATML_TEMPLATE)
         self._special_ids = {
@@ -46,10 +47,17 @@ class TextTokenizer:
     def vocab_size(self) -> int:
         return self.tok.get_vocab_size(with_added_tokens=True)
 
+    def _encode(self, text: str, special: bool) -> list[int]:
+        with self._lock:
+            self.tok.encode_special_tokens = not special
+            try:
+                return self.tok.encode(text, add_special_tokens=False).ids
+            finally:
+                self.tok.encode_special_tokens = False
+
     def encode(self, text: str, add_bos: bool | None = None, allow_special: bool = False) -> list[int]:
         """Token ids for text. Special-token strings in text stay plain unless allow_special."""
-        enc = (self.tok if allow_special else self._plain).encode(text, add_special_tokens=False)
-        ids = list(enc.ids)
+        ids = self._encode(text, special=allow_special)
         if (self.add_bos if add_bos is None else add_bos) and self.bos_id is not None:
             ids.insert(0, self.bos_id)
         return ids
@@ -81,11 +89,11 @@ class TextTokenizer:
             index, sep, rest = tail.partition(_CLOSE)
             if not sep or not index.isdigit() or int(index) >= len(messages):
                 break
-            ids += self.tok.encode(head, add_special_tokens=False).ids
-            ids += self._plain.encode(str(messages[int(index)]["content"]), add_special_tokens=False).ids
+            ids += self._encode(head, special=True)
+            ids += self._encode(str(messages[int(index)]["content"]), special=False)
             found += 1
         else:
-            ids += self.tok.encode(rest, add_special_tokens=False).ids
+            ids += self._encode(rest, special=True)
             return ids
         # The template rewrote the placeholders (e.g. sliced the content): fall back to a
         # plain render, still with user text kept from becoming special tokens where we can.
@@ -100,10 +108,10 @@ class TextTokenizer:
             at = text.find(content, pos) if content else -1
             if at < 0:
                 continue
-            ids += self.tok.encode(text[pos:at], add_special_tokens=False).ids
-            ids += self._plain.encode(content, add_special_tokens=False).ids
+            ids += self._encode(text[pos:at], special=True)
+            ids += self._encode(content, special=False)
             pos = at + len(content)
-        ids += self.tok.encode(text[pos:], add_special_tokens=False).ids
+        ids += self._encode(text[pos:], special=True)
         return ids
 
 

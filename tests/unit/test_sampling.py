@@ -136,6 +136,27 @@ def test_tracking_reports_what_each_stage_removed():
     x = logits_for([0.5, 0.3, 0.15, 0.05])
     p = SamplingParams(temperature=1.0, top_k=3, top_p=0.7, min_p=0.0)
     r = sample(x, [], p, torch.Generator().manual_seed(0), track=True)
-    assert r.removed_by["top_k"].nonzero().flatten().tolist() == [3]
-    assert r.removed_by["top_p"].nonzero().flatten().tolist() == [2]
+    assert r.removed_by == {"top_k": [3], "top_p": [2]}
     assert r.probs_final[2] == 0 and r.probs_final[:2].sum() == pytest.approx(1.0)
+    assert [t for t, _ in r.top_raw] == [0, 1, 2, 3] and [t for t, _ in r.top_final] == [0, 1]
+
+
+def test_stages_after_top_k_see_only_its_survivors_and_agree_with_full_vocabulary():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5000, generator=g) * 3
+    history = [5, 17, 17, 4000]
+    p = SamplingParams(temperature=0.9, top_k=50, top_p=0.8, min_p=0.02, typical_p=0.95, repeat_penalty=1.3,
+                       presence_penalty=0.2, frequency_penalty=0.1)
+    r = sample(x, history, p, torch.Generator().manual_seed(1))
+    # the same pipeline written out over the whole vocabulary
+    y = apply_penalties(x, history, p)
+    y = top_p_filter(typical_filter(top_k_filter(y, 50), 0.95), 0.8)
+    y = min_p_filter(y, 0.02) / 0.9
+    expected = torch.softmax(y, -1)
+    assert torch.allclose(r.probs_final, expected, atol=1e-6)
+
+
+def test_penalties_after_top_k_use_the_subset_mapping():
+    x = torch.tensor([5.0, 4.0, 3.0, 2.0, 1.0])
+    p = SamplingParams(temperature=0, top_k=3, order=("top_k", "penalties", "temperature"), repeat_penalty=10.0)
+    assert sample(x, [0, 0], p).token == 1  # token 0 penalised to 0.5 after surviving top-k

@@ -1,0 +1,218 @@
+"""Speed and memory of Playground's engine next to llama.cpp and transformers, on the same GGUF.
+
+Each measurement runs in a fresh subprocess (so load time and peak RSS are honest), engines
+alternate within each repetition, and the table shows medians and our ratio to llama.cpp.
+
+    .venv/bin/python benchmarks/bench_generate.py            # default model, 3 repetitions
+    .venv/bin/python benchmarks/bench_generate.py --reps 5 --engines ours,llama.cpp
+
+llama.cpp comes from `pip install llama-cpp-python` (builds from source, ~5 min); transformers
+from the test extras. Engines that are not installed are skipped with a note.
+
+Pitfalls handled (see ../shared/PERF_NOTES.md): llama.cpp books prompt time only at
+llama_synchronize; generate() reuses a cached prompt unless reset() is called first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+PROMPT_TOKENS = 512
+DECODE_TOKENS = 128
+CHAT = [{"role": "user", "content": "What is the capital of France?"}]
+STORY = [{"role": "user", "content": "Write a long story about a dragon who learns to paint."}]
+THREADS = int(os.environ.get("BENCH_THREADS", "2"))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _our_tokenizer(path):
+    from playground.loading.gguf_file import GGUFFile
+    from playground.loading.gguf_loader import gguf_tokenizer
+
+    f = GGUFFile(path)
+    try:
+        return gguf_tokenizer(f)
+    finally:
+        f.close()
+
+
+def _long_ids(tok, n):
+    text = open(__file__).read()
+    ids = tok.encode(text * 4)
+    return ids[:n]
+
+
+# ---------------------------------------------------------------------------- engines
+def run_ours(path, dtype="auto"):
+    import torch
+
+    torch.set_num_threads(THREADS)
+    from playground.engine.generate import TokenEvent, generate
+    from playground.loading import load_model
+    from playground.sampling import SamplingParams
+
+    t = time.perf_counter()
+    lm = load_model(path, device="cpu", dtype=dtype)
+    load = time.perf_counter() - t
+    tok, model = lm.tokenizer, lm.model
+    out = {"load_s": load}
+    # time to first token on a short chat (prefill + sampling + event)
+    chat = tok.encode_chat(CHAT)
+    for _ in range(2):
+        t = time.perf_counter()
+        it = generate(model, tok, chat, SamplingParams(temperature=0, max_tokens=1))
+        next(e for e in it if isinstance(e, TokenEvent))
+        out["ttft_ms"] = (time.perf_counter() - t) * 1000
+    # prompt processing
+    ids = _long_ids(tok, PROMPT_TOKENS)
+    with torch.inference_mode():
+        for _ in range(2):
+            model.setup_cache(PROMPT_TOKENS + 8)
+            t = time.perf_counter()
+            model(torch.tensor([ids]), start=0, use_cache=True)
+            out["prompt_tok_s"] = PROMPT_TOKENS / (time.perf_counter() - t)
+    # decode, greedy, ignoring EOS
+    tok.eos_ids = []
+    story = tok.encode_chat(STORY)
+    times = []
+    for _ in generate(model, tok, story, SamplingParams(temperature=0, max_tokens=DECODE_TOKENS)):
+        times.append(time.perf_counter())
+    out["decode_tok_s"] = (DECODE_TOKENS - 1) / (times[DECODE_TOKENS - 1] - times[0])
+    out["peak_rss_mb"] = _rss_mb()
+    return out
+
+
+def run_llamacpp(path):
+    import llama_cpp
+
+    tok = _our_tokenizer(path)  # same ids for every engine
+    t = time.perf_counter()
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=1024, n_threads=THREADS, n_batch=512, verbose=False)
+    load = time.perf_counter() - t
+    out = {"load_s": load}
+
+    def first_token(ids):
+        # Llama.eval alone crashes in 0.3.36 (no sampler set yet); generate() prefills then
+        # samples, so the time to its first token is prefill plus one greedy sample.
+        llm.reset()
+        t = time.perf_counter()
+        next(llm.generate(list(ids), top_k=1, temp=0.0, reset=True))
+        return time.perf_counter() - t
+
+    chat = tok.encode_chat(CHAT)
+    for _ in range(2):
+        out["ttft_ms"] = first_token(chat) * 1000
+    ids = _long_ids(tok, PROMPT_TOKENS)
+    for _ in range(2):
+        out["prompt_tok_s"] = PROMPT_TOKENS / first_token(ids)
+    llm.reset()
+    story = tok.encode_chat(STORY)
+    times = []
+    for n, _ in enumerate(llm.generate(story, top_k=1, temp=0.0, reset=True)):
+        times.append(time.perf_counter())
+        if n + 1 == DECODE_TOKENS:
+            break
+    out["decode_tok_s"] = (DECODE_TOKENS - 1) / (times[-1] - times[0])
+    out["peak_rss_mb"] = _rss_mb()
+    return out
+
+
+def run_transformers(path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    torch.set_num_threads(THREADS)
+    tok = _our_tokenizer(path)
+    t = time.perf_counter()
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32).eval()
+    load = time.perf_counter() - t
+    out = {"load_s": load}
+    chat = tok.encode_chat(CHAT)
+    with torch.inference_mode():
+        for _ in range(2):
+            t = time.perf_counter()
+            int(model(torch.tensor([chat])).logits[0, -1].argmax())
+            out["ttft_ms"] = (time.perf_counter() - t) * 1000
+        ids = _long_ids(tok, PROMPT_TOKENS)
+        for _ in range(2):
+            t = time.perf_counter()
+            model(torch.tensor([ids]))
+            out["prompt_tok_s"] = PROMPT_TOKENS / (time.perf_counter() - t)
+        story = tok.encode_chat(STORY)
+        res = model(torch.tensor([story]), use_cache=True)
+        past, nxt = res.past_key_values, int(res.logits[0, -1].argmax())
+        times = [time.perf_counter()]
+        for _ in range(DECODE_TOKENS - 1):
+            res = model(torch.tensor([[nxt]]), past_key_values=past, use_cache=True)
+            past, nxt = res.past_key_values, int(res.logits[0, -1].argmax())
+            times.append(time.perf_counter())
+    out["decode_tok_s"] = (DECODE_TOKENS - 1) / (times[-1] - times[0])
+    out["peak_rss_mb"] = _rss_mb()
+    return out
+
+
+ENGINES = {"ours": run_ours, "llama.cpp": run_llamacpp, "transformers": run_transformers}
+METRICS = [("decode_tok_s", "decode tok/s", True), ("prompt_tok_s", f"prompt tok/s ({PROMPT_TOKENS})", True),
+           ("ttft_ms", "time to first token (ms)", False), ("load_s", "load (s)", False),
+           ("peak_rss_mb", "peak RSS (MB)", False)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", help="GGUF file (default: SmolLM2-135M-Instruct Q4_1)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--engines", default="ours,llama.cpp,transformers")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    from pathlib import Path
+
+    if a.model is None:
+        from playground.loading.discovery import default_model
+
+        a.model = str(default_model())
+    path = Path(a.model)
+    if a.worker:
+        print(json.dumps(ENGINES[a.worker](path)))
+        return
+    engines = [e for e in a.engines.split(",") if e]
+    results: dict[str, list[dict]] = {e: [] for e in engines}
+    skipped = {}
+    for rep in range(a.reps):
+        for e in engines:
+            if e in skipped:
+                continue
+            proc = subprocess.run([sys.executable, __file__, "--model", str(path), "--worker", e],
+                                  capture_output=True, text=True)
+            if proc.returncode:
+                skipped[e] = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+                continue
+            results[e].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            print(f"rep {rep + 1}/{a.reps} {e}: {results[e][-1]}", file=sys.stderr, flush=True)
+    med = {e: {k: statistics.median(r[k] for r in rs) for k, _, _ in METRICS} for e, rs in results.items() if rs}
+    cols = [e for e in engines if e in med]
+    print(f"\n{path.name}, {THREADS} threads, medians of {a.reps} runs\n")
+    head = "| metric | " + " | ".join(cols) + (" | ours / llama.cpp |" if "ours" in med and "llama.cpp" in med else " |")
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for key, label, higher_better in METRICS:
+        row = f"| {label} | " + " | ".join(f"{med[e][key]:.1f}" if key != "load_s" else f"{med[e][key]:.2f}" for e in cols)
+        if "ours" in med and "llama.cpp" in med:
+            ratio = med["ours"][key] / med["llama.cpp"][key]
+            row += f" | {ratio:.2f}× {'(higher is better)' if higher_better else '(lower is better)'}"
+        print(row + " |")
+    for e, why in skipped.items():
+        print(f"\n{e} skipped: {why}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The fast CPU path for the Llama family: quantized weights, fused projections, bfloat16.
+
+Same maths as `transformer.Transformer` (the readable reference; tests check they agree), laid
+out for speed when decoding one token at a time:
+- q, k, v are one matrix product, and so are the MLP's gate and up;
+- weights stay quantized (int4 groups of 32 from Q4_0/Q4_1 exactly, int8 rows otherwise);
+- RoPE cos/sin come from a precomputed table, the KV cache is preallocated bfloat16;
+- the per-layer loop touches plain lists of tensors, not nested modules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+from .quant import QLinear
+from .transformer import causal_mask
+
+
+class FastKVCache:
+    def __init__(self, n_layers: int, n_kv: int, max_len: int, hs: int, dtype, device):
+        self.k = torch.zeros(n_layers, 1, n_kv, max_len, hs, dtype=dtype, device=device)  # (L, 1, nkv, S, hs)
+        self.v = torch.zeros_like(self.k)
+        self.max_len = max_len
+
+
+class FastLlama(nn.Module):
+    """Inference-only Llama/Qwen2 decoder over quantized weights."""
+
+    def __init__(self, cfg: ModelConfig, embed: QLinear | torch.Tensor, layers: list[dict], norm: torch.Tensor,
+                 output: QLinear, inv_freq: torch.Tensor, rope_scale: float = 1.0):
+        super().__init__()
+        self.config = cfg
+        self.dtype = torch.bfloat16
+        self.embed = embed if isinstance(embed, QLinear) else None
+        self.embed_table = None if isinstance(embed, QLinear) else embed
+        self.attn_norm = [layer["attn_norm"] for layer in layers]
+        self.ffn_norm = [layer["ffn_norm"] for layer in layers]
+        self.qkv = nn.ModuleList(layer["qkv"] for layer in layers)
+        self.wo = nn.ModuleList(layer["wo"] for layer in layers)
+        self.gate_up = nn.ModuleList(layer["gate_up"] for layer in layers)
+        self.down = nn.ModuleList(layer["down"] for layer in layers)
+        self.norm_w = norm
+        self.output = output
+        self.inv_freq = inv_freq.float()
+        self.rope_scale = rope_scale
+        self._rope_len = 0
+        self.cache: FastKVCache | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return self.norm_w.device
+
+    def n_bytes(self) -> int:
+        """Bytes of weights held."""
+        seen, total = set(), 0
+        tensors = [*self.attn_norm, *self.ffn_norm, self.norm_w] + [b for m in self.modules() for b in m.buffers()]
+        if self.embed_table is not None:
+            tensors.append(self.embed_table)
+        for t in tensors:
+            if t.data_ptr() not in seen:
+                seen.add(t.data_ptr())
+                total += t.numel() * t.element_size()
+        return total
+
+    # -- tables ------------------------------------------------------------------
+    def _ensure_rope(self, n: int) -> None:
+        if n <= self._rope_len:
+            return
+        n = max(n, 2 * self._rope_len, 256)
+        n = min(n, self.config.max_seq_len)
+        pos = torch.arange(n, dtype=torch.float32)
+        freqs = torch.outer(pos, self.inv_freq)  # (n, hs/2)
+        cos, sin = freqs.cos() * self.rope_scale, freqs.sin() * self.rope_scale
+        self.cos = torch.cat((cos, cos), -1).to(self.dtype)  # (n, hs)
+        self.sin = torch.cat((-sin, sin), -1).to(self.dtype)
+        self._rope_len = n
+
+    def setup_cache(self, max_len: int | None = None, batch: int = 1) -> FastKVCache:
+        cfg = self.config
+        max_len = min(max_len or cfg.max_seq_len, cfg.max_seq_len)
+        self.cache = FastKVCache(cfg.n_layers, cfg.n_kv_heads, max_len, cfg.head_dim, self.dtype, self.device)
+        self._ensure_rope(max_len)
+        return self.cache
+
+    def embed_tokens(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.embed_table is not None:
+            return self.embed_table[idx]
+        return self.embed.weight[idx].to(self.dtype) * self.embed.scales[idx].unsqueeze(-1)
+
+    # -- forward -------------------------------------------------------------------
+    @torch.inference_mode()
+    def forward(self, idx: torch.Tensor, start: int = 0, use_cache: bool = True, need_weights: bool = False,
+                return_hidden: bool = False):
+        """Logits (1, T, vocab) in float32 for tokens idx (1, T) at positions start..start+T."""
+        cfg = self.config
+        B, T = idx.shape
+        if B != 1:
+            raise ValueError("the fast path decodes one sequence at a time")
+        if start + T > cfg.max_seq_len:
+            raise ValueError(f"sequence of {start + T} tokens is longer than the context ({cfg.max_seq_len})")
+        end = start + T
+        if not use_cache:  # a one-off pass (e.g. for attention maps) must not disturb the chat's cache
+            if start:
+                raise ValueError("without the cache, a forward pass starts at position 0")
+            cache = FastKVCache(cfg.n_layers, cfg.n_kv_heads, end, cfg.head_dim, self.dtype, self.device)
+        else:
+            if self.cache is None:
+                self.setup_cache(end)
+            elif end > self.cache.max_len:
+                self._grow(start, end)
+            cache = self.cache
+        self._ensure_rope(end)
+        nh, nkv, hs = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+        cos = self.cos[start:end]  # (T, hs) with the table doubled: [cos, cos]
+        sin = self.sin[start:end]  # (T, hs): [-sin, sin]
+        x = self.embed_tokens(idx[0])  # (T, C)
+        mask = causal_mask(T, end, start, idx.device) if T > 1 else None
+        eps = cfg.norm_eps
+        attn, hidden = [], [x.float()[None]] if return_hidden else None
+        gqa = nh != nkv
+        half, nqk = hs // 2, nh + nkv
+        for i in range(cfg.n_layers):
+            h = F.rms_norm(x, (cfg.dim,), self.attn_norm[i], eps)
+            qkv = self.qkv[i](h).view(T, nqk + nkv, hs)  # (T, nh+2nkv, hs)
+            # RoPE on q and k together, in halves: x·cos + (x2, x1)·(-sin, sin)
+            qk = qkv[:, :nqk]
+            qk = qk * cos[:, None] + qk.roll(half, -1) * sin[:, None]
+            q = qk[:, :nh].transpose(0, 1)[None]  # (1, nh, T, hs)
+            cache.k[i, 0, :, start:end] = qk[:, nh:].transpose(0, 1)
+            cache.v[i, 0, :, start:end] = qkv[:, nqk:].transpose(0, 1)
+            k = cache.k[i, :, :, :end]  # (1, nkv, S, hs)
+            v = cache.v[i, :, :, :end]
+            if need_weights:
+                rep = nh // nkv
+                att = (q @ k.repeat_interleave(rep, 1).transpose(-2, -1)).float() / math.sqrt(hs)
+                att = att.masked_fill(~causal_mask(T, end, start, idx.device), float("-inf")).softmax(-1)
+                attn.append(att)
+                y = att.to(self.dtype) @ v.repeat_interleave(rep, 1)
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)  # (1, nh, T, hs)
+            x = x + self.wo[i](y[0].transpose(0, 1).reshape(T, nh * hs))
+            h = F.rms_norm(x, (cfg.dim,), self.ffn_norm[i], eps)
+            gu = self.gate_up[i](h)
+            x = x + self.down[i](F.silu(gu[:, : cfg.hidden_dim]) * gu[:, cfg.hidden_dim :])
+            if return_hidden:
+                hidden.append(x.float()[None])
+        logits = self.output(F.rms_norm(x, (cfg.dim,), self.norm_w, eps)).float()[None]
+        if not (need_weights or return_hidden):
+            return logits
+        return logits, {"attentions": attn, "hidden": hidden}
+
+    def _grow(self, used: int, need: int) -> None:
+        old = self.cache
+        new = FastKVCache(self.config.n_layers, self.config.n_kv_heads,
+                          min(self.config.max_seq_len, max(need, 2 * old.max_len)), self.config.head_dim,
+                          self.dtype, self.device)
+        new.k[:, :, :, :used] = old.k[:, :, :, :used]
+        new.v[:, :, :, :used] = old.v[:, :, :, :used]
+        self.cache = new
