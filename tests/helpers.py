@@ -234,8 +234,51 @@ class ScriptedModel:
         import torch
 
         self.calls.append((start, idx.shape[1]))
+        if start == 0:  # a new prompt: the script starts over, as a real model would
+            self.step = 0
         logits = torch.zeros(1, idx.shape[1], self.config.vocab_size)
         nxt = self.script[self.step] if self.step < len(self.script) else self.eos_id
         self.step += 1
         logits[0, -1, nxt] = 10.0
         return logits
+
+
+class GatedModel(ScriptedModel):
+    """A ScriptedModel whose every forward pass waits for the test to release it, so a GUI
+    test decides exactly when each token arrives (no sleeps). Gates open once `stop_all()`."""
+
+    def __init__(self, *a, **kw):
+        import threading
+
+        super().__init__(*a, **kw)
+        self.gate = threading.Semaphore(0)
+        self.open = threading.Event()
+
+    def release(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.gate.release()
+
+    def stop_all(self) -> None:
+        self.open.set()
+        self.release(10_000)
+
+    def __call__(self, idx, start=0, use_cache=False):
+        if not self.open.is_set():
+            self.gate.acquire()
+        return super().__call__(idx, start, use_cache)
+
+
+def fake_loaded_model(text: str = "hello world, this is a tiny corpus", gated: bool = False, name: str = "fake"):
+    """A LoadedModel whose model streams the tokens of `text`, then EOS."""
+    from pathlib import Path
+
+    from playground.loading import LoadedModel
+    from playground.tokenization.tokenizer import TextTokenizer
+
+    tok = tiny_tokenizer()
+    eos = tok.token_to_id("<|im_end|>")
+    tt = TextTokenizer(tok, bos_id=tok.token_to_id("<|endoftext|>"), eos_ids=[eos])
+    cls = GatedModel if gated else ScriptedModel
+    model = cls(tt.vocab_size, eos, tt.encode(text))
+    model.config.name = name
+    return LoadedModel(model, tt, model.config, Path(f"/models/{name}.gguf"), "gguf", "F32", 0.0)

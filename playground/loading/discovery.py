@@ -30,7 +30,7 @@ class FoundModel:
         try:
             if self.format == "gguf":
                 from .gguf_file import GGUFFile
-                from .gguf_loader import gguf_config, quantization_name
+                from .meta import gguf_config, quantization_name
 
                 f = GGUFFile(self.path)
                 try:
@@ -40,7 +40,7 @@ class FoundModel:
                 finally:
                     f.close()
             else:
-                from .hf import hf_config
+                from .meta import hf_config
 
                 raw = json.loads((self.path / "config.json").read_text())
                 cfg = hf_config(raw)

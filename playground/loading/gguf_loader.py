@@ -12,60 +12,11 @@ import torch
 
 from ..model.config import ModelConfig
 from ..tokenization.tokenizer import TextTokenizer
+from ._heap import trim
 from .errors import GGUFError, UnsupportedArchitectureError
 from .gguf_file import GGUFFile
 from .gguf_vocab import build_byte_level, build_sentencepiece
-
-LLAMA_LIKE = {"llama": True, "mistral": True, "qwen2": False}  # arch → q/k rows permuted by the converter
-SUPPORTED = sorted([*LLAMA_LIKE, "gpt2"])
-
-
-def _require(f: GGUFFile, key: str):
-    v = f.get(key)
-    if v is None:
-        raise GGUFError(f"the GGUF file lacks the metadata key {key!r}")
-    return v
-
-
-def gguf_config(f: GGUFFile) -> ModelConfig:
-    arch = f.get("general.architecture")
-    if arch not in SUPPORTED:
-        raise UnsupportedArchitectureError(
-            f"this GGUF holds a {arch!r} model; Playground runs {', '.join(SUPPORTED)}"
-        )
-    a = arch
-    n_vocab = f.get(f"{a}.vocab_size") or len(f.get("tokenizer.ggml.tokens") or [])
-    if not n_vocab and "token_embd.weight" in f.tensors:
-        n_vocab = f.tensors["token_embd.weight"].shape[0]
-    common = dict(
-        vocab_size=int(n_vocab),
-        dim=int(_require(f, f"{a}.embedding_length")),
-        n_layers=int(_require(f, f"{a}.block_count")),
-        n_heads=int(_require(f, f"{a}.attention.head_count")),
-        hidden_dim=int(_require(f, f"{a}.feed_forward_length")),
-        max_seq_len=int(f.get(f"{a}.context_length", 2048)),
-        tie_embeddings="output.weight" not in f.tensors,
-        name=str(f.get("general.name", f.path.stem)),
-    )
-    if a == "gpt2":
-        return ModelConfig(arch="gpt2", bias=True, norm_eps=float(f.get(f"{a}.attention.layer_norm_epsilon", 1e-5)), **common)
-    scaling = None
-    kind = f.get(f"{a}.rope.scaling.type")
-    if kind and kind != "none":
-        scaling = {"rope_type": kind, "factor": float(f.get(f"{a}.rope.scaling.factor", 1.0))}
-        orig = f.get(f"{a}.rope.scaling.original_context_length")
-        if orig:
-            scaling["original_max_position_embeddings"] = int(orig)
-    return ModelConfig(
-        arch="llama",
-        n_kv_heads=int(f.get(f"{a}.attention.head_count_kv", common["n_heads"])),
-        head_dim=f.get(f"{a}.attention.key_length"),
-        norm_eps=float(f.get(f"{a}.attention.layer_norm_rms_epsilon", 1e-5)),
-        rope_theta=float(f.get(f"{a}.rope.freq_base", 10000.0)),
-        rope_scaling=scaling,
-        qkv_bias="blk.0.attn_q.bias" in f.tensors,
-        **common,
-    )
+from .meta import LLAMA_LIKE, gguf_config, quantization_name  # noqa: F401 (re-exported)
 
 
 def _unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
@@ -189,13 +140,6 @@ def rope_freq_factors(f: GGUFFile) -> torch.Tensor | None:
     return None
 
 
-def quantization_name(f: GGUFFile) -> str:
-    from collections import Counter
-
-    counts = Counter(t.type.name for t in f.tensors.values() if len(t.shape) == 2)
-    return counts.most_common(1)[0][0] if counts else "?"
-
-
 # ---------------------------------------------------------------------------- the fast path
 _Q4 = {"Q4_0", "Q4_1"}
 
@@ -279,9 +223,11 @@ def fast_model_from_gguf(f: GGUFFile, cfg: ModelConfig):
             "down": _qlinear(f, [(b + "ffn_down.weight", None)]),
         })
         f.release(b)
+        trim()
     q8, scale = _int8_rows(f, "token_embd.weight", None)
     embed = QLinear("int8", q8, scale.to(torch.bfloat16), q8.shape[0], q8.shape[1])
     f.release("token_embd.")
+    trim()
     output = _qlinear(f, [("output.weight", None)]) if "output.weight" in f.tensors else embed
     inv_freq, scale = rope_inv_freq(cfg)
     factors = rope_freq_factors(f)

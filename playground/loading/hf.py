@@ -20,6 +20,7 @@ from tokenizers import Tokenizer
 from ..model.config import ModelConfig
 from ..tokenization.tokenizer import TextTokenizer
 from .errors import MissingFileError, SafetensorsError, UnsafeFormatError, UnsupportedArchitectureError
+from .meta import hf_config
 
 _ST_DTYPES = {
     "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
@@ -27,8 +28,6 @@ _ST_DTYPES = {
 }
 MAX_HEADER = 100 * 1024 * 1024
 
-LLAMA_ARCHS = {"LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM"}
-GPT2_ARCHS = {"GPT2LMHeadModel"}
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
 
 
@@ -122,53 +121,6 @@ def _weight_files(folder: Path) -> list[Path]:
     if pickles:
         refuse_pickle(pickles[0])
     raise MissingFileError(f"{folder} has no .safetensors weights")
-
-
-def hf_config(raw: dict[str, Any]) -> ModelConfig:
-    if "playground" in raw:
-        return ModelConfig.from_dict(raw["playground"])
-    archs = raw.get("architectures") or []
-    arch = archs[0] if archs else raw.get("model_type", "?")
-    if arch in GPT2_ARCHS or raw.get("model_type") == "gpt2":
-        return ModelConfig(
-            arch="gpt2",
-            vocab_size=raw["vocab_size"],
-            dim=raw["n_embd"],
-            n_layers=raw["n_layer"],
-            n_heads=raw["n_head"],
-            hidden_dim=raw.get("n_inner") or 4 * raw["n_embd"],
-            max_seq_len=raw["n_positions"],
-            norm_eps=raw.get("layer_norm_epsilon", 1e-5),
-            bias=True,
-            tie_embeddings=raw.get("tie_word_embeddings", True),
-            name=raw.get("_name_or_path", ""),
-        )
-    if arch not in LLAMA_ARCHS:
-        raise UnsupportedArchitectureError(
-            f"config.json names the architecture {arch!r}; Playground runs "
-            f"{', '.join(sorted(LLAMA_ARCHS | GPT2_ARCHS))}"
-        )
-    rope = dict(raw.get("rope_parameters") or raw.get("rope_scaling") or {})
-    theta = rope.pop("rope_theta", None) or raw.get("rope_theta", 10000.0)
-    if rope.get("rope_type", rope.get("type", "default")) in ("default", None):
-        rope = {}
-    return ModelConfig(
-        arch="llama",
-        vocab_size=raw["vocab_size"],
-        dim=raw["hidden_size"],
-        n_layers=raw["num_hidden_layers"],
-        n_heads=raw["num_attention_heads"],
-        n_kv_heads=raw.get("num_key_value_heads") or raw["num_attention_heads"],
-        head_dim=raw.get("head_dim"),
-        hidden_dim=raw["intermediate_size"],
-        max_seq_len=raw.get("max_position_embeddings", 2048),
-        norm_eps=raw.get("rms_norm_eps", 1e-6),
-        rope_theta=float(theta),
-        rope_scaling=rope or None,
-        tie_embeddings=raw.get("tie_word_embeddings", False),
-        qkv_bias=arch == "Qwen2ForCausalLM" or bool(raw.get("attention_bias", False)),
-        name=raw.get("_name_or_path", ""),
-    )
 
 
 _LLAMA_KEYS = {

@@ -1,0 +1,53 @@
+"""The desktop app: `playground` with no command. Wires the engine worker, the window and the
+asyncio loop (qasync, for I/O only) together; this is the one module that knows them all."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+
+def make_settings() -> QSettings:
+    """Settings live beside the rest of Playground's files (PLAYGROUND_HOME moves them too)."""
+    from .paths import home
+
+    home().mkdir(parents=True, exist_ok=True)
+    return QSettings(str(home() / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def create_window(engine=None, settings: QSettings | None = None, load_default: bool = True):
+    from .engine.worker import Engine
+    from .loading.discovery import default_model
+    from .ui.main_window import MainWindow
+
+    engine = engine or Engine()
+    window = MainWindow(engine, settings or make_settings())
+    if load_default:
+        last = window.settings.value("model/last")
+        path = last if last and __import__("os").path.exists(last) else default_model()
+        if path:
+            window.load_model(str(path))
+        else:
+            window.show_no_model()
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    import qasync
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("Playground")
+    app.setOrganizationName("Playground")
+    app.setStyle("Fusion")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = create_window()
+    window.show()
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+    with loop:
+        loop.run_until_complete(closed.wait())
+    return 0

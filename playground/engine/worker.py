@@ -1,0 +1,162 @@
+"""The engine worker: one QObject on its own QThread that owns the model, tokenizer and cache,
+and serves requests one at a time.
+
+The GUI talks to it only through queued signals (`EngineClient`'s *Requested signals) and two
+thread-safe objects: `LiveParams` (the sampling parameters, read before every token) and the
+stop `threading.Event` (checked before every token). Events come back as queued signals
+carrying plain dataclasses; torch never runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..sampling import LiveParams
+from .context import ContextOverflowError, fit_messages
+from .generate import Finished, TokenEvent, generate
+
+
+@dataclass
+class ModelInfo:
+    """What the UI may know about the loaded model (no torch objects)."""
+
+    name: str
+    path: str
+    format: str
+    quantization: str
+    arch: str
+    n_params: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    dim: int
+    vocab_size: int
+    context: int
+    load_s: float
+    backend: str  # "fast (int4/int8, bf16)" or "reference (float32)"
+    tokenizer: Any = None  # a TextTokenizer, for counting tokens of a draft (thread-safe)
+
+
+def model_info(lm) -> ModelInfo:
+    c = lm.config
+    backend = "fast int4/int8 · bf16" if type(lm.model).__name__ == "FastLlama" else f"reference · {_dtype(lm)}"
+    return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.arch, c.n_params, c.n_layers, c.n_heads,
+                     c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, backend, lm.tokenizer)
+
+
+def _dtype(lm) -> str:
+    try:
+        return str(next(lm.model.parameters()).dtype).removeprefix("torch.")
+    except (StopIteration, AttributeError):
+        return "?"
+
+
+class EngineWorker(QObject):
+    # worker → UI
+    modelLoading = Signal(str)  # a load started (path)
+    modelLoaded = Signal(object)  # ModelInfo of the model now in use
+    modelLoadFailed = Signal(str, str)  # path, message; the previous model stays loaded
+    generationStarted = Signal(int, int, int)  # request id, prompt tokens, messages dropped to fit
+    tokenGenerated = Signal(int, object)  # request id, TokenEvent
+    generationFinished = Signal(int, object)  # request id, Finished
+    generationFailed = Signal(int, str)  # request id, message
+
+    def __init__(self, loader: Callable[..., Any] | None = None):
+        super().__init__()
+        self.live = LiveParams()
+        self.stop_event = threading.Event()
+        self._loader = loader
+        self.lm = None
+
+    # -- called from any thread ---------------------------------------------------------
+    def stop(self) -> None:
+        """Stop the running generation before its next token."""
+        self.stop_event.set()
+
+    # -- slots (run on the worker thread) -------------------------------------------------
+    @Slot(str, str, str)
+    def load(self, path: str, device: str = "cpu", dtype: str = "auto") -> None:
+        self.modelLoading.emit(path)
+        try:
+            loader = self._loader
+            if loader is None:
+                from ..loading import load_model as loader
+            lm = loader(path, device=device, dtype=dtype)
+        except Exception as e:  # any failure: report it, keep the previous model
+            self.modelLoadFailed.emit(path, f"{type(e).__name__}: {e}" if not str(e) else str(e))
+            return
+        self.set_model(lm)
+
+    def set_model(self, lm) -> None:
+        self.lm = lm
+        self.modelLoaded.emit(model_info(lm))
+
+    @Slot(int, list)
+    def generate(self, request_id: int, messages: list) -> None:
+        if self.lm is None:
+            self.generationFailed.emit(request_id, "No model is loaded yet.")
+            return
+        self.stop_event.clear()
+        lm = self.lm
+        try:
+            fitted = fit_messages(lm.tokenizer, messages, lm.config.max_seq_len, self.live.get().max_tokens)
+            self.generationStarted.emit(request_id, len(fitted.ids), fitted.dropped)
+            for ev in generate(lm.model, lm.tokenizer, fitted.ids, self.live, self.stop_event):
+                if isinstance(ev, TokenEvent):
+                    self.tokenGenerated.emit(request_id, ev)
+                elif isinstance(ev, Finished):
+                    self.generationFinished.emit(request_id, ev)
+        except ContextOverflowError as e:
+            self.generationFailed.emit(request_id, str(e))
+        except Exception as e:
+            traceback.print_exc()
+            self.generationFailed.emit(request_id, f"{type(e).__name__}: {e}")
+
+
+class EngineClient(QObject):
+    """The GUI side: signals that queue requests on the worker's thread."""
+
+    loadRequested = Signal(str, str, str)  # path, device, dtype
+    generateRequested = Signal(int, list)  # request id, chat messages
+
+
+class Engine:
+    """The worker on its thread, wired to a client. One place knows every connection."""
+
+    def __init__(self, loader: Callable[..., Any] | None = None):
+        self.thread = QThread()
+        self.thread.setObjectName("engine")
+        self.worker = EngineWorker(loader)
+        self.worker.moveToThread(self.thread)
+        self.client = EngineClient()
+        self.client.loadRequested.connect(self.worker.load)
+        self.client.generateRequested.connect(self.worker.generate)
+        self.thread.start()
+        self._next_id = 0
+
+    @property
+    def live(self) -> LiveParams:
+        return self.worker.live
+
+    def load(self, path: str, device: str = "cpu", dtype: str = "auto") -> None:
+        self.client.loadRequested.emit(path, device, dtype)
+
+    def generate(self, messages: list) -> int:
+        self._next_id += 1
+        self.client.generateRequested.emit(self._next_id, messages)
+        return self._next_id
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def shutdown(self, timeout_ms: int = 10000) -> bool:
+        """Stop any generation, end the thread, wait for it. True if it ended in time."""
+        self.worker.stop()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)

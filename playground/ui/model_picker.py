@@ -1,0 +1,126 @@
+"""The model picker: what discovery finds on this computer (default model, the user's folder,
+other apps' downloads) with size, format, quantization and parameter count; or any file or
+folder; plus the device and precision to load it with."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from ..loading.discovery import discover
+
+COLUMNS = ["Name", "Source", "Format", "Quantization", "Parameters", "Size", "Path"]
+
+
+def _describe_all() -> list[dict]:
+    rows = []
+    for m in discover():
+        info = m.describe()
+        info.update(path=str(m.path), source=m.source)
+        rows.append(info)
+    return rows
+
+
+class ModelPicker(QDialog):
+    found = Signal(list)  # rows from the discovery thread
+
+    def __init__(self, parent=None, current_path: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("Choose a model")
+        self.resize(900, 420)
+        self.chosen: tuple[str, str, str] | None = None
+        lay = QVBoxLayout(self)
+        self.status = QLabel("Looking for models on this computer…")
+        lay.addWidget(self.status)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.doubleClicked.connect(self._accept_selected)
+        lay.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        open_file = QPushButton("Open file…")
+        open_file.setToolTip("A .gguf file")
+        open_file.clicked.connect(self._open_file)
+        open_dir = QPushButton("Open folder…")
+        open_dir.setToolTip("A Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or a Playground checkpoint")
+        open_dir.clicked.connect(self._open_folder)
+        row.addWidget(open_file)
+        row.addWidget(open_dir)
+        row.addStretch(1)
+        row.addWidget(QLabel("Device"))
+        self.device = QComboBox()
+        self.device.addItems(["cpu", "auto", "cuda", "mps"])
+        self.device.setToolTip("Where the model runs; 'auto' takes a CUDA or Apple GPU when there is one")
+        row.addWidget(self.device)
+        row.addWidget(QLabel("Precision"))
+        self.dtype = QComboBox()
+        self.dtype.addItems(["auto", "float32", "bfloat16"])
+        self.dtype.setToolTip("auto: on a CPU, GGUF Llama-family models keep their quantized weights (fast); "
+                              "float32: the exact reference model")
+        row.addWidget(self.dtype)
+        lay.addLayout(row)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept_selected)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.current_path = current_path
+        self.found.connect(self._fill)
+        threading.Thread(target=lambda: self.found.emit(_describe_all()), daemon=True).start()
+
+    def _fill(self, rows: list) -> None:
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        for r, info in enumerate(rows):
+            params = f"{info['params'] / 1e6:.0f} M" if info.get("params") else info.get("error", "?")
+            cells = [info.get("name", ""), info["source"], info.get("format", ""), info.get("quantization", "?"),
+                     params, f"{info.get('size_mb', 0):.0f} MB", info["path"]]
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(str(text))
+                item.setToolTip(str(text))
+                self.table.setItem(r, c, item)
+            if info["path"] == self.current_path:
+                self.table.selectRow(r)
+        self.status.setText(f"{len(rows)} model(s) found." if rows else
+                            "No models found. Open a file or folder, or fetch the default model.")
+        if rows and not self.table.selectedItems():
+            self.table.selectRow(0)
+
+    def _choose(self, path: str) -> None:
+        self.chosen = (path, self.device.currentText(), self.dtype.currentText())
+        self.accept()
+
+    def _accept_selected(self, *_) -> None:
+        sel = self.table.selectionModel().selectedRows()
+        if sel:
+            self._choose(self.table.item(sel[0].row(), COLUMNS.index("Path")).text())
+
+    def _open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model file", "", "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self._choose(path)
+
+    def _open_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a model folder")
+        if path:
+            self._choose(path)
+
+

@@ -1,0 +1,235 @@
+"""The sampling panel: a slider and a spin box for every sampler parameter, presets, and a
+one-sentence tooltip on each that teaches what it does. Every change is emitted at once; the
+window writes it to the engine's LiveParams, so it applies to the very next token."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..sampling_params import PRESETS, SamplingParams
+
+# name, label, minimum, maximum, step, decimals, tooltip
+FLOATS = [
+    ("temperature", "Temperature", 0.0, 2.0, 0.05, 2,
+     "Divides the logits before softmax: below 1 sharpens the distribution, above 1 flattens it; 0 always takes the most likely token."),
+    ("top_p", "Top-p", 0.0, 1.0, 0.01, 2,
+     "Keeps the smallest set of most likely tokens whose probabilities add up to p (nucleus sampling); 1 turns it off."),
+    ("min_p", "Min-p", 0.0, 1.0, 0.01, 2,
+     "Drops tokens less likely than min-p times the most likely token's probability; 0 turns it off."),
+    ("typical_p", "Typical-p", 0.0, 1.0, 0.01, 2,
+     "Keeps tokens whose surprise is closest to the average surprise (the entropy), up to mass p; 1 turns it off."),
+    ("repeat_penalty", "Repetition penalty", 0.5, 2.0, 0.01, 2,
+     "Makes tokens that appeared recently less likely (above 1) or more likely (below 1)."),
+    ("presence_penalty", "Presence penalty", -2.0, 2.0, 0.05, 2,
+     "Subtracts this from the logit of every token that has appeared at all, nudging the model to new words."),
+    ("frequency_penalty", "Frequency penalty", -2.0, 2.0, 0.05, 2,
+     "Subtracts this once per earlier occurrence, so often-repeated tokens are pushed down the most."),
+]
+INTS = [
+    ("top_k", "Top-k", 0, 200, "Keeps only the k most likely tokens before sampling; 0 turns it off."),
+    ("repeat_last_n", "Penalty window", 0, 2048, "How many recent tokens the penalties look at."),
+    ("max_tokens", "Max new tokens", 1, 8192, "The reply stops after this many tokens."),
+]
+SCALE = 100  # slider steps per unit
+
+
+class SamplingPanel(QWidget):
+    paramsChanged = Signal(object)  # SamplingParams
+
+    def __init__(self, settings: QSettings | None = None):
+        super().__init__()
+        self.settings = settings
+        self._updating = False
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.presets = QComboBox()
+        self.presets.setToolTip("Named sets of parameters: a few of ours and the defaults of other apps.")
+        self.presets.activated.connect(self._on_preset_chosen)
+        row.addWidget(self.presets, 1)
+        self.save_btn = QPushButton("Save…")
+        self.save_btn.setToolTip("Save the current parameters as a preset of your own.")
+        self.save_btn.clicked.connect(self._save_preset)
+        self.delete_btn = QPushButton("Delete")
+        self.delete_btn.setToolTip("Delete the selected preset of your own.")
+        self.delete_btn.clicked.connect(self._delete_preset)
+        self.reset_btn = QPushButton("Reset")
+        self.reset_btn.setToolTip("Back to the default parameters.")
+        self.reset_btn.clicked.connect(lambda: self.set_params(SamplingParams()))
+        for b in (self.save_btn, self.delete_btn, self.reset_btn):
+            row.addWidget(b)
+        lay.addLayout(row)
+        form = QFormLayout()
+        self.sliders: dict[str, QSlider] = {}
+        self.spins: dict[str, QDoubleSpinBox | QSpinBox] = {}
+        for name, label, lo, hi, step, dec, tip in FLOATS:
+            spin = QDoubleSpinBox()
+            spin.setRange(lo, hi)
+            spin.setSingleStep(step)
+            spin.setDecimals(dec)
+            self._add_row(form, name, label, tip, spin, int(lo * SCALE), int(hi * SCALE), SCALE)
+        for name, label, lo, hi, tip in INTS:
+            spin = QSpinBox()
+            spin.setRange(lo, hi)
+            self._add_row(form, name, label, tip, spin, lo, hi, 1)
+        seed_row = QHBoxLayout()
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed_fixed = QCheckBox("fixed")
+        tip = "The random seed: fix it and the same prompt and parameters give the same reply every time."
+        self.seed.setToolTip(tip)
+        self.seed_fixed.setToolTip(tip)
+        self.seed.valueChanged.connect(self._emit)
+        self.seed_fixed.toggled.connect(self._emit)
+        seed_row.addWidget(self.seed_fixed)
+        seed_row.addWidget(self.seed, 1)
+        form.addRow("Seed", seed_row)
+        self.stop = QLineEdit()
+        self.stop.setPlaceholderText("e.g. \\n\\n | THE END")
+        self.stop.setToolTip("Stop when any of these strings appears (separate several with |; \\n is a newline).")
+        self.stop.editingFinished.connect(self._emit)
+        form.addRow("Stop strings", self.stop)
+        lay.addLayout(form)
+        lay.addStretch(1)
+        self._reload_presets()
+        self.set_params(self._stored_params() or SamplingParams())
+
+    def _add_row(self, form, name, label, tip, spin, lo, hi, scale) -> None:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(lo, hi)
+        slider.setToolTip(tip)
+        spin.setToolTip(tip)
+        slider.valueChanged.connect(lambda v, s=spin, k=scale: self._from_slider(s, v / k if k > 1 else v))
+        spin.valueChanged.connect(lambda v, sl=slider, k=scale: self._from_spin(sl, v, k))
+        row = QHBoxLayout()
+        row.addWidget(slider, 3)
+        row.addWidget(spin, 1)
+        form.addRow(label, row)
+        form.labelForField(row).setToolTip(tip) if form.labelForField(row) else None
+        self.sliders[name], self.spins[name] = slider, spin
+
+    def _from_slider(self, spin, value) -> None:
+        if spin.value() != value:
+            spin.setValue(value)
+
+    def _from_spin(self, slider, value, scale) -> None:
+        v = int(round(value * scale))
+        if slider.value() != v:
+            slider.blockSignals(True)
+            slider.setValue(v)
+            slider.blockSignals(False)
+        self._emit()
+
+    # -- parameters -------------------------------------------------------------------
+    def params(self) -> SamplingParams:
+        values = {name: self.spins[name].value() for name, *_ in FLOATS}
+        values.update({name: int(self.spins[name].value()) for name, *_ in INTS})
+        stops = tuple(s.strip().replace("\\n", "\n") for s in self.stop.text().split("|") if s.strip())
+        return SamplingParams(seed=self.seed.value() if self.seed_fixed.isChecked() else None, stop=stops, **values)
+
+    def set_params(self, p: SamplingParams) -> None:
+        self._updating = True
+        try:
+            for name in self.spins:
+                self.spins[name].setValue(getattr(p, name))
+            self.seed_fixed.setChecked(p.seed is not None)
+            self.seed.setValue(p.seed or 0)
+            self.stop.setText(" | ".join(s.replace("\n", "\\n") for s in p.stop))
+        finally:
+            self._updating = False
+        self._emit()
+
+    def set_value(self, name: str, value) -> None:
+        """Move one control, as a user dragging its slider would."""
+        self.spins[name].setValue(value)
+
+    def _emit(self, *_) -> None:
+        if self._updating:
+            return
+        p = self.params()
+        if self.settings is not None:
+            self.settings.setValue("sampling/current", json.dumps(p.to_dict()))
+        self.paramsChanged.emit(p)
+
+    # -- presets ------------------------------------------------------------------------
+    def _user_presets(self) -> dict[str, dict]:
+        if self.settings is None:
+            return {}
+        try:
+            return json.loads(self.settings.value("sampling/presets", "{}") or "{}")
+        except (TypeError, ValueError):
+            return {}
+
+    def _stored_params(self) -> SamplingParams | None:
+        if self.settings is None:
+            return None
+        try:
+            d = json.loads(self.settings.value("sampling/current", "") or "null")
+            return _params_from_dict(d) if d else None
+        except (TypeError, ValueError):
+            return None
+
+    def _reload_presets(self) -> None:
+        self.presets.clear()
+        self.presets.addItem("Presets…")
+        for name in PRESETS:
+            self.presets.addItem(name, ("builtin", name))
+        for name in self._user_presets():
+            self.presets.addItem(f"★ {name}", ("user", name))
+
+    def _on_preset_chosen(self, index: int) -> None:
+        data = self.presets.itemData(index)
+        if not data:
+            return
+        kind, name = data
+        p = PRESETS[name] if kind == "builtin" else _params_from_dict(self._user_presets().get(name, {}))
+        if p is not None:
+            self.set_params(p)
+
+    def save_preset(self, name: str) -> None:
+        if self.settings is None or not name.strip():
+            return
+        presets = self._user_presets()
+        presets[name.strip()] = self.params().to_dict()
+        self.settings.setValue("sampling/presets", json.dumps(presets))
+        self._reload_presets()
+
+    def _save_preset(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save preset", "Name:")
+        if ok:
+            self.save_preset(name)
+
+    def _delete_preset(self) -> None:
+        data = self.presets.currentData()
+        if not data or data[0] != "user" or self.settings is None:
+            return
+        presets = self._user_presets()
+        presets.pop(data[1], None)
+        self.settings.setValue("sampling/presets", json.dumps(presets))
+        self._reload_presets()
+
+
+def _params_from_dict(d: dict) -> SamplingParams | None:
+    try:
+        d = dict(d)
+        d["stop"] = tuple(d.get("stop", ()))
+        d["logit_bias"] = tuple(tuple(x) for x in d.get("logit_bias", ()))
+        d["order"] = tuple(d.get("order", SamplingParams().order))
+        return SamplingParams(**d)
+    except (TypeError, ValueError):
+        return None
