@@ -17,9 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from ..sampling import LiveParams
-from .context import ContextOverflowError, fit_messages
-from .generate import Finished, TokenEvent, generate
+from ..sampling_params import LiveParams
 
 
 @dataclass
@@ -99,6 +97,9 @@ class EngineWorker(QObject):
 
     @Slot(int, list)
     def generate(self, request_id: int, messages: list) -> None:
+        from .context import ContextOverflowError, fit_messages  # torch loads on this thread, not the GUI's
+        from .generate import Finished, TokenEvent, generate
+
         if self.lm is None:
             self.generationFailed.emit(request_id, "No model is loaded yet.")
             return

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -180,5 +180,6 @@ class ChatView(QScrollArea):
 
     def scroll_to_end(self) -> None:
         bar = self.verticalScrollBar()
-        self._inner.adjustSize()
         bar.setValue(bar.maximum())
+        # the range grows only after the next layout pass; follow it there too
+        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum()))

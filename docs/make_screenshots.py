@@ -1,0 +1,74 @@
+"""Start the real app, ask the default model a question, and save screenshots into docs/.
+
+    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/make_screenshots.py
+
+Shots: the chat with a streamed answer (docs/chat.png), the sampling panel (docs/sampling.png)
+and the model picker (docs/model_picker.png).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+DOCS = Path(__file__).resolve().parent
+
+
+def wait_for(signal, timeout_ms: int = 120000):
+    loop = QEventLoop()
+    out = []
+    signal.connect(lambda *a: (out.append(a), loop.quit()))
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    if not out:
+        raise SystemExit(f"timed out waiting for {signal}")
+    return out[0]
+
+
+def pump(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    app.setStyle("Fusion")
+    from playground.app import create_window
+    from playground.loading.discovery import default_model
+    from playground.ui.model_picker import ModelPicker
+
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
+    window = create_window(settings=settings, load_default=False)
+    window.resize(1280, 800)
+    window.show()
+    window.load_model(str(default_model()))
+    wait_for(window.modelReady)
+    window.sampling.set_value("temperature", 0.3)
+    for question in ["What is the capital of France?", "Write a Python function that reverses a string."]:
+        window.input.setPlainText(question)
+        window.send()
+        wait_for(window.replyFinished)
+    pump(300)
+    window.grab().save(str(DOCS / "chat.png"))
+    window.sampling_dock.grab().save(str(DOCS / "sampling.png"))
+    picker = ModelPicker(window, window.model.path)
+    picker.show()
+    for _ in range(300):  # discovery runs on a thread; wait until the table is filled
+        if not picker.status.text().startswith("Looking"):
+            break
+        pump(100)
+    pump(200)
+    picker.grab().save(str(DOCS / "model_picker.png"))
+    picker.close()
+    window.close()
+    print("saved", *(str(DOCS / n) for n in ("chat.png", "sampling.png", "model_picker.png")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
