@@ -230,7 +230,7 @@ class ScriptedModel:
         self.cache.max_len = max_len or self.config.max_seq_len
         return self.cache
 
-    def __call__(self, idx, start=0, use_cache=False):
+    def __call__(self, idx, start=0, use_cache=False, last_only=False):
         import torch
 
         self.calls.append((start, idx.shape[1]))
@@ -262,10 +262,10 @@ class GatedModel(ScriptedModel):
         self.open.set()
         self.release(10_000)
 
-    def __call__(self, idx, start=0, use_cache=False):
+    def __call__(self, idx, start=0, use_cache=False, last_only=False):
         if not self.open.is_set():
             self.gate.acquire()
-        return super().__call__(idx, start, use_cache)
+        return super().__call__(idx, start, use_cache, last_only)
 
 
 def fake_loaded_model(text: str = "hello world, this is a tiny corpus", gated: bool = False, name: str = "fake"):

@@ -117,7 +117,7 @@ def generate(
     logits = None
     for s in range(0, len(prompt_ids), PREFILL_CHUNK):
         chunk = torch.tensor([prompt_ids[s : s + PREFILL_CHUNK]], device=device)
-        logits = model(chunk, start=s, use_cache=True)[0, -1]
+        logits = model(chunk, start=s, use_cache=True, last_only=True)[0, -1]
     prefill_s = time.perf_counter() - t_start
 
     history = list(prompt_ids)

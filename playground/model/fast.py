@@ -95,8 +95,9 @@ class FastLlama(nn.Module):
     # -- forward -------------------------------------------------------------------
     @torch.inference_mode()
     def forward(self, idx: torch.Tensor, start: int = 0, use_cache: bool = True, need_weights: bool = False,
-                return_hidden: bool = False):
-        """Logits (1, T, vocab) in float32 for tokens idx (1, T) at positions start..start+T."""
+                return_hidden: bool = False, last_only: bool = False):
+        """Logits (1, T, vocab) in float32 for tokens idx (1, T) at positions start..start+T
+        (only the last position's, (1, 1, vocab), with last_only: a prefill needs no more)."""
         cfg = self.config
         B, T = idx.shape
         if B != 1:
@@ -149,6 +150,8 @@ class FastLlama(nn.Module):
             x = x + self.down[i](F.silu(gu[:, : cfg.hidden_dim]) * gu[:, cfg.hidden_dim :])
             if return_hidden:
                 hidden.append(x.float()[None])
+        if last_only:
+            x = x[-1:]
         logits = self.output(F.rms_norm(x, (cfg.dim,), self.norm_w, eps)).float()[None]
         if not (need_weights or return_hidden):
             return logits

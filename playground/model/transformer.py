@@ -279,6 +279,7 @@ class Transformer(nn.Module):
         use_cache: bool = False,
         need_weights: bool = False,
         return_hidden: bool = False,
+        last_only: bool = False,
     ):
         """Logits (B, T, vocab) for tokens idx (B, T) at positions start..start+T.
 
@@ -305,6 +306,8 @@ class Transformer(nn.Module):
                 attn.append(w)
             if return_hidden:
                 hidden.append(x)
+        if last_only:  # a prefill needs only the next token's logits
+            x = x[:, -1:]
         logits = self.output(self.norm(x))
         if not (need_weights or return_hidden):
             return logits

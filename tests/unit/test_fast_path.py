@@ -120,3 +120,14 @@ def test_prefill_dense_path_equals_kernel(rows):
     dense = torch.nn.functional.linear(x, layer.dense()).float()
     assert (kernel - dense).abs().max() < 0.02 * kernel.abs().max()
     assert (layer(x).float() - kernel).abs().max() < 0.02 * kernel.abs().max()
+
+
+def test_last_only_returns_the_last_positions_logits(pair):
+    fast, ref = pair
+    ids = _ids(20)
+    with torch.no_grad():
+        for lm in (fast, ref):
+            full = lm.model(ids, use_cache=False)
+            last = lm.model(ids, use_cache=False, last_only=True)
+            assert last.shape == (1, 1, full.shape[-1])
+            assert torch.allclose(last[0, 0], full[0, -1], atol=1e-3)
