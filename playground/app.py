@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
@@ -21,10 +22,20 @@ def make_settings() -> QSettings:
 def create_window(engine=None, settings: QSettings | None = None, load_default: bool = True):
     from .engine.worker import Engine
     from .loading.discovery import default_model
+    from .paths import home
+    from .storage import Store, StoreError
     from .ui.main_window import MainWindow
 
     engine = engine or Engine()
-    window = MainWindow(engine, settings or make_settings())
+    settings = settings or make_settings()
+    try:
+        store = Store(Path(settings.fileName()).parent / "history.db")
+    except StoreError as e:  # e.g. a read-only data folder: chat anyway, in memory, and say so
+        print(f"warning: {e}; history will not be saved", file=sys.stderr)
+        store = None
+    window = MainWindow(engine, settings, store)
+    if store is None:
+        window.statusBar().showMessage(f"History cannot be saved in {home()}: conversations last until you quit.")
     if load_default:
         last = window.settings.value("model/last")
         path = last if last and __import__("os").path.exists(last) else default_model()

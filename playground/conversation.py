@@ -34,6 +34,7 @@ class Conversation:
     system_prompt: str = ""
     title: str = ""
     root: Message = field(default_factory=lambda: Message(role="root"))
+    meta: dict[str, Any] = field(default_factory=dict)  # storage id, sampling params, model path
 
     # -- reading ------------------------------------------------------------------
     def path(self) -> list[Message]:

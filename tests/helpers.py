@@ -268,7 +268,8 @@ class GatedModel(ScriptedModel):
         return super().__call__(idx, start, use_cache, last_only)
 
 
-def fake_loaded_model(text: str = "hello world, this is a tiny corpus", gated: bool = False, name: str = "fake"):
+def fake_loaded_model(text: str = "hello world, this is a tiny corpus", gated: bool = False, name: str = "fake",
+                      max_seq_len: int = 512):
     """A LoadedModel whose model streams the tokens of `text`, then EOS."""
     from pathlib import Path
 
@@ -279,6 +280,6 @@ def fake_loaded_model(text: str = "hello world, this is a tiny corpus", gated: b
     eos = tok.token_to_id("<|im_end|>")
     tt = TextTokenizer(tok, bos_id=tok.token_to_id("<|endoftext|>"), eos_ids=[eos])
     cls = GatedModel if gated else ScriptedModel
-    model = cls(tt.vocab_size, eos, tt.encode(text))
+    model = cls(tt.vocab_size, eos, tt.encode(text), max_seq_len=max_seq_len)
     model.config.name = name
     return LoadedModel(model, tt, model.config, Path(f"/models/{name}.gguf"), "gguf", "F32", 0.0)

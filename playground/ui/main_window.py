@@ -20,8 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QPlainTextEdit,
@@ -34,7 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..conversation import Conversation, Message
+from ..storage import BatchedWriter, Store, StoreError, conversation_to_markdown, write_atomically
 from .chat_view import ChatView
+from .history_panel import HistoryPanel
 from .sampling_panel import SamplingPanel
 
 if TYPE_CHECKING:  # the window is handed an Engine; it never imports the worker's module
@@ -62,15 +62,17 @@ class MainWindow(QMainWindow):
     fetchProgress = Signal(int, int)  # from the download thread
     fetchDone = Signal(str, str)  # path, error
 
-    def __init__(self, engine: Engine, settings: QSettings | None = None):
+    def __init__(self, engine: Engine, settings: QSettings | None = None, store: Store | None = None):
         super().__init__()
         self.engine = engine
         self.settings = settings or QSettings()
+        self.store = store or Store(":memory:")
+        self.writer = BatchedWriter(self.store, interval_s=0.25)
+        self._store_error_shown = False
         self.setWindowTitle("Playground")
         self.resize(1280, 800)
         self.model: ModelInfo | None = None
-        self.conversations: list[Conversation] = [Conversation()]
-        self.conv = self.conversations[0]
+        self.conv = Conversation()
         self.pending: dict[int, Message] = {}  # request id → the reply being written
         self.current_request: int | None = None
         self._dirty: set[int] = set()
@@ -81,9 +83,20 @@ class MainWindow(QMainWindow):
         self.frame.setInterval(FRAME_MS)
         self.frame.timeout.connect(self._paint_frame)
         self.frame.start()
-        self.chat.set_conversation(self.conv)
+        self.save_timer = QTimer(self)
+        self.save_timer.setInterval(250)  # a streaming reply reaches the disk at least this often
+        self.save_timer.timeout.connect(lambda: self._persist(self.writer.maybe_flush))
+        self.save_timer.start()
+        recent = self.store.list_conversations()
+        if recent:
+            self.open_conversation(recent[0].id)
+        else:
+            self.chat.set_conversation(self.conv)
         self._refresh_history()
         self._update_buttons()
+        if self.store.problems:
+            self.statusBar().showMessage(f"{len(self.store.problems)} damaged message(s) were set aside: "
+                                         + "; ".join(self.store.problems[:3]))
 
     # -- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
@@ -105,8 +118,7 @@ class MainWindow(QMainWindow):
         self.system_action.setToolTip("Instructions the model sees before the conversation")
         tb.addAction(self.system_action)
 
-        self.history = QListWidget()
-        self.history.setObjectName("history")
+        self.history = HistoryPanel(self.store)
         self.chat = ChatView()
         self.banner = QWidget()
         bl = QHBoxLayout(self.banner)
@@ -190,7 +202,17 @@ class MainWindow(QMainWindow):
         self.fetch_button.clicked.connect(self.fetch_default)
         self.new_action.triggered.connect(self.new_chat)
         self.system_action.triggered.connect(self._ask_system_prompt)
-        self.history.currentRowChanged.connect(self._on_history_row)
+        self.history.openRequested.connect(self.open_conversation)
+        self.history.renameRequested.connect(self._ask_rename)
+        self.history.pinRequested.connect(lambda cid, on: (self._persist(self.store.pin, cid, on), self._refresh_history()))
+        self.history.deleteRequested.connect(self.delete_conversation)
+        self.history.exportRequested.connect(self._ask_export)
+        self.history.importRequested.connect(self._ask_import)
+        self.undo_button = QPushButton("Undo delete")
+        self.undo_button.setVisible(False)
+        self.undo_button.clicked.connect(self.undo_delete)
+        self.statusBar().addPermanentWidget(self.undo_button)
+        self._deleted: int | None = None
         QShortcut(QKeySequence("Esc"), self, activated=self.stop)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self._regenerate_last)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=lambda: self.input.setFocus())
@@ -280,16 +302,23 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Load a model first.")
             return
         self.input.clear()
-        self.conv.add("user", text)
+        user = self.conv.add("user", text)
+        self._persist(self.store.add_message, self.conv, user)  # committed before generation starts
         self._start_reply(self.conv.add("assistant", ""))
 
     def _start_reply(self, reply: Message) -> None:
+        self.conv.meta["params"] = self.sampling.params().to_dict()
+        if self.model:
+            self.conv.meta["model_path"] = self.model.path
+        reply.meta.update(model=self.model.name if self.model else "", model_path=self.model.path if self.model else "")
+        self._persist(self.store.add_message, self.conv, reply)
+        self._persist(self.store.update_conversation, self.conv)
         self.chat.set_conversation(self.conv)
         self._refresh_history()
         req = self.engine.generate(self.conv.messages_for_model(upto=reply))
         self.pending[req] = reply
+        self._pending_conv = self.conv
         self.current_request = req
-        reply.meta.update(model=self.model.name if self.model else "", model_path=self.model.path if self.model else "")
         self._update_buttons()
 
     def stop(self) -> None:
@@ -310,6 +339,7 @@ class MainWindow(QMainWindow):
         if self.generating or not text.strip():
             return
         new = self.conv.edit(message, text.strip())
+        self._persist(self.store.add_message, self.conv, new)
         self._start_reply(self.conv.add("assistant", "", parent=new))
 
     def _ask_edit(self, message: Message) -> None:
@@ -320,14 +350,14 @@ class MainWindow(QMainWindow):
     def switch_version(self, message: Message, index: int) -> None:
         if self.generating:
             return
-        self.conv.switch(message, index)
+        chosen = self.conv.switch(message, index)
+        self._persist(self.store.save_active, self.conv, chosen.parent)
         self.chat.set_conversation(self.conv)
 
     def new_chat(self) -> None:
         if self.generating:
             return
         self.conv = Conversation(system_prompt=self.conv.system_prompt)
-        self.conversations.insert(0, self.conv)
         self.chat.set_conversation(self.conv)
         self._refresh_history()
         self.input.setFocus()
@@ -337,6 +367,8 @@ class MainWindow(QMainWindow):
                                                  self.conv.system_prompt)
         if ok:
             self.conv.system_prompt = text
+            if self.conv.path():
+                self._persist(self.store.update_conversation, self.conv)
             self._update_counter()
 
     # -- engine events ------------------------------------------------------------------------------
@@ -358,8 +390,9 @@ class MainWindow(QMainWindow):
             reply.meta.setdefault("param_marks", []).append((len(reply.text), label))
         self._last_params[req] = ev.params
         reply.text += ev.text
-        reply.meta.setdefault("events", []).append(ev)
+        reply.meta.setdefault("_events", []).append(ev)  # in memory only; a compact record is saved at the end
         self._dirty.add(req)
+        self.writer.touch(self._pending_conv, reply)
 
     def _on_finished(self, req: int, fin) -> None:
         reply = self.pending.pop(req, None)
@@ -367,8 +400,11 @@ class MainWindow(QMainWindow):
         if reply is not None:
             reply.text += fin.tail
             reply.meta.update(tokens=fin.generated_tokens, tok_s=fin.decode_tok_s, ttft_ms=fin.ttft_s * 1000,
-                              finish=fin.reason, seed=fin.seed)
+                              finish=fin.reason, seed=fin.seed, token_record=_token_record(reply.meta.get("_events", [])))
             self.chat.refresh(reply)
+            self.writer.touch(self._pending_conv, reply)
+            self._persist(self.writer.flush)
+            self._refresh_history()
         self._dirty.discard(req)
         self._end_request(req)
         if reply is not None:
@@ -379,6 +415,8 @@ class MainWindow(QMainWindow):
         if reply is not None:
             reply.meta["error"] = message
             self.chat.refresh(reply)
+            self.writer.touch(self._pending_conv, reply)
+            self._persist(self.writer.flush)
         self.statusBar().showMessage(message)
         self._end_request(req)
         if reply is not None:
@@ -430,20 +468,114 @@ class MainWindow(QMainWindow):
         self.counter.setText(f"draft {draft} tokens · conversation {conv} of {self.model.context} tokens")
 
     def _refresh_history(self) -> None:
-        self.history.blockSignals(True)
-        self.history.clear()
-        for c in self.conversations:
-            QListWidgetItem(c.title or "New chat", self.history)
-        self.history.setCurrentRow(self.conversations.index(self.conv))
-        self.history.blockSignals(False)
+        self.history.refresh(self.conv.meta.get("db_id"))
 
-    def _on_history_row(self, row: int) -> None:
-        if self.generating or not 0 <= row < len(self.conversations):
-            self._refresh_history()
+    # -- history ------------------------------------------------------------------------------------
+    def _persist(self, fn, *args):
+        """Run a store write; on failure tell the user once, keep everything on screen."""
+        try:
+            return fn(*args)
+        except StoreError as e:
+            self.statusBar().showMessage(f"History not saved: {e}")
+            if not self._store_error_shown:
+                self._store_error_shown = True
+                QMessageBox.warning(self, "History not saved",
+                                    f"{e}\n\nThe conversation stays on screen; export it to keep a copy.")
+            return None
+
+    def open_conversation(self, cid: int) -> None:
+        if self.generating:
             return
-        self.conv = self.conversations[row]
-        self.chat.set_conversation(self.conv)
+        try:
+            conv = self.store.load(cid)
+        except StoreError as e:
+            self.statusBar().showMessage(str(e))
+            return
+        self.conv = conv
+        self.chat.set_conversation(conv)
+        self._refresh_history()
+        params = conv.meta.get("params")
+        if params:
+            from .sampling_panel import _params_from_dict
+
+            p = _params_from_dict(params)
+            if p is not None:
+                self.sampling.set_params(p)
+        needed = conv.meta.get("model_path")
+        if needed and self.model and needed != self.model.path:
+            self.statusBar().showMessage(f"This conversation was with {needed}; {self.model.name} is loaded "
+                                         "(choose the model to continue with it).")
         self._update_counter()
+
+    def delete_conversation(self, cid: int) -> None:
+        if self.generating and cid == self.conv.meta.get("db_id"):
+            self.stop()
+        self._persist(self.store.delete, cid)
+        self._deleted = cid
+        self.undo_button.setVisible(True)
+        self.statusBar().showMessage("Conversation deleted.")
+        if cid == self.conv.meta.get("db_id") and not self.generating:
+            self.conv = Conversation(system_prompt=self.conv.system_prompt)
+            self.chat.set_conversation(self.conv)
+        self._refresh_history()
+
+    def undo_delete(self) -> None:
+        if self._deleted is not None:
+            self._persist(self.store.undelete, self._deleted)
+            self._deleted = None
+        self.undo_button.setVisible(False)
+        self._refresh_history()
+
+    def _ask_rename(self, cid: int) -> None:
+        title, ok = QInputDialog.getText(self, "Rename", "Title:")
+        if ok and title.strip():
+            self._persist(self.store.rename, cid, title.strip())
+            if cid == self.conv.meta.get("db_id"):
+                self.conv.title = title.strip()
+            self._refresh_history()
+
+    def export_conversation(self, cid: int, path: str, kind: str) -> None:
+        import json
+
+        try:
+            if kind == "json":
+                text = json.dumps(self.store.export_json(cid), indent=1, ensure_ascii=False)
+            else:
+                text = conversation_to_markdown(self.store.load(cid))
+            write_atomically(path, text)
+        except StoreError as e:
+            QMessageBox.warning(self, "Export failed", str(e))
+            return
+        self.statusBar().showMessage(f"Exported to {path}")
+
+    def _ask_export(self, cid: int, kind: str) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        filt = "JSON (*.json)" if kind == "json" else "Markdown (*.md)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", f"conversation.{kind}", filt)
+        if path:
+            self.export_conversation(cid, path, kind)
+
+    def import_conversation(self, path: str) -> int | None:
+        import json
+
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = json.load(f)
+            cid = self.store.import_json(data)
+        except (OSError, ValueError, StoreError) as e:
+            QMessageBox.warning(self, "Import failed", f"{path}\n\n{e}")
+            return None
+        self._refresh_history()
+        self.open_conversation(cid)
+        return cid
+
+    def _ask_import(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import conversation", "", "JSON (*.json)")
+        if path:
+            self.import_conversation(path)
 
     def closeEvent(self, e) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -451,4 +583,19 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.frame.stop()
         self.engine.shutdown()
+        self._persist(self.writer.flush)
         super().closeEvent(e)
+
+
+def _token_record(events) -> list:
+    """What is saved per generated token: id, probability, the top alternatives, and the
+    sampling parameters whenever they changed (a timeline, not a copy per token)."""
+    out, last = [], None
+    for ev in events:
+        rec = {"id": ev.token_id, "p": round(ev.prob, 5), "raw_p": round(ev.raw_prob, 5),
+               "entropy": round(ev.entropy, 4), "top": [[t, round(p, 5)] for t, p in ev.top[:5]]}
+        if ev.params != last:
+            rec["params"] = ev.params.to_dict()
+            last = ev.params
+        out.append(rec)
+    return out
