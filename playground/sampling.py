@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .sampling_params import DEFAULT_ORDER, PRESETS, STAGES, LiveParams, SamplingParams
+from .sampling_params import DEFAULT_ORDER, PRESETS, STAGES, LiveParams, ParamsTimeline, SamplingParams
 
-__all__ = ["DEFAULT_ORDER", "PRESETS", "STAGES", "LiveParams", "SamplingParams", "SampleResult", "sample",
+__all__ = ["DEFAULT_ORDER", "PRESETS", "STAGES", "LiveParams", "ParamsTimeline", "SamplingParams", "SampleResult", "sample",
            "sanitize", "apply_penalties", "top_k_filter", "top_p_filter", "min_p_filter", "typical_filter"]
 
 # ---------------------------------------------------------------------------- stages

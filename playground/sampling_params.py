@@ -96,3 +96,22 @@ class LiveParams:
         with self._lock:
             self._params = replace(self._params, **changes)
             return self._params
+
+
+class ParamsTimeline(LiveParams):
+    """Parameters that change at given token indices: what a reply recorded, for replaying it.
+    `at(n)` is what token n was sampled under."""
+
+    def __init__(self, changes: list[tuple[int, SamplingParams]]):
+        if not changes or changes[0][0] != 0:
+            raise ValueError("a timeline starts at token 0")
+        super().__init__(changes[0][1])
+        self.changes = sorted(changes, key=lambda c: c[0])
+
+    def at(self, n: int) -> SamplingParams:
+        current = self.changes[0][1]
+        for index, p in self.changes:
+            if index > n:
+                break
+            current = p
+        return current

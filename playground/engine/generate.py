@@ -134,7 +134,7 @@ def generate(
         if stop_event is not None and stop_event.is_set():
             reason = "cancelled"
             break
-        p = live.get()  # the parameters in force for this token
+        p = live.at(n) if hasattr(live, "at") else live.get()  # the parameters in force for this token
         if n >= p.max_tokens:
             reason = "length"
             break
@@ -163,7 +163,7 @@ def generate(
         if pos + 1 >= ctx:
             reason = "context"
             break
-        if n >= live.get().max_tokens:
+        if n >= (live.at(n) if hasattr(live, "at") else live.get()).max_tokens:
             reason = "length"
             break
         if pos >= model.cache.max_len:

@@ -39,13 +39,18 @@ class ModelInfo:
     load_s: float
     backend: str  # "fast (int4/int8, bf16)" or "reference (float32)"
     tokenizer: Any = None  # a TextTokenizer, for counting tokens of a draft (thread-safe)
+    sha256: str = ""  # of the model file(s): a reply records it, so a replay knows its model
+    template_sha256: str = ""  # of the chat template
 
 
-def model_info(lm) -> ModelInfo:
+def model_info(lm, sha256: str = "") -> ModelInfo:
+    import hashlib
+
     c = lm.config
     backend = "fast int4/int8 · bf16" if type(lm.model).__name__ == "FastLlama" else f"reference · {_dtype(lm)}"
     return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.arch, c.n_params, c.n_layers, c.n_heads,
-                     c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, backend, lm.tokenizer)
+                     c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, backend, lm.tokenizer, sha256,
+                     hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest())
 
 
 def _dtype(lm) -> str:
@@ -64,6 +69,7 @@ class EngineWorker(QObject):
     tokenGenerated = Signal(int, object)  # request id, TokenEvent
     generationFinished = Signal(int, object)  # request id, Finished
     generationFailed = Signal(int, str)  # request id, message
+    replayFinished = Signal(int, object)  # request id, ReplayResult
 
     def __init__(self, loader: Callable[..., Any] | None = None):
         super().__init__()
@@ -92,8 +98,30 @@ class EngineWorker(QObject):
         self.set_model(lm)
 
     def set_model(self, lm) -> None:
+        sha = ""
+        try:
+            if lm.path.exists():
+                from .replay import file_sha256
+
+                sha = file_sha256(lm.path)
+        except OSError:
+            pass
         self.lm = lm
-        self.modelLoaded.emit(model_info(lm))
+        self.model_sha256 = sha
+        self.modelLoaded.emit(model_info(lm, sha))
+
+    @Slot(int, list, dict)
+    def replay(self, request_id: int, messages: list, meta: dict) -> None:
+        from .replay import ReplayResult, replay
+
+        if self.lm is None:
+            self.replayFinished.emit(request_id, ReplayResult(False, reason="No model is loaded."))
+            return
+        try:
+            res = replay(self.lm, messages, meta, getattr(self, "model_sha256", ""))
+        except Exception as e:  # a bad record must not take the worker down
+            res = ReplayResult(False, reason=f"{type(e).__name__}: {e}")
+        self.replayFinished.emit(request_id, res)
 
     @Slot(int, list)
     def generate(self, request_id: int, messages: list) -> None:
@@ -125,6 +153,7 @@ class EngineClient(QObject):
 
     loadRequested = Signal(str, str, str)  # path, device, dtype
     generateRequested = Signal(int, list)  # request id, chat messages
+    replayRequested = Signal(int, list, dict)  # request id, chat messages, the reply's meta
 
 
 class Engine:
@@ -138,6 +167,7 @@ class Engine:
         self.client = EngineClient()
         self.client.loadRequested.connect(self.worker.load)
         self.client.generateRequested.connect(self.worker.generate)
+        self.client.replayRequested.connect(self.worker.replay)
         self.thread.start()
         self._next_id = 0
 
@@ -151,6 +181,11 @@ class Engine:
     def generate(self, messages: list) -> int:
         self._next_id += 1
         self.client.generateRequested.emit(self._next_id, messages)
+        return self._next_id
+
+    def replay(self, messages: list, meta: dict) -> int:
+        self._next_id += 1
+        self.client.replayRequested.emit(self._next_id, messages, meta)
         return self._next_id
 
     def stop(self) -> None:

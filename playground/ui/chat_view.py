@@ -53,6 +53,7 @@ def stats_line(meta: dict) -> str:
 
 class MessageWidget(QFrame):
     copyRequested = Signal(object)
+    replayRequested = Signal(object)
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
     versionRequested = Signal(object, int)
@@ -76,6 +77,9 @@ class MessageWidget(QFrame):
             head.addWidget(w)
         self.copy = self._button("Copy", "Copy this message's text", lambda: self.copyRequested.emit(msg))
         head.addWidget(self.copy)
+        self.replay = self._button("Replay", "Generate this reply again from its seed and parameter timeline "
+                                   "and check that every token is the same", lambda: self.replayRequested.emit(msg))
+        head.addWidget(self.replay)
         if msg.role == "assistant":
             self.action = self._button("Regenerate", "Write a new version of this reply (Ctrl+R)",
                                        lambda: self.regenerateRequested.emit(msg))
@@ -121,6 +125,7 @@ class MessageWidget(QFrame):
         self.body.setText(body)
         self.stats.setText(stats_line(self.msg.meta))
         self.stats.setVisible(bool(self.stats.text()))
+        self.replay.setVisible(self.msg.role == "assistant" and bool(self.msg.meta.get("token_record")))
         i, n = self.conv.versions(self.msg)
         self.version.setText(f"{i}/{n}")
         for w in (self.prev, self.version, self.next):
@@ -131,6 +136,7 @@ class MessageWidget(QFrame):
 
 class ChatView(QScrollArea):
     copyRequested = Signal(object)
+    replayRequested = Signal(object)
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
     versionRequested = Signal(object, int)
@@ -163,6 +169,7 @@ class ChatView(QScrollArea):
     def _add(self, m: Message) -> MessageWidget:
         w = MessageWidget(self.conv, m)
         w.copyRequested.connect(self.copyRequested)
+        w.replayRequested.connect(self.replayRequested)
         w.regenerateRequested.connect(self.regenerateRequested)
         w.editRequested.connect(self.editRequested)
         w.versionRequested.connect(self.versionRequested)

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
     replyFinished = Signal(object)  # the Message, once its last token and stats are applied
     modelReady = Signal(object)  # ModelInfo, once the window shows it
     loadFailed = Signal(str)  # the message shown to the user
+    replayDone = Signal(object, object)  # the Message, ReplayResult
     fetchProgress = Signal(int, int)  # from the download thread
     fetchDone = Signal(str, str)  # path, error
 
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self.model: ModelInfo | None = None
         self.conv = Conversation()
         self.pending: dict[int, Message] = {}  # request id → the reply being written
+        self._replays: dict[int, Message] = {}
         self.current_request: int | None = None
         self._dirty: set[int] = set()
         self._last_params: dict[int, object] = {}
@@ -183,6 +185,7 @@ class MainWindow(QMainWindow):
         w.tokenGenerated.connect(self._on_token)
         w.generationFinished.connect(self._on_finished)
         w.generationFailed.connect(self._on_failed)
+        w.replayFinished.connect(self._on_replay_finished)
         self.sampling.paramsChanged.connect(self._on_params_changed)
         self.engine.live.set(self.sampling.params())
         self.send_button.clicked.connect(self.send)
@@ -195,6 +198,7 @@ class MainWindow(QMainWindow):
         self._count_timer.timeout.connect(self._update_counter)
         self.chat.copyRequested.connect(lambda m: QApplication.clipboard().setText(m.text))
         self.chat.regenerateRequested.connect(self.regenerate)
+        self.chat.replayRequested.connect(self.replay)
         self.chat.editRequested.connect(self._ask_edit)
         self.chat.versionRequested.connect(self.switch_version)
         self.model_button.clicked.connect(self.pick_model)
@@ -310,7 +314,9 @@ class MainWindow(QMainWindow):
         self.conv.meta["params"] = self.sampling.params().to_dict()
         if self.model:
             self.conv.meta["model_path"] = self.model.path
-        reply.meta.update(model=self.model.name if self.model else "", model_path=self.model.path if self.model else "")
+        if self.model:
+            reply.meta.update(model=self.model.name, model_path=self.model.path, model_sha256=self.model.sha256,
+                              template_sha256=self.model.template_sha256)
         self._persist(self.store.add_message, self.conv, reply)
         self._persist(self.store.update_conversation, self.conv)
         self.chat.set_conversation(self.conv)
@@ -341,6 +347,27 @@ class MainWindow(QMainWindow):
         new = self.conv.edit(message, text.strip())
         self._persist(self.store.add_message, self.conv, new)
         self._start_reply(self.conv.add("assistant", "", parent=new))
+
+    def replay(self, reply: Message) -> None:
+        """Regenerate a reply from its record and report whether every token matches."""
+        if self.generating or reply.role != "assistant":
+            return
+        req = self.engine.replay(self.conv.messages_for_model(upto=reply), dict(reply.meta))
+        self._replays[req] = reply
+        self.statusBar().showMessage("Replaying…")
+
+    def _on_replay_finished(self, req: int, res) -> None:
+        reply = self._replays.pop(req, None)
+        if reply is None:
+            return
+        if not res.possible:
+            text = f"Cannot replay: {res.reason}"
+        elif res.identical:
+            text = f"Replayed: all {len(res.tokens)} tokens are identical."
+        else:
+            text = f"Replayed, but {res.reason}."
+        self.statusBar().showMessage(text)
+        self.replayDone.emit(reply, res)
 
     def _ask_edit(self, message: Message) -> None:
         text, ok = QInputDialog.getMultiLineText(self, "Edit message", "New text (the old version is kept):", message.text)

@@ -126,3 +126,15 @@ def test_undo_button_hides_after_undo(make_window, qtbot):
     win.delete_conversation(win.conv.meta["db_id"])
     win.undo_delete()
     assert win.undo_button.isHidden()
+
+
+def test_replay_reproduces_a_saved_reply(make_window, qtbot):
+    win = make_window()
+    win.sampling.set_value("temperature", 0.9)
+    reply = _ask(qtbot, win)
+    assert win.chat.widgets[reply.id].replay.isVisibleTo(win.chat.widgets[reply.id])
+    with qtbot.waitSignal(win.replayDone, timeout=10000) as b:
+        win.replay(reply)
+    msg, res = b.args
+    assert msg is reply and res.possible and res.identical
+    assert "identical" in win.statusBar().currentMessage()
