@@ -8,6 +8,7 @@ event loop with repaints.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -530,8 +531,12 @@ class MainWindow(QMainWindow):
                 self.sampling.set_params(p)
         needed = conv.meta.get("model_path")
         if needed and self.model and needed != self.model.path:
-            self.statusBar().showMessage(f"This conversation was with {needed}; {self.model.name} is loaded "
-                                         "(choose the model to continue with it).")
+            if os.path.exists(needed):  # continue with the model the conversation was held with
+                self.statusBar().showMessage(f"Loading {os.path.basename(needed)}, the model of this conversation…")
+                self.load_model(needed)
+            else:
+                self.statusBar().showMessage(f"This conversation was with {needed}, which is not on this computer; "
+                                             f"{self.model.name} will answer instead.")
         self._update_counter()
 
     def delete_conversation(self, cid: int) -> None:
