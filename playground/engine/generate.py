@@ -38,6 +38,7 @@ class TokenEvent:
     params: SamplingParams  # what it was sampled under
     top: list[tuple[int, float]] = field(default_factory=list)  # raw top-N (id, prob)
     top_final: list[tuple[int, float]] = field(default_factory=list)  # after the sampler's filters
+    removed_by: dict[str, list[int]] = field(default_factory=dict)  # stage → which of `top` it removed
 
 
 @dataclass
@@ -138,7 +139,7 @@ def generate(
         if n >= p.max_tokens:
             reason = "length"
             break
-        res = sample(logits.float().cpu(), history, p, gen, top_n=top_n)
+        res = sample(logits.float().cpu(), history, p, gen, track=True, top_n=top_n)
         tok = res.token
         if tok in eos:
             reason = "eos"
@@ -150,7 +151,7 @@ def generate(
         ev = TokenEvent(
             index=n, token_id=tok, text=text, prob=res.prob, raw_prob=res.raw_prob,
             entropy=res.entropy if math.isfinite(res.entropy) else 0.0, params=p,
-            top=res.top_raw, top_final=res.top_final,
+            top=res.top_raw, top_final=res.top_final, removed_by=res.removed_by,
         )
         if n == 0:
             ttft = time.perf_counter() - t_start

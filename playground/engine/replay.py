@@ -36,8 +36,9 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def timeline_from_record(record: list[dict], seed: int) -> ParamsTimeline:
-    changes = []
+def timeline_from_record(record: list[dict], seed: int, start: int = 0) -> ParamsTimeline:
+    """The parameters of tokens start… as a timeline from 0 (a record notes them when they change)."""
+    changes, current = [], None
     for i, rec in enumerate(record):
         if "params" in rec:
             d = dict(rec["params"])
@@ -46,7 +47,13 @@ def timeline_from_record(record: list[dict], seed: int) -> ParamsTimeline:
                     d[key] = tuple(d[key])
             d["logit_bias"] = tuple(tuple(x) for x in d.get("logit_bias", ()))
             d["seed"] = seed
-            changes.append((i, SamplingParams(**d)))
+            current = SamplingParams(**d)
+            if i > start:
+                changes.append((i - start, current))
+        if i == start:
+            if current is None:
+                raise ValueError("the record has no parameters")
+            changes.insert(0, (0, current))
     return ParamsTimeline(changes)
 
 
@@ -57,11 +64,15 @@ def replay(lm, messages: list[dict], meta: dict, model_sha256: str | None = None
     if meta.get("model_sha256") and model_sha256 and meta["model_sha256"] != model_sha256:
         return ReplayResult(False, reason=f"it was written by a different model ({meta.get('model', '?')}, "
                                           f"sha256 {meta['model_sha256'][:12]}…); load that model to replay it")
-    timeline = timeline_from_record(record, int(meta["seed"]))
-    timeline.changes = [(i, p.replace(max_tokens=len(record))) for i, p in timeline.changes]
-    ids = fit_messages(lm.tokenizer, messages, lm.config.max_seq_len, len(record)).ids
+    prefix = [int(t) for t in meta.get("prefix_ids") or []]  # a branch: these tokens were chosen, not sampled
+    tail = len(record) - len(prefix)
+    if tail <= 0:
+        return ReplayResult(False, reason="this branch has no generated tokens to replay")
+    timeline = timeline_from_record(record, int(meta["seed"]), start=len(prefix))
+    timeline.changes = [(i, p.replace(max_tokens=tail)) for i, p in timeline.changes]
+    ids = fit_messages(lm.tokenizer, messages, lm.config.max_seq_len, len(record)).ids + prefix
     tokens = [ev.token_id for ev in generate(lm.model, lm.tokenizer, ids, timeline) if isinstance(ev, TokenEvent)]
-    want = [r["id"] for r in record]
+    want = [r["id"] for r in record[len(prefix):]]
     for i, (a, b) in enumerate(zip(tokens, want)):
         if a != b:
             return ReplayResult(True, False, f"the replay parts from the original at token {i}", tokens, i)

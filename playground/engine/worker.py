@@ -70,6 +70,9 @@ class EngineWorker(QObject):
     generationFinished = Signal(int, object)  # request id, Finished
     generationFailed = Signal(int, str)  # request id, message
     replayFinished = Signal(int, object)  # request id, ReplayResult
+    attentionReady = Signal(int, object)  # request id, AttentionMap
+    lensReady = Signal(int, object)  # request id, [(layer, [(token label, prob)…])…]
+    inspectFailed = Signal(int, str)  # request id, message
 
     def __init__(self, loader: Callable[..., Any] | None = None):
         super().__init__()
@@ -124,7 +127,27 @@ class EngineWorker(QObject):
         self.replayFinished.emit(request_id, res)
 
     @Slot(int, list)
-    def generate(self, request_id: int, messages: list) -> None:
+    def attention(self, request_id: int, ids: list) -> None:
+        from .inspect import attention_maps
+
+        try:
+            self.attentionReady.emit(request_id, attention_maps(self.lm, ids))
+        except Exception as e:
+            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+
+    @Slot(int, list, int)
+    def lens(self, request_id: int, ids: list, position: int) -> None:
+        from .inspect import logit_lens, token_label
+
+        try:
+            rows = logit_lens(self.lm, ids, position, k=8)
+            named = [[(token_label(self.lm.tokenizer, t), p) for t, p in row] for row in rows]
+            self.lensReady.emit(request_id, named)
+        except Exception as e:
+            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+
+    @Slot(int, list, list)
+    def generate(self, request_id: int, messages: list, prefix: list | None = None) -> None:
         from .context import ContextOverflowError, fit_messages  # torch loads on this thread, not the GUI's
         from .generate import Finished, TokenEvent, generate
 
@@ -136,7 +159,8 @@ class EngineWorker(QObject):
         try:
             fitted = fit_messages(lm.tokenizer, messages, lm.config.max_seq_len, self.live.get().max_tokens)
             self.generationStarted.emit(request_id, len(fitted.ids), fitted.dropped)
-            for ev in generate(lm.model, lm.tokenizer, fitted.ids, self.live, self.stop_event):
+            ids = fitted.ids + [int(t) for t in (prefix or [])]  # a branch continues after chosen tokens
+            for ev in generate(lm.model, lm.tokenizer, ids, self.live, self.stop_event):
                 if isinstance(ev, TokenEvent):
                     self.tokenGenerated.emit(request_id, ev)
                 elif isinstance(ev, Finished):
@@ -152,7 +176,9 @@ class EngineClient(QObject):
     """The GUI side: signals that queue requests on the worker's thread."""
 
     loadRequested = Signal(str, str, str)  # path, device, dtype
-    generateRequested = Signal(int, list)  # request id, chat messages
+    generateRequested = Signal(int, list, list)  # request id, chat messages, forced first tokens of the reply
+    attentionRequested = Signal(int, list)  # request id, token ids
+    lensRequested = Signal(int, list, int)  # request id, token ids, position
     replayRequested = Signal(int, list, dict)  # request id, chat messages, the reply's meta
 
 
@@ -168,6 +194,8 @@ class Engine:
         self.client.loadRequested.connect(self.worker.load)
         self.client.generateRequested.connect(self.worker.generate)
         self.client.replayRequested.connect(self.worker.replay)
+        self.client.attentionRequested.connect(self.worker.attention)
+        self.client.lensRequested.connect(self.worker.lens)
         self.thread.start()
         self._next_id = 0
 
@@ -178,9 +206,19 @@ class Engine:
     def load(self, path: str, device: str = "cpu", dtype: str = "auto") -> None:
         self.client.loadRequested.emit(path, device, dtype)
 
-    def generate(self, messages: list) -> int:
+    def generate(self, messages: list, prefix: list | None = None) -> int:
         self._next_id += 1
-        self.client.generateRequested.emit(self._next_id, messages)
+        self.client.generateRequested.emit(self._next_id, messages, list(prefix or []))
+        return self._next_id
+
+    def attention(self, ids: list) -> int:
+        self._next_id += 1
+        self.client.attentionRequested.emit(self._next_id, list(ids))
+        return self._next_id
+
+    def lens(self, ids: list, position: int) -> int:
+        self._next_id += 1
+        self.client.lensRequested.emit(self._next_id, list(ids), position)
         return self._next_id
 
     def replay(self, messages: list, meta: dict) -> int:

@@ -92,6 +92,12 @@ class FastLlama(nn.Module):
             return self.embed_table[idx]
         return self.embed.weight[idx].to(self.dtype) * self.embed.scales[idx].unsqueeze(-1)
 
+    def unembed(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits for a residual-stream vector: final norm, then the output layer (logit lens)."""
+        x = h.to(self.dtype).reshape(-1, self.config.dim)
+        return self.output(F.rms_norm(x, (self.config.dim,), self.norm_w, self.config.norm_eps)).float().reshape(
+            *h.shape[:-1], -1)
+
     # -- forward -------------------------------------------------------------------
     @torch.inference_mode()
     def forward(self, idx: torch.Tensor, start: int = 0, use_cache: bool = True, need_weights: bool = False,
@@ -138,9 +144,12 @@ class FastLlama(nn.Module):
             v = cache.v[i, :, :, :end]
             if need_weights:
                 rep = nh // nkv
-                att = (q @ k.repeat_interleave(rep, 1).transpose(-2, -1)).float() / math.sqrt(hs)
-                att = att.masked_fill(~causal_mask(T, end, start, idx.device), float("-inf")).softmax(-1)
-                attn.append(att)
+                att = (q @ k.repeat_interleave(rep, 1).transpose(-2, -1)).float().mul_(1 / math.sqrt(hs))
+                att = att.masked_fill_(~causal_mask(T, end, start, idx.device), float("-inf")).softmax(-1)
+                if callable(need_weights):  # a sink takes each layer's weights as they come
+                    need_weights(i, att)
+                else:
+                    attn.append(att)
                 y = att.to(self.dtype) @ v.repeat_interleave(rep, 1)
             else:
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)  # (1, nh, T, hs)

@@ -271,6 +271,10 @@ class Transformer(nn.Module):
         emb = torch.cat((freqs, freqs), dim=-1)  # (T, hs)
         return (emb.cos() * self.rope_scale).to(dtype), (emb.sin() * self.rope_scale).to(dtype)
 
+    def unembed(self, h: torch.Tensor) -> torch.Tensor:
+        """Logits for a residual-stream vector: final norm, then the output layer (logit lens)."""
+        return self.output(self.norm(h.to(self.tok_embeddings.weight.dtype)))
+
     # -- forward ----------------------------------------------------------------
     def forward(
         self,
@@ -285,7 +289,8 @@ class Transformer(nn.Module):
 
         With use_cache, keys and values are written to (and read from) self.cache, so a
         decode step passes one token. need_weights returns the attention probabilities of
-        every layer as a list of (B, nh, T, S); return_hidden the residual stream after the
+        every layer (or, if it is a callable, hands each layer's to it: long contexts need not
+        hold them all in float32 at once);        every layer as a list of (B, nh, T, S); return_hidden the residual stream after the
         embedding and after every layer, for the logit lens.
         """
         B, T = idx.shape
@@ -301,8 +306,10 @@ class Transformer(nn.Module):
         rope = self.rope(start, T, x.dtype)
         attn, hidden = [], [x] if return_hidden else None
         for i, layer in enumerate(self.layers):
-            x, w = layer(x, rope, start, cache, i, need_weights)
-            if need_weights:
+            x, w = layer(x, rope, start, cache, i, bool(need_weights))
+            if callable(need_weights):  # a sink takes each layer's weights as they come
+                need_weights(i, w)
+            elif need_weights:
                 attn.append(w)
             if return_hidden:
                 hidden.append(x)

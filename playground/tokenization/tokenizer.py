@@ -69,6 +69,11 @@ class TextTokenizer:
         """The token as the vocabulary spells it (e.g. 'Ġthe'), for the teaching views."""
         return self.tok.id_to_token(token_id) or ""
 
+    def label(self, token_id: int) -> str:
+        """How a token reads in the teaching views: its text, spaces '·', newlines '↵', tabs '→'."""
+        text = self.decode([token_id]) or self.piece(token_id)
+        return text.replace(" ", "·").replace("\n", "↵").replace("\t", "→") or "∅"
+
     def is_special(self, token_id: int) -> bool:
         return token_id in self._special_ids
 

@@ -51,8 +51,19 @@ def stats_line(meta: dict) -> str:
     return " · ".join(bits)
 
 
+def token_records(msg: Message) -> list[dict]:
+    """Per-token records of a reply: live TokenEvents while in memory, else the saved record."""
+    events = msg.meta.get("_events")
+    if events:
+        return [{"id": e.token_id, "text": e.text, "p": e.prob, "raw_p": e.raw_prob, "entropy": e.entropy,
+                 "top": e.top, "top_final": e.top_final, "removed_by": e.removed_by,
+                 "params": e.params.to_dict()} for e in events]
+    return list(msg.meta.get("token_record") or [])
+
+
 class MessageWidget(QFrame):
     copyRequested = Signal(object)
+    tokenClicked = Signal(object, int)  # message, token index
     replayRequested = Signal(object)
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
@@ -80,6 +91,10 @@ class MessageWidget(QFrame):
         self.replay = self._button("Replay", "Generate this reply again from its seed and parameter timeline "
                                    "and check that every token is the same", lambda: self.replayRequested.emit(msg))
         head.addWidget(self.replay)
+        self.tokens = self._button("Tokens", "Show the reply token by token, coloured by surprisal (−log p); "
+                                   "click a token to inspect it", self.refresh)
+        self.tokens.setCheckable(True)
+        head.addWidget(self.tokens)
         if msg.role == "assistant":
             self.action = self._button("Regenerate", "Write a new version of this reply (Ctrl+R)",
                                        lambda: self.regenerateRequested.emit(msg))
@@ -91,7 +106,9 @@ class MessageWidget(QFrame):
         self.body = QLabel()
         self.body.setWordWrap(True)
         self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.body.linkActivated.connect(self._on_link)
         self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         lay.addWidget(self.body)
         self.stats = QLabel()
@@ -111,7 +128,31 @@ class MessageWidget(QFrame):
     def _index(self) -> int:
         return self.conv.versions(self.msg)[0]
 
+    def _on_link(self, href: str) -> None:
+        if href.startswith("tok:"):
+            self.tokenClicked.emit(self.msg, int(href[4:]))
+
+    def token_html(self) -> str:
+        from .inside import surprisal_color
+
+        parts = []
+        for i, rec in enumerate(token_records(self.msg)):
+            text = rec.get("text")
+            if text is None:  # a saved record: the text of each token is not stored, only its id
+                text = f"[{rec['id']}]"
+            shown = html.escape(text).replace("\n", "↵<br>") or "∅"
+            parts.append(f'<a href="tok:{i}" style="text-decoration:none; color:black; '
+                         f'background:{surprisal_color(rec.get("raw_p", 1.0))}">{shown}</a>')
+        return "".join(parts)
+
     def refresh(self) -> None:
+        has_tokens = self.msg.role == "assistant" and bool(token_records(self.msg))
+        self.tokens.setVisible(has_tokens)
+        if has_tokens and self.tokens.isChecked():
+            self.body.setText(self.token_html() or "<i>…</i>")
+            self.stats.setText(stats_line(self.msg.meta) + " · surprisal: white = expected, red = surprising")
+            self._refresh_versions()
+            return
         text = self.msg.text
         marks = self.msg.meta.get("param_marks", [])
         if marks:  # insert markers from the end so offsets stay valid
@@ -126,6 +167,9 @@ class MessageWidget(QFrame):
         self.stats.setText(stats_line(self.msg.meta))
         self.stats.setVisible(bool(self.stats.text()))
         self.replay.setVisible(self.msg.role == "assistant" and bool(self.msg.meta.get("token_record")))
+        self._refresh_versions()
+
+    def _refresh_versions(self) -> None:
         i, n = self.conv.versions(self.msg)
         self.version.setText(f"{i}/{n}")
         for w in (self.prev, self.version, self.next):
@@ -136,6 +180,7 @@ class MessageWidget(QFrame):
 
 class ChatView(QScrollArea):
     copyRequested = Signal(object)
+    tokenClicked = Signal(object, int)
     replayRequested = Signal(object)
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
@@ -170,6 +215,7 @@ class ChatView(QScrollArea):
         w = MessageWidget(self.conv, m)
         w.copyRequested.connect(self.copyRequested)
         w.replayRequested.connect(self.replayRequested)
+        w.tokenClicked.connect(self.tokenClicked)
         w.regenerateRequested.connect(self.regenerateRequested)
         w.editRequested.connect(self.editRequested)
         w.versionRequested.connect(self.versionRequested)

@@ -61,6 +61,8 @@ class MainWindow(QMainWindow):
     modelReady = Signal(object)  # ModelInfo, once the window shows it
     loadFailed = Signal(str)  # the message shown to the user
     replayDone = Signal(object, object)  # the Message, ReplayResult
+    attentionShown = Signal(object)  # the AttentionMap now in the viewer
+    lensShown = Signal(object)  # the logit-lens rows now shown
     fetchProgress = Signal(int, int)  # from the download thread
     fetchDone = Signal(str, str)  # path, error
 
@@ -166,6 +168,15 @@ class MainWindow(QMainWindow):
         self.sampling_dock.setObjectName("samplingDock")
         self.sampling_dock.setWidget(self.sampling)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sampling_dock)
+        from .inside import InsidePanel
+
+        self.inside = InsidePanel()
+        self.inside_dock = QDockWidget("Inside the model", self)
+        self.inside_dock.setObjectName("insideDock")
+        self.inside_dock.setWidget(self.inside)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inside_dock)
+        self.tabifyDockWidget(self.sampling_dock, self.inside_dock)
+        self.sampling_dock.raise_()
         self.statusBar().showMessage("Starting…")
         geo = self.settings.value("window/geometry")
         if geo is not None:
@@ -187,6 +198,14 @@ class MainWindow(QMainWindow):
         w.generationFinished.connect(self._on_finished)
         w.generationFailed.connect(self._on_failed)
         w.replayFinished.connect(self._on_replay_finished)
+        w.attentionReady.connect(self._on_attention)
+        w.lensReady.connect(self._on_lens)
+        w.inspectFailed.connect(lambda req, msg: self.statusBar().showMessage(f"Could not look inside: {msg}"))
+        self.chat.tokenClicked.connect(self.inspect_token)
+        self.inside.token.branchRequested.connect(lambda t: self.branch_from(*self._inspected, t))
+        self.inside.token.lensRequested.connect(self.lens_at_inspected)
+        self.inside.attention.computeRequested.connect(self.compute_attention)
+        self._inspected = (None, 0)
         self.sampling.paramsChanged.connect(self._on_params_changed)
         self.engine.live.set(self.sampling.params())
         self.send_button.clicked.connect(self.send)
@@ -253,6 +272,7 @@ class MainWindow(QMainWindow):
                                      f"context {info.context}, {info.backend}")
         self.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend})")
         self.settings.setValue("model/last", info.path)
+        self.inside.architecture.show_model(info)
         self._update_counter()
         self._update_buttons()
         self.modelReady.emit(info)
@@ -311,7 +331,7 @@ class MainWindow(QMainWindow):
         self._persist(self.store.add_message, self.conv, user)  # committed before generation starts
         self._start_reply(self.conv.add("assistant", ""))
 
-    def _start_reply(self, reply: Message) -> None:
+    def _start_reply(self, reply: Message, prefix: list[int] | None = None) -> None:
         self.conv.meta["params"] = self.sampling.params().to_dict()
         if self.model:
             self.conv.meta["model_path"] = self.model.path
@@ -322,7 +342,7 @@ class MainWindow(QMainWindow):
         self._persist(self.store.update_conversation, self.conv)
         self.chat.set_conversation(self.conv)
         self._refresh_history()
-        req = self.engine.generate(self.conv.messages_for_model(upto=reply))
+        req = self.engine.generate(self.conv.messages_for_model(upto=reply), prefix)
         self.pending[req] = reply
         self._pending_conv = self.conv
         self.current_request = req
@@ -356,6 +376,85 @@ class MainWindow(QMainWindow):
         req = self.engine.replay(self.conv.messages_for_model(upto=reply), dict(reply.meta))
         self._replays[req] = reply
         self.statusBar().showMessage("Replaying…")
+
+    # -- inside the model -------------------------------------------------------------------------
+    def _label(self, token_id: int) -> str:
+        return self.model.tokenizer.label(token_id) if self.model and self.model.tokenizer else str(token_id)
+
+    def inspect_token(self, reply: Message, index: int) -> None:
+        from .chat_view import token_records
+
+        records = token_records(reply)
+        if not 0 <= index < len(records):
+            return
+        self._inspected = (reply, index)
+        self.inside.token.show_token(records[index], self._label)
+        self.inside_dock.raise_()
+        self.inside.setCurrentWidget(self.inside.token)
+
+    def branch_from(self, reply: Message, index: int, token_id: int) -> None:
+        """Cut the reply at token `index`, put `token_id` there, and let the model go on: a new
+        version of the reply beside the old one."""
+        from .chat_view import token_records
+
+        if self.generating or reply is None or self.model is None:
+            return
+        events = list(reply.meta.get("_events") or [])
+        records = token_records(reply)
+        prefix = [r["id"] for r in records[:index]] + [int(token_id)]
+        new = self.conv.regenerate(reply)
+        new.text = self.model.tokenizer.decode(prefix, skip_special=True)
+        new.meta.update(prefix_ids=prefix, branched_at=index)
+        if len(events) > index:  # the kept tokens, and the chosen one as the user's pick
+            from dataclasses import replace
+
+            was = events[index]
+            raw_p = dict(was.top).get(int(token_id), 0.0)
+            chosen = replace(was, token_id=int(token_id), text=new.text[len(
+                self.model.tokenizer.decode(prefix[:-1], skip_special=True)):], prob=1.0, raw_prob=raw_p,
+                top_final=[(int(token_id), 1.0)], removed_by={})
+            new.meta["_events"] = events[:index] + [chosen]
+        self._start_reply(new, prefix)
+
+    def _prompt_ids(self, upto: Message | None = None) -> list[int]:
+        msgs = self.conv.messages_for_model(upto=upto)
+        tok = self.model.tokenizer
+        if upto is None:
+            return tok.encode_chat(msgs, add_generation_prompt=False)
+        return tok.encode_chat(msgs, add_generation_prompt=True)
+
+    def lens_at_inspected(self) -> None:
+        from .chat_view import token_records
+
+        reply, index = self._inspected
+        if reply is None or self.model is None or self.generating:
+            return
+        ids = self._prompt_ids(upto=reply) + [r["id"] for r in token_records(reply)[:index]]
+        self._lens_title = f"Logit lens before token {index} of the reply: what each layer predicts next"
+        self.engine.lens(ids, -1)
+
+    def _on_lens(self, req: int, rows) -> None:
+        self.inside.lens.set_rows(rows, getattr(self, "_lens_title", ""))
+        self.inside.setCurrentWidget(self.inside.lens)
+        self.inside_dock.raise_()
+        self.lensShown.emit(rows)
+
+    def compute_attention(self) -> None:
+        if self.model is None or self.generating or not self.conv.path():
+            self.statusBar().showMessage("Attention needs a loaded model and a conversation.")
+            return
+        ids = self._prompt_ids()
+        self.inside.prompt.show_prompt(ids, self._label, self.model.tokenizer.is_special)
+        self.statusBar().showMessage(f"Computing attention over {len(ids)} tokens…")
+        self.engine.attention(ids)
+
+    def _on_attention(self, req: int, amap) -> None:
+        self.inside.attention.set_map(amap)
+        self.inside.setCurrentWidget(self.inside.attention)
+        self.inside_dock.raise_()
+        L, H, T, _ = amap.shape
+        self.statusBar().showMessage(f"Attention: {L} layers × {H} heads over {T} tokens.")
+        self.attentionShown.emit(amap)
 
     def _on_replay_finished(self, req: int, res) -> None:
         reply = self._replays.pop(req, None)
@@ -624,8 +723,11 @@ def _token_record(events) -> list:
     sampling parameters whenever they changed (a timeline, not a copy per token)."""
     out, last = [], None
     for ev in events:
-        rec = {"id": ev.token_id, "p": round(ev.prob, 5), "raw_p": round(ev.raw_prob, 5),
-               "entropy": round(ev.entropy, 4), "top": [[t, round(p, 5)] for t, p in ev.top[:5]]}
+        rec = {"id": ev.token_id, "text": ev.text, "p": round(ev.prob, 5), "raw_p": round(ev.raw_prob, 5),
+               "entropy": round(ev.entropy, 4), "top": [[t, round(p, 5)] for t, p in ev.top],
+               "top_final": [[t, round(p, 5)] for t, p in ev.top_final[:5]]}
+        if ev.removed_by:
+            rec["removed_by"] = ev.removed_by
         if ev.params != last:
             rec["params"] = ev.params.to_dict()
             last = ev.params

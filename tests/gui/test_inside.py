@@ -1,0 +1,116 @@
+"""Seeing inside: the token inspector, branching from an alternative, attention maps, the
+logit lens, the prompt and architecture views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.engine.worker import Engine
+from playground.loading import load_model
+from playground.ui.main_window import MainWindow
+from tests.helpers import fake_loaded_model, save_hf, tiny_hf_model
+
+TEXT = "hello world, this is a tiny corpus"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    engine = Engine()
+    win = MainWindow(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    engine.shutdown()
+
+
+def _use(win, qtbot, lm):
+    with qtbot.waitSignal(win.modelReady, timeout=10000):
+        win.engine.worker.set_model(lm)
+
+
+def _ask(win, qtbot, text="hi"):
+    win.input.setPlainText(text)
+    with qtbot.waitSignal(win.replyFinished, timeout=10000) as b:
+        win.send()
+    return b.args[0]
+
+
+def test_clicking_a_token_shows_its_alternatives(window, qtbot):
+    _use(window, qtbot, fake_loaded_model(TEXT))
+    reply = _ask(window, qtbot)
+    widget = window.chat.widgets[reply.id]
+    widget.tokens.setChecked(True)
+    widget.refresh()
+    assert 'href="tok:2"' in widget.body.text()
+    widget.body.linkActivated.emit("tok:2")
+    ev = reply.meta["_events"][2]
+    table = window.inside.token.table
+    assert table.rowCount() == len(ev.top) >= 1
+    assert table.item(0, 1).text() == str(ev.top[0][0])
+    assert "chosen" in table.item(0, 4).text()  # the scripted model's pick is its most likely token
+    assert window.inside.currentWidget() is window.inside.token
+
+
+def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
+    _use(window, qtbot, fake_loaded_model(TEXT))
+    reply = _ask(window, qtbot)
+    window.inspect_token(reply, 3)
+    alternative = reply.meta["_events"][3].top[1][0]  # the second most likely token
+    window.inside.token.table.selectRow(1)
+    with qtbot.waitSignal(window.replyFinished, timeout=10000) as b:
+        window.inside.token.branch.click()
+    branch = b.args[0]
+    assert window.conv.versions(branch) == (2, 2)
+    assert branch.meta["prefix_ids"][-1] == alternative
+    assert branch.meta["_events"][3].token_id == alternative  # the first new token is the chosen one
+    kept = [e.token_id for e in reply.meta["_events"][:3]]
+    assert [e.token_id for e in branch.meta["_events"][:3]] == kept
+    assert branch.text.startswith(window.model.tokenizer.decode(kept + [alternative], skip_special=True))
+
+
+@pytest.fixture
+def tiny_real(tmp_path_factory):
+    return load_model(save_hf(tiny_hf_model("llama"), tmp_path_factory.mktemp("m") / "llama"), device="cpu")
+
+
+def test_attention_viewer_shows_the_conversation_and_exports(window, qtbot, tiny_real, tmp_path):
+    _use(window, qtbot, tiny_real)
+    window.sampling.set_value("max_tokens", 6)
+    _ask(window, qtbot, "the quick brown fox")
+    with qtbot.waitSignal(window.attentionShown, timeout=20000) as b:
+        window.inside.attention.compute.click()
+    amap = b.args[0]
+    ids = window.model.tokenizer.encode_chat(window.conv.messages_for_model(), add_generation_prompt=False)
+    T = len(ids)
+    assert amap.shape == (2, 4, T, T)
+    view = window.inside.attention
+    assert view.current.shape == (T, T)
+    row = view.show_row(T - 1)
+    assert row.shape == (T,) and abs(row.sum() - 1) < 1e-4
+    view.grid.setChecked(True)
+    assert view.current.shape[0] > T  # the mosaic of 2 layers × 4 heads
+    view.grid.setChecked(False)
+    view.export_png(str(tmp_path / "a.png"))
+    view.export_csv(str(tmp_path / "a.csv"))
+    view.export_npy(str(tmp_path / "a.npy"))
+    assert (tmp_path / "a.png").stat().st_size > 1000
+    assert np.loadtxt(tmp_path / "a.csv", delimiter=",").shape == (T, T)
+    assert np.load(tmp_path / "a.npy").shape == (2, 4, T, T)
+    assert "tokens" in window.inside.prompt.toPlainText()
+    window.inside.architecture.layerClicked.emit(1)
+    assert view.layer.value() == 2 and window.inside.currentWidget() is view
+
+
+def test_logit_lens_from_the_inspector(window, qtbot, tiny_real):
+    _use(window, qtbot, tiny_real)
+    window.sampling.set_value("max_tokens", 5)
+    reply = _ask(window, qtbot, "hello")
+    window.inspect_token(reply, 2)
+    with qtbot.waitSignal(window.lensShown, timeout=20000) as b:
+        window.inside.token.lens_button.click()
+    rows = b.args[0]
+    assert len(rows) == tiny_real.config.n_layers + 1 and len(rows[0]) == 8
+    assert window.inside.lens.table.rowCount() == 3
