@@ -2,8 +2,10 @@
 
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/make_screenshots.py
 
-Shots: the chat with a streamed answer (docs/chat.png), the sampling panel (docs/sampling.png)
-and the model picker (docs/model_picker.png).
+Shots: the chat with a streamed answer (docs/chat.png), the sampling panel (docs/sampling.png),
+the model picker (docs/model_picker.png), the token inspector over a reply shown token by token
+(docs/token_inspector.png), the attention viewer on one head and on all heads
+(docs/attention_head.png, docs/attention_grid.png).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 DOCS = Path(__file__).resolve().parent
@@ -49,6 +51,10 @@ def main() -> int:
     window.load_model(str(default_model()))
     wait_for(window.modelReady)
     window.sampling.set_value("temperature", 0.3)
+    window.sampling.set_value("repeat_penalty", 1.15)
+    window.sampling.set_value("max_tokens", 200)
+    window.sampling.seed_fixed.setChecked(True)
+    window.sampling.seed.setValue(42)
     for question in ["What is the capital of France?", "Write a Python function that reverses a string."]:
         window.input.setPlainText(question)
         window.send()
@@ -65,8 +71,32 @@ def main() -> int:
     pump(200)
     picker.grab().save(str(DOCS / "model_picker.png"))
     picker.close()
+    # inside the model: the first reply token by token, one token inspected
+    window.inside_dock.show()
+    window.resizeDocks([window.inside_dock], [560], Qt.Orientation.Horizontal)
+    first_reply = window.conv.path()[1]
+    widget = window.chat.widgets[first_reply.id]
+    widget.tokens.setChecked(True)
+    widget.refresh()
+    window.inspect_token(first_reply, 5)
+    window.chat.verticalScrollBar().setValue(0)
+    pump(300)
+    window.grab().save(str(DOCS / "token_inspector.png"))
+    window.compute_attention()
+    wait_for(window.attentionShown)
+    view = window.inside.attention
+    view.layer.setValue(3)
+    view.head.setValue(1)
+    view.scale.setCurrentText("power 0.3")
+    view.show_row(view.current.shape[0] - 1)
+    pump(300)
+    window.grab().save(str(DOCS / "attention_head.png"))
+    view.grid.setChecked(True)
+    pump(300)
+    window.grab().save(str(DOCS / "attention_grid.png"))
     window.close()
-    print("saved", *(str(DOCS / n) for n in ("chat.png", "sampling.png", "model_picker.png")))
+    print("saved", *(str(DOCS / n) for n in ("chat.png", "sampling.png", "model_picker.png", "token_inspector.png",
+                                              "attention_head.png", "attention_grid.png")))
     return 0
 
 

@@ -126,11 +126,15 @@ class AttentionView(QWidget):
         row.addWidget(self.compute)
         row.addWidget(QLabel("Layer"))
         self.layer = QSpinBox()
+        self.layer.setRange(-1, 0)
         self.layer.setSpecialValueText("mean")
+        self.layer.setToolTip("Which layer (counting from 0); 'mean' averages over all layers")
         row.addWidget(self.layer)
         row.addWidget(QLabel("Head"))
         self.head = QSpinBox()
+        self.head.setRange(-1, 0)
         self.head.setSpecialValueText("mean")
+        self.head.setToolTip("Which head (counting from 0); 'mean' averages over the layer's heads")
         row.addWidget(self.head)
         self.scale = QComboBox()
         self.scale.addItems(SCALES)
@@ -171,23 +175,19 @@ class AttentionView(QWidget):
     def set_map(self, amap) -> None:
         self.map = amap
         L, H, T, _ = amap.shape
-        self.layer.setRange(0, L)  # 0 = mean, 1..L = layer index + 1
-        self.head.setRange(0, H)
-        if self.layer.value() == 0:
-            self.layer.setValue(1)
-        if self.head.value() == 0:
-            self.head.setValue(1)
+        self.layer.setRange(-1, L - 1)  # -1 shows "mean"
+        self.head.setRange(-1, H - 1)
         self.redraw()
 
     def open_layer(self, layer: int) -> None:
         self.grid.setChecked(False)
-        self.layer.setValue(layer + 1)
+        self.layer.setValue(layer)
 
     def matrix(self) -> np.ndarray:
         """The (query × key) matrix shown now."""
         w = self.map.weights
-        w = w.mean(0) if self.layer.value() == 0 else w[self.layer.value() - 1]
-        return w.mean(0) if self.head.value() == 0 else w[self.head.value() - 1]
+        w = w.mean(0, dtype=np.float32) if self.layer.value() < 0 else w[self.layer.value()]
+        return w.mean(0, dtype=np.float32) if self.head.value() < 0 else w[self.head.value()]
 
     def _scaled(self, m: np.ndarray) -> np.ndarray:
         kind = self.scale.currentText()
@@ -213,6 +213,8 @@ class AttentionView(QWidget):
                     mosaic[i * (t + pad): i * (t + pad) + t, j * (t + pad): j * (t + pad) + t] = thumbs[i, j]
             self._thumb = t + pad
             self.current = mosaic
+            self.view.getAxis("left").setTicks([[((i + 0.5) * self._thumb, f"L{i}") for i in range(0, L, max(1, L // 15))]])
+            self.view.getAxis("bottom").setTicks([[((j + 0.5) * self._thumb, f"H{j}") for j in range(H)]])
             shown = self._scaled(mosaic)
         else:
             m = self.matrix().astype(np.float32)
@@ -257,8 +259,8 @@ class AttentionView(QWidget):
         r, c = cell
         if self.grid.isChecked():
             self.grid.setChecked(False)
-            self.layer.setValue(r // self._thumb + 1)
-            self.head.setValue(c // self._thumb + 1)
+            self.layer.setValue(r // self._thumb)
+            self.head.setValue(c // self._thumb)
             return
         self.show_row(r)
 

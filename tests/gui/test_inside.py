@@ -101,7 +101,9 @@ def test_attention_viewer_shows_the_conversation_and_exports(window, qtbot, tiny
     assert np.load(tmp_path / "a.npy").shape == (2, 4, T, T)
     assert "tokens" in window.inside.prompt.toPlainText()
     window.inside.architecture.layerClicked.emit(1)
-    assert view.layer.value() == 2 and window.inside.currentWidget() is view
+    assert view.layer.value() == 1 and window.inside.currentWidget() is view
+    view.layer.setValue(-1)  # the mean over layers
+    assert np.allclose(view.current, amap.weights.astype(np.float32).mean(0)[view.head.value()], atol=1e-3)
 
 
 def test_logit_lens_from_the_inspector(window, qtbot, tiny_real):
