@@ -194,6 +194,58 @@ def cmd_models(a: argparse.Namespace) -> int:
     return 0
 
 
+def _train_args(p: argparse.ArgumentParser, steps: int, lr: float) -> None:
+    p.add_argument("--out", help="checkpoint folder (default: in your models folder)")
+    p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--accum", type=int, default=1, help="gradient accumulation: micro-batches per step")
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--warmup", type=int, default=100)
+    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--ckpt-every", type=int, default=250)
+    p.add_argument("--seed", type=int, default=1337)
+
+
+def _tcfg(a: argparse.Namespace):
+    from .training.trainer import TrainConfig
+
+    return TrainConfig(steps=a.steps, batch_size=a.batch, grad_accum=a.accum, lr=a.lr, min_lr=a.lr / 10,
+                       warmup=min(a.warmup, max(1, a.steps // 10)), eval_every=a.eval_every,
+                       sample_every=getattr(a, "sample_every", 0), ckpt_every=a.ckpt_every, seed=a.seed)
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from .paths import models_dir
+    from .training.run import pretrain, print_progress
+
+    out = a.out or str(models_dir() / f"studio-{a.arch}-{a.preset}")
+    trainer = pretrain(a.corpus, out, _tcfg(a), a.arch, a.preset, a.vocab, a.tokenizer, a.resume,
+                       n_layers=a.layers, n_heads=a.heads, dim=a.dim, max_seq_len=a.context)
+    try:
+        for ev in trainer.run():
+            print_progress(ev)
+    except KeyboardInterrupt:
+        print(f"stopped; checkpoint → {trainer.save()}")
+    return 0
+
+
+def cmd_finetune(a: argparse.Namespace) -> int:
+    from .training.run import finetune, print_progress
+
+    out = a.out or str(a.base).rstrip("/") + "-qa"
+    trainer = finetune(a.base, out, _tcfg(a), a.qa)
+    for ev in trainer.run():
+        print_progress(ev)
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from .training.run import evaluate
+
+    print(json.dumps(evaluate(a.checkpoint, a.corpus, a.qa, a.max_qa), indent=1, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="playground", description="Chat with a local language model and see inside it.")
     sub = p.add_subparsers(dest="command")
@@ -213,6 +265,31 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("action", nargs="?", choices=["list", "fetch"], default="list")
     m.add_argument("name", nargs="?", help="with fetch: which model (smollm2)")
     m.set_defaults(func=cmd_models)
+    t = sub.add_parser("train", help="pretrain a small model on a corpus (default: Shakespeare's plays)")
+    t.add_argument("--corpus", nargs="*", help=".txt/.md/.jsonl files or folders")
+    t.add_argument("--arch", choices=["llama", "gpt2"], default="llama")
+    t.add_argument("--preset", choices=["tiny", "small"], default="tiny")
+    t.add_argument("--layers", type=int)
+    t.add_argument("--heads", type=int)
+    t.add_argument("--dim", type=int)
+    t.add_argument("--context", type=int)
+    t.add_argument("--vocab", type=int, default=2048, help="BPE vocabulary size")
+    t.add_argument("--tokenizer", choices=["bpe", "char"], default="bpe")
+    t.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    t.add_argument("--sample-every", type=int, default=250)
+    _train_args(t, 2000, 3e-3)
+    t.set_defaults(func=cmd_train)
+    f = sub.add_parser("finetune", help="fine-tune a checkpoint to answer questions (loss on the answers only)")
+    f.add_argument("base", help="a checkpoint folder made by playground train")
+    f.add_argument("--qa", help="a JSONL file of {question, answer, split} (default: the bundled set)")
+    _train_args(f, 600, 1e-3)
+    f.set_defaults(func=cmd_finetune)
+    e = sub.add_parser("eval", help="perplexity on held-out text; exact match, BLEU and ROUGE on held-out QA")
+    e.add_argument("checkpoint")
+    e.add_argument("--corpus", nargs="*")
+    e.add_argument("--qa")
+    e.add_argument("--max-qa", type=int, default=200)
+    e.set_defaults(func=cmd_eval)
     return p
 
 

@@ -114,7 +114,7 @@ def _weight_files(folder: Path) -> list[Path]:
                 raise MissingFileError(f"the shard {name} listed in {index.name} is missing")
             files.append(p)
         return files
-    files = sorted(folder.glob("*.safetensors"))
+    files = sorted(f for f in folder.glob("*.safetensors") if not f.name.startswith("optimizer"))
     if files:
         return files
     pickles = [p for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES]
