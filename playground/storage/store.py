@@ -322,7 +322,19 @@ class Store:
         conv = self.load(cid)
         return conversation_to_dict(conv)
 
+    def export_all(self) -> dict[str, Any]:
+        """Every conversation (not the deleted ones) in one versioned document."""
+        return {"format": "playground-conversations", "version": FORMAT_VERSION,
+                "conversations": [self.export_json(s.id) for s in self.list_conversations()]}
+
     def import_json(self, data: dict[str, Any]) -> int:
+        """Import one exported conversation, or all of an export of everything; returns the
+        (last) new conversation's id."""
+        if isinstance(data, dict) and data.get("format") == "playground-conversations":
+            ids = [self.import_json(c) for c in data.get("conversations", [])]
+            if not ids:
+                raise StoreError("the export holds no conversations")
+            return ids[-1]
         conv = conversation_from_dict(data)
         cid = self.create_conversation(conv)
         stack = list(conv.root.children)

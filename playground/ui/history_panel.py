@@ -25,6 +25,7 @@ class HistoryPanel(QWidget):
     pinRequested = Signal(int, bool)
     exportRequested = Signal(int, str)  # id, "md" | "json"
     importRequested = Signal()
+    exportAllRequested = Signal()
 
     def __init__(self, store: Store):
         super().__init__()
@@ -48,6 +49,10 @@ class HistoryPanel(QWidget):
         imp.setToolTip("Import a conversation exported as JSON")
         imp.clicked.connect(self.importRequested)
         row.addWidget(imp)
+        exp = QPushButton("Export all…")
+        exp.setToolTip("Every conversation, with everything recorded, in one JSON file")
+        exp.clicked.connect(self.exportAllRequested)
+        row.addWidget(exp)
         lay.addLayout(row)
         self.current_id: int | None = None
 

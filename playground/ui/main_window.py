@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         self.history.deleteRequested.connect(self.delete_conversation)
         self.history.exportRequested.connect(self._ask_export)
         self.history.importRequested.connect(self._ask_import)
+        self.history.exportAllRequested.connect(lambda: self._ask_export(None, "json"))
         self.undo_button = QPushButton("Undo delete")
         self.undo_button.setVisible(False)
         self.undo_button.clicked.connect(self.undo_delete)
@@ -665,11 +666,14 @@ class MainWindow(QMainWindow):
                 self.conv.title = title.strip()
             self._refresh_history()
 
-    def export_conversation(self, cid: int, path: str, kind: str) -> None:
+    def export_conversation(self, cid: int | None, path: str, kind: str) -> None:
+        """Export one conversation (or all of them, with cid None, as JSON)."""
         import json
 
         try:
-            if kind == "json":
+            if cid is None:
+                text = json.dumps(self.store.export_all(), indent=1, ensure_ascii=False)
+            elif kind == "json":
                 text = json.dumps(self.store.export_json(cid), indent=1, ensure_ascii=False)
             else:
                 text = conversation_to_markdown(self.store.load(cid))
@@ -679,7 +683,7 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Exported to {path}")
 
-    def _ask_export(self, cid: int, kind: str) -> None:
+    def _ask_export(self, cid: int | None, kind: str) -> None:
         from PySide6.QtWidgets import QFileDialog
 
         filt = "JSON (*.json)" if kind == "json" else "Markdown (*.md)"

@@ -220,3 +220,14 @@ def test_export_to_an_unwritable_path_fails_and_leaves_nothing(tmp_path):
         os.fsync = real_fsync
     assert (folder / "chat.md").read_text() == "old"
     assert sorted(p.name for p in folder.iterdir()) == ["chat.md"]  # no temporary left behind
+
+
+def test_export_all_and_import_all(tmp_path):
+    a = Store(tmp_path / "a.db")
+    _chat(a, "first", "one")
+    _chat(a, "second", "two")
+    everything = json.loads(json.dumps(a.export_all()))
+    assert everything["format"] == "playground-conversations" and len(everything["conversations"]) == 2
+    b = Store(tmp_path / "b.db")
+    b.import_json(everything)
+    assert sorted(s.title for s in b.list_conversations()) == ["first", "second"]
