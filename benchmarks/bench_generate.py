@@ -36,14 +36,9 @@ def _rss_mb() -> float:
 
 
 def _our_tokenizer(path):
-    from playground.loading.gguf_file import GGUFFile
-    from playground.loading.gguf_loader import gguf_tokenizer
+    from playground.loading.gguf_loader import tokenizer_from_gguf
 
-    f = GGUFFile(path)
-    try:
-        return gguf_tokenizer(f)
-    finally:
-        f.close()
+    return tokenizer_from_gguf(path)
 
 
 def _long_ids(tok, n):

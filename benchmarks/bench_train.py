@@ -12,9 +12,16 @@ import time
 import torch
 import torch.nn.functional as F
 
-from playground.training.data import DEFAULT_CORPUS, encode_corpus, get_batch, read_corpus, split_text, train_tokenizer
+from playground.training.data import (
+    DEFAULT_CORPUS,
+    encode_corpus,
+    get_batch,
+    read_corpus,
+    split_text,
+    train_tokenizer,
+)
 from playground.training.run import model_config
-from playground.training.trainer import Trainer, TrainConfig, build
+from playground.training.trainer import TrainConfig, Trainer, build
 
 STEPS = 60
 

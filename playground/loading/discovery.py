@@ -62,12 +62,21 @@ def bundled_default() -> Path | None:
     return None
 
 
+TEACHING_CHECKPOINT = Path(__file__).resolve().parents[2] / "resources" / "checkpoints" / "shakespeare-qa"
+
+
+def teaching_checkpoint() -> Path | None:
+    """The small model this project trains on Shakespeare and ships (resources/checkpoints)."""
+    return TEACHING_CHECKPOINT if (TEACHING_CHECKPOINT / "model.safetensors").is_file() else None
+
+
 def default_model() -> Path | None:
-    """The model `playground` uses when none is named: the user's copy, else the bundled one."""
+    """The model `playground` uses when none is named: the user's SmolLM2, else the bundled one,
+    else (offline, nothing installed) the teaching checkpoint trained by this project."""
     p = models_dir() / DEFAULT_MODEL_FILE
     if p.is_file():
         return p
-    return bundled_default()
+    return bundled_default() or teaching_checkpoint()
 
 
 def _app_dirs() -> list[tuple[str, Path]]:
@@ -147,9 +156,16 @@ def discover() -> list[FoundModel]:
     """Every model we can find, the default first, without duplicates."""
     out: list[FoundModel] = []
     d = default_model()
-    if d:
+    if d and d == teaching_checkpoint():
+        out.append(FoundModel(d, "default", "hf", (d / "model.safetensors").stat().st_size,
+                              "Shakespeare QA (trained by Playground's studio; default)"))
+    elif d:
         out.append(FoundModel(d, "default", "gguf", d.stat().st_size, "SmolLM2-135M-Instruct (default)"))
     out += [m for m in _scan_folder(models_dir(), "user") if not (d and m.path == d)]
+    t = teaching_checkpoint()
+    if t and t != d:
+        out.append(FoundModel(t, "teaching", "hf", (t / "model.safetensors").stat().st_size,
+                              "Shakespeare QA (trained by Playground's studio)"))
     for source, root in _app_dirs():
         out += _scan_ollama(root) if source == "ollama" else _scan_folder(root, source)
     seen: set[Path] = set()

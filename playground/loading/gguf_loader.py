@@ -234,3 +234,12 @@ def fast_model_from_gguf(f: GGUFFile, cfg: ModelConfig):
     if factors is not None:
         inv_freq = inv_freq / factors
     return FastLlama(cfg, embed, layers, vec("output_norm.weight"), output, inv_freq, scale)
+
+
+def tokenizer_from_gguf(path) -> TextTokenizer:
+    """Just the tokenizer of a GGUF file (its vocabulary, special tokens and chat template)."""
+    f = GGUFFile(path)
+    try:
+        return gguf_tokenizer(f)
+    finally:
+        f.close()

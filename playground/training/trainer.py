@@ -83,9 +83,10 @@ class TrainState:
 def masked_loss(logits: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor:
     """Cross-entropy of next-token predictions; with weights w, averaged over weighted tokens only
     (fine-tuning: the answer's tokens count, the question's and the padding's do not)."""
-    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1), reduction="none")
+    flat = logits.reshape(-1, logits.shape[-1]).float()
     if w is None:
-        return ce.mean()
+        return F.cross_entropy(flat, y.reshape(-1))
+    ce = F.cross_entropy(flat, y.reshape(-1), reduction="none")
     w = w.reshape(-1)
     return (ce * w).sum() / w.sum().clamp_min(1.0)
 
@@ -171,13 +172,14 @@ class Trainer:
             tps = tokens / max(now - t_last, 1e-9)
             ev = StepEvent(step + 1, total, lr, tps, (cfg.steps - step - 1) * cfg.batch_size * cfg.grad_accum * block / max(tps, 1e-9))
             t_last, tokens = now, 0
-            if cfg.eval_every and (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+            last = step + 1 == cfg.steps
+            if cfg.eval_every and ((step + 1) % cfg.eval_every == 0 or last):  # 0 turns it off
                 ev.val_loss = self.evaluate()
                 ev.val_ppl = math.exp(min(ev.val_loss, 700))
             if cfg.sample_every and (step + 1) % cfg.sample_every == 0 and cfg.task == "pretrain":
                 ev.sample = self.sample()
             self.state.history.append({k: v for k, v in asdict(ev).items() if v is not None and k != "sample"})
-            if cfg.ckpt_every and (step + 1) % cfg.ckpt_every == 0 or step + 1 == cfg.steps:
+            if cfg.ckpt_every and ((step + 1) % cfg.ckpt_every == 0 or last):
                 ev.checkpoint = str(self.save())
             if on_step:
                 on_step(ev)

@@ -118,3 +118,22 @@ def test_cli_train_finetune_eval(tmp_path, capsys):
     assert report["qa_pairs"] == 5 and report["perplexity"] > 1
     for key in ("exact_match", "bleu", "rouge1", "rouge2", "rougeL"):
         assert 0 <= report[key] <= 100
+
+
+def test_the_shipped_teaching_checkpoint_is_the_offline_default(monkeypatch):
+    import playground.loading.discovery as discovery
+
+    ckpt = discovery.teaching_checkpoint()
+    assert ckpt is not None, "resources/checkpoints/shakespeare-qa is missing"
+    assert sum(f.stat().st_size for f in ckpt.iterdir()) < 20 * 2**20
+    monkeypatch.setattr(discovery, "bundled_default", lambda: None)
+    assert discovery.default_model() == ckpt  # nothing else installed: the teaching model
+    lm = load_model(ckpt, device="cpu")
+    ids = lm.tokenizer.encode_chat([{"role": "user", "content": "In which play does Donalbain appear?"}])
+    events = list(generate(lm.model, lm.tokenizer, ids, SamplingParams(temperature=0, max_tokens=12)))
+    assert isinstance(events[-1], Finished) and events[-1].generated_tokens >= 1
+    [found] = [m for m in discovery.discover() if m.path == ckpt]
+    assert found.source == "default" and found.format == "hf" and found.describe()["params"] > 1e6
+    monkeypatch.undo()
+    if discovery.bundled_default():  # with SmolLM2 installed it is listed beside it
+        assert [m.source for m in discovery.discover() if m.path == ckpt] == ["teaching"]

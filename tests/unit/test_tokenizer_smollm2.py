@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from playground.loading.gguf_file import GGUFFile
-from playground.loading.gguf_loader import gguf_tokenizer
+from playground.loading.gguf_loader import tokenizer_from_gguf
 from playground.tokenization.tokenizer import IncrementalDecoder
 
 TEXTS = [
@@ -28,11 +27,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def ours(smollm2_path):
-    f = GGUFFile(smollm2_path)
-    try:
-        return gguf_tokenizer(f)
-    finally:
-        f.close()
+    return tokenizer_from_gguf(smollm2_path)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import gguf
 import pytest
 
-from playground.loading.gguf_file import GGUFFile
-from playground.loading.gguf_loader import gguf_tokenizer
+from playground.loading.gguf_loader import tokenizer_from_gguf
 
 PIECES = [
     "▁", "t", "h", "e", "a", "n", "d", "o", "r", "l", "w", "s", "i", "c", "k", "u", "q", "b", "H", "W", "!", ",",
@@ -46,9 +45,7 @@ def spm_gguf(tmp_path_factory):
 def both(spm_gguf):
     from transformers import AutoTokenizer
 
-    f = GGUFFile(spm_gguf)
-    ours = gguf_tokenizer(f)
-    f.close()
+    ours = tokenizer_from_gguf(spm_gguf)
     ref = AutoTokenizer.from_pretrained(str(spm_gguf.parent), gguf_file=spm_gguf.name)
     return ours, ref
 
