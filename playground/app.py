@@ -33,7 +33,9 @@ def create_window(engine=None, settings: QSettings | None = None, load_default: 
     except StoreError as e:  # e.g. a read-only data folder: chat anyway, in memory, and say so
         print(f"warning: {e}; history will not be saved", file=sys.stderr)
         store = None
-    window = MainWindow(engine, settings, store)
+    from .engine.training_worker import TrainingEngine
+
+    window = MainWindow(engine, settings, store, TrainingEngine())
     if store is None:
         window.statusBar().showMessage(f"History cannot be saved in {home()}: conversations last until you quit.")
     if load_default:

@@ -66,9 +66,12 @@ class MainWindow(QMainWindow):
     fetchProgress = Signal(int, int)  # from the download thread
     fetchDone = Signal(str, str)  # path, error
 
-    def __init__(self, engine: Engine, settings: QSettings | None = None, store: Store | None = None):
+    def __init__(self, engine: Engine, settings: QSettings | None = None, store: Store | None = None,
+                 studio_engine=None):
         super().__init__()
         self.engine = engine
+        self.studio_engine = studio_engine  # a TrainingEngine; the studio opens only when there is one
+        self.studio = None
         self.settings = settings or QSettings()
         self.store = store or Store(":memory:")
         self.writer = BatchedWriter(self.store, interval_s=0.25)
@@ -119,6 +122,9 @@ class MainWindow(QMainWindow):
         self.new_action = QAction("New chat", self)
         self.new_action.setShortcut(QKeySequence("Ctrl+N"))
         tb.addAction(self.new_action)
+        self.studio_action = QAction("Studio", self)
+        self.studio_action.setToolTip("Build, pretrain, fine-tune and evaluate a small model")
+        tb.addAction(self.studio_action)
         self.system_action = QAction("System prompt…", self)
         self.system_action.setToolTip("Instructions the model sees before the conversation")
         tb.addAction(self.system_action)
@@ -226,6 +232,7 @@ class MainWindow(QMainWindow):
         self.fetch_button.clicked.connect(self.fetch_default)
         self.new_action.triggered.connect(self.new_chat)
         self.system_action.triggered.connect(self._ask_system_prompt)
+        self.studio_action.triggered.connect(self.open_studio)
         self.history.openRequested.connect(self.open_conversation)
         self.history.renameRequested.connect(self._ask_rename)
         self.history.pinRequested.connect(lambda cid, on: (self._persist(self.store.pin, cid, on), self._refresh_history()))
@@ -245,6 +252,19 @@ class MainWindow(QMainWindow):
         self.fetchDone.connect(self._on_fetch_done)
 
     # -- model --------------------------------------------------------------------------------
+    def open_studio(self):
+        if self.studio_engine is None:
+            self.statusBar().showMessage("The studio is not available in this window.")
+            return None
+        if self.studio is None:
+            from .studio import StudioWindow
+
+            self.studio = StudioWindow(self.studio_engine)
+            self.studio.checkpointReady.connect(lambda path: path and self.load_model(path))
+        self.studio.show()
+        self.studio.raise_()
+        return self.studio
+
     def load_model(self, path: str, device: str = "cpu", dtype: str = "auto") -> None:
         self.engine.load(path, device, dtype)
 
@@ -718,6 +738,10 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.frame.stop()
         self.engine.shutdown()
+        if self.studio_engine is not None:
+            self.studio_engine.shutdown()
+        if self.studio is not None:
+            self.studio.close()
         self._persist(self.writer.flush)
         super().closeEvent(e)
 

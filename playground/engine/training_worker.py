@@ -1,0 +1,134 @@
+"""The studio's worker: pretraining, fine-tuning and evaluation on their own QThread.
+
+Like the chat's worker, it owns what it runs (the trainer, its model and data); the studio
+window talks to it through queued signals and three thread-safe controls (pause, resume, stop)
+that act between two optimizer steps.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+class TrainingWorker(QObject):
+    started = Signal(dict)  # what is being trained: parameters, tokens, checkpoint folder
+    tokenized = Signal(list, list)  # a sample sentence's tokens (as text) and ids
+    stepped = Signal(object)  # StepEvent
+    finished = Signal(str, str)  # checkpoint folder, "done" | "stopped"
+    evaluated = Signal(dict)  # metrics of a checkpoint
+    failed = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self.trainer = None
+        self._stop_early = False
+
+    # -- controls, from any thread ---------------------------------------------------------------
+    def pause(self) -> None:
+        if self.trainer is not None:
+            self.trainer.pause()
+
+    def resume(self) -> None:
+        if self.trainer is not None:
+            self.trainer.resume_running()
+
+    def stop(self) -> None:
+        self._stop_early = True
+        if self.trainer is not None:
+            self.trainer.request_stop()
+
+    # -- slots -------------------------------------------------------------------------------------
+    @Slot(dict)
+    def train(self, spec: dict) -> None:
+        from ..training.run import pretrain
+        from ..training.trainer import TrainConfig
+
+        self._stop_early = False
+        try:
+            tcfg = TrainConfig(**spec["train"])
+            trainer = pretrain(spec.get("corpus"), spec["out"], tcfg, spec["arch"], spec.get("preset", "tiny"),
+                               spec.get("vocab", 2048), spec.get("tokenizer", "bpe"), spec.get("resume", False),
+                               log=lambda *_: None, **spec.get("model", {}))
+            sample = spec.get("sample_sentence", "To be, or not to be: that is the question.")
+            enc = trainer.tok.encode(sample)
+            self.tokenized.emit([trainer.tok.decode([i]) for i in enc.ids], list(enc.ids))
+            self._run(trainer, spec["out"])
+        except Exception as e:
+            traceback.print_exc()
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+    @Slot(dict)
+    def finetune(self, spec: dict) -> None:
+        from ..training.run import finetune
+        from ..training.trainer import TrainConfig
+
+        self._stop_early = False
+        try:
+            trainer = finetune(spec["base"], spec["out"], TrainConfig(**spec["train"]), spec.get("qa"),
+                               log=lambda *_: None)
+            self._run(trainer, spec["out"])
+        except Exception as e:
+            traceback.print_exc()
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+    @Slot(str, int)
+    def evaluate(self, checkpoint: str, max_qa: int = 100) -> None:
+        from ..training.run import evaluate
+
+        try:
+            self.evaluated.emit(evaluate(checkpoint, max_qa=max_qa, log=lambda *_: None))
+        except Exception as e:
+            traceback.print_exc()
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
+    def _run(self, trainer, out: str) -> None:
+        self.trainer = trainer
+        if self._stop_early:
+            trainer.request_stop()
+        cfg = trainer.model.config
+        self.started.emit({"params": cfg.n_params, "out": out, "steps": trainer.cfg.steps,
+                           "start_step": trainer.state.step})
+        for ev in trainer.run():
+            self.stepped.emit(ev)
+        reason = "stopped" if trainer.stop.is_set() else "done"
+        path = str(trainer.save())
+        self.trainer = None
+        self.finished.emit(path, reason)
+
+
+class TrainingClient(QObject):
+    trainRequested = Signal(dict)
+    finetuneRequested = Signal(dict)
+    evaluateRequested = Signal(str, int)
+
+
+class TrainingEngine:
+    """The training worker on its own thread, wired to a client."""
+
+    def __init__(self):
+        self.thread = QThread()
+        self.thread.setObjectName("studio")
+        self.worker = TrainingWorker()
+        self.worker.moveToThread(self.thread)
+        self.client = TrainingClient()
+        self.client.trainRequested.connect(self.worker.train)
+        self.client.finetuneRequested.connect(self.worker.finetune)
+        self.client.evaluateRequested.connect(self.worker.evaluate)
+        self.thread.start()
+
+    def train(self, spec: dict[str, Any]) -> None:
+        self.client.trainRequested.emit(spec)
+
+    def finetune(self, spec: dict[str, Any]) -> None:
+        self.client.finetuneRequested.emit(spec)
+
+    def evaluate(self, checkpoint: str, max_qa: int = 100) -> None:
+        self.client.evaluateRequested.emit(checkpoint, max_qa)
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        self.worker.stop()
+        self.thread.quit()
+        return self.thread.wait(timeout_ms)

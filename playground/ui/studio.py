@@ -1,0 +1,293 @@
+"""The studio: build a model, pretrain it on a corpus, fine-tune it to answer questions,
+evaluate it — every step of the tutorial's pipeline in one window, with live curves."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..model.config import ModelConfig
+from ..paths import models_dir
+
+CPU_FLOPS = 40e9  # a laptop core pair's sustained training FLOP/s, for the estimate before the first step
+
+
+class StudioWindow(QWidget):
+    checkpointReady = Signal(str)  # a finished checkpoint folder: chat with it
+    runFinished = Signal(str, str)  # path, reason (after the window has shown it)
+
+    def __init__(self, training_engine, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Playground studio")
+        self.resize(1200, 760)
+        self.engine = training_engine
+        self.corpus: list[str] | None = None
+        self.last_checkpoint = ""
+        self.losses: list[tuple[int, float]] = []
+        self.val: list[tuple[int, float]] = []
+        self.results: list[dict] = []
+        lay = QHBoxLayout(self)
+        lay.addWidget(self._build_form(), 0)
+        lay.addLayout(self._build_right(), 1)
+        self._wire()
+        self._update_estimate()
+
+    # -- layout ------------------------------------------------------------------------------------------
+    def _build_form(self) -> QWidget:
+        box = QWidget()
+        v = QVBoxLayout(box)
+        data = QGroupBox("1. Corpus and tokenizer")
+        f = QFormLayout(data)
+        self.corpus_label = QLabel("Shakespeare's plays (bundled, 4.8 M characters)")
+        pick = QPushButton("Choose files…")
+        pick.clicked.connect(self._pick_corpus)
+        f.addRow(self.corpus_label, pick)
+        self.tok_kind = QComboBox()
+        self.tok_kind.addItems(["bpe", "char"])
+        self.tok_kind.setToolTip("Byte-level BPE (merges frequent pairs of bytes) or one token per character")
+        f.addRow("Tokenizer", self.tok_kind)
+        self.vocab = self._spin(256, 32000, 2048, "How many tokens BPE learns")
+        f.addRow("Vocabulary", self.vocab)
+        self.sample = QLineEdit("To be, or not to be: that is the question.")
+        f.addRow("Sample sentence", self.sample)
+        self.tokens_view = QLabel("(its tokens appear here once the tokenizer is trained)")
+        self.tokens_view.setWordWrap(True)
+        f.addRow(self.tokens_view)
+        v.addWidget(data)
+        model = QGroupBox("2. Model")
+        f = QFormLayout(model)
+        self.arch = QComboBox()
+        self.arch.addItems(["llama", "gpt2"])
+        self.arch.setToolTip("llama: RoPE, RMSNorm, SwiGLU. gpt2: learned positions, LayerNorm, GELU")
+        f.addRow("Architecture", self.arch)
+        self.layers = self._spin(1, 48, 4, "Transformer blocks")
+        self.heads = self._spin(1, 32, 4, "Attention heads per block")
+        self.dim = self._spin(16, 2048, 128, "Width of the residual stream (d_model)")
+        self.context = self._spin(16, 4096, 128, "Context length in tokens")
+        self.dropout = QDoubleSpinBox()
+        self.dropout.setRange(0, 0.5)
+        self.dropout.setSingleStep(0.05)
+        self.dropout.setValue(0.1)
+        for label, w in (("Layers", self.layers), ("Heads", self.heads), ("Width", self.dim),
+                         ("Context", self.context), ("Dropout", self.dropout)):
+            f.addRow(label, w)
+        self.estimate = QLabel()
+        self.estimate.setWordWrap(True)
+        f.addRow(self.estimate)
+        v.addWidget(model)
+        train = QGroupBox("3. Training")
+        f = QFormLayout(train)
+        self.steps = self._spin(1, 1_000_000, 2000, "Optimizer steps")
+        self.batch = self._spin(1, 512, 16, "Sequences per step")
+        self.accum = self._spin(1, 64, 1, "Micro-batches accumulated per step")
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(5)
+        self.lr.setRange(1e-5, 1e-1)
+        self.lr.setValue(3e-3)
+        self.lr.setToolTip("Peak learning rate; warmup, then cosine decay to a tenth of it")
+        for label, w in (("Steps", self.steps), ("Batch", self.batch), ("Accumulation", self.accum),
+                         ("Learning rate", self.lr)):
+            f.addRow(label, w)
+        self.out = QLineEdit(str(models_dir() / "studio-model"))
+        f.addRow("Checkpoint folder", self.out)
+        v.addWidget(train)
+        row = QHBoxLayout()
+        self.start = QPushButton("Pretrain")
+        self.pause = QPushButton("Pause")
+        self.pause.setCheckable(True)
+        self.stop = QPushButton("Stop")
+        self.finetune = QPushButton("Fine-tune for QA")
+        self.finetune.setToolTip("From the last checkpoint, on the bundled question-answer set (loss on answers only)")
+        self.evaluate = QPushButton("Evaluate")
+        self.chat = QPushButton("Chat with it")
+        for b in (self.start, self.pause, self.stop, self.finetune, self.evaluate, self.chat):
+            row.addWidget(b)
+        v.addLayout(row)
+        v.addStretch(1)
+        return box
+
+    def _build_right(self) -> QVBoxLayout:
+        v = QVBoxLayout()
+        self.status = QLabel("Set up a model and press Pretrain.")
+        v.addWidget(self.status)
+        self.plot = pg.PlotWidget(title="loss (nats per token)")
+        self.plot.addLegend()
+        self.plot.setLabel("bottom", "step")
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen("#42a5f5", width=1), name="training loss")
+        self.val_curve = self.plot.plot([], [], pen=pg.mkPen("#ef5350", width=2), symbol="o", symbolSize=5,
+                                        name="validation loss")
+        v.addWidget(self.plot, 3)
+        self.samples = QPlainTextEdit()
+        self.samples.setReadOnly(True)
+        self.samples.setPlaceholderText("Samples from the model appear here as it trains.")
+        v.addWidget(self.samples, 1)
+        self.table = QTableWidget(0, 8)
+        self.table.setHorizontalHeaderLabels(["checkpoint", "perplexity", "exact match", "BLEU", "ROUGE-1",
+                                              "ROUGE-2", "ROUGE-L", "QA pairs"])
+        v.addWidget(self.table, 1)
+        return v
+
+    def _spin(self, lo, hi, value, tip) -> QSpinBox:
+        s = QSpinBox()
+        s.setRange(lo, hi)
+        s.setValue(value)
+        s.setToolTip(tip)
+        return s
+
+    def _wire(self) -> None:
+        w = self.engine.worker
+        w.started.connect(self._on_started)
+        w.tokenized.connect(self._on_tokenized)
+        w.stepped.connect(self._on_step)
+        w.finished.connect(self._on_finished)
+        w.evaluated.connect(self._on_evaluated)
+        w.failed.connect(lambda m: self.status.setText(f"Failed: {m}"))
+        self.start.clicked.connect(self.start_pretraining)
+        self.stop.clicked.connect(w.stop)
+        self.pause.toggled.connect(lambda on: w.pause() if on else w.resume())
+        self.finetune.clicked.connect(self.start_finetuning)
+        self.evaluate.clicked.connect(lambda: self.engine.evaluate(self.last_checkpoint, 100))
+        self.chat.clicked.connect(lambda: self.checkpointReady.emit(self.last_checkpoint))
+        for s in (self.vocab, self.layers, self.heads, self.dim, self.context, self.batch, self.accum):
+            s.valueChanged.connect(self._update_estimate)
+        self.arch.currentIndexChanged.connect(self._update_estimate)
+        self._set_running(False)
+
+    # -- before training -----------------------------------------------------------------------------
+    def model_config(self) -> ModelConfig | None:
+        try:
+            return ModelConfig(arch=self.arch.currentText(), vocab_size=self.vocab.value(), dim=self.dim.value(),
+                               n_layers=self.layers.value(), n_heads=self.heads.value(), hidden_dim=3 * self.dim.value(),
+                               max_seq_len=self.context.value(), tie_embeddings=True,
+                               bias=self.arch.currentText() == "gpt2")
+        except ValueError as e:
+            self.estimate.setText(f"<span style='color:red'>{e}</span>")
+            return None
+
+    def _update_estimate(self) -> None:
+        cfg = self.model_config()
+        if cfg is None:
+            return
+        n = cfg.n_params
+        tokens = self.batch.value() * self.accum.value() * cfg.max_seq_len
+        memory = n * 16 + tokens * cfg.dim * cfg.n_layers * 40  # weights, grads, Adam; activations
+        step_s = 6 * n * tokens / CPU_FLOPS
+        self.estimate.setText(f"{n / 1e6:.2f} M parameters · about {memory / 2**20:.0f} MB to train · "
+                              f"about {step_s:.2f} s a step on a laptop CPU "
+                              f"({step_s * self.steps.value() / 60:.0f} min for {self.steps.value()} steps)")
+
+    def _pick_corpus(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Training text", "", "Text (*.txt *.md *.jsonl)")
+        if files:
+            self.corpus = files
+            self.corpus_label.setText(f"{len(files)} file(s): {Path(files[0]).name}…")
+
+    def start_pretraining(self) -> None:
+        if self.model_config() is None:
+            return
+        self.losses.clear()
+        self.val.clear()
+        self.samples.clear()
+        spec = {
+            "corpus": self.corpus, "out": self.out.text(), "arch": self.arch.currentText(), "preset": "tiny",
+            "vocab": self.vocab.value(), "tokenizer": self.tok_kind.currentText(),
+            "sample_sentence": self.sample.text(),
+            "model": {"n_layers": self.layers.value(), "n_heads": self.heads.value(), "dim": self.dim.value(),
+                      "max_seq_len": self.context.value(), "hidden_dim": 3 * self.dim.value(),
+                      "dropout": self.dropout.value()},
+            "train": self._train_spec(),
+        }
+        self.status.setText("Training the tokenizer and encoding the corpus…")
+        self._set_running(True)
+        self.engine.train(spec)
+
+    def _train_spec(self) -> dict:
+        steps = self.steps.value()
+        return {"steps": steps, "batch_size": self.batch.value(), "grad_accum": self.accum.value(),
+                "lr": self.lr.value(), "min_lr": self.lr.value() / 10, "warmup": min(100, max(1, steps // 10)),
+                "eval_every": max(1, min(100, steps // 10)), "eval_iters": 5,
+                "sample_every": max(1, min(250, steps // 4)), "ckpt_every": max(1, min(500, steps))}
+
+    def start_finetuning(self) -> None:
+        if not self.last_checkpoint:
+            self.status.setText("Pretrain first: fine-tuning starts from a checkpoint.")
+            return
+        self.losses.clear()
+        self.val.clear()
+        spec = {"base": self.last_checkpoint, "out": self.last_checkpoint.rstrip("/") + "-qa",
+                "train": dict(self._train_spec(), lr=self.lr.value() / 3)}
+        self.status.setText("Fine-tuning on the question-answer set…")
+        self._set_running(True)
+        self.engine.finetune(spec)
+
+    # -- events -----------------------------------------------------------------------------------------
+    def _set_running(self, running: bool) -> None:
+        self.start.setEnabled(not running)
+        self.finetune.setEnabled(not running and bool(self.last_checkpoint))
+        self.evaluate.setEnabled(not running and bool(self.last_checkpoint))
+        self.chat.setEnabled(not running and bool(self.last_checkpoint))
+        self.pause.setEnabled(running)
+        self.stop.setEnabled(running)
+        if not running:
+            self.pause.setChecked(False)
+
+    def _on_started(self, info: dict) -> None:
+        self._total = info["steps"]
+        self.status.setText(f"Training {info['params'] / 1e6:.2f} M parameters → {info['out']}")
+
+    def _on_tokenized(self, pieces: list, ids: list) -> None:
+        shown = " ".join(f"[{p.replace(' ', '·')}]<sub>{i}</sub>" for p, i in zip(pieces, ids))
+        self.tokens_view.setText(f"{len(ids)} tokens: {shown}")
+
+    def _on_step(self, ev) -> None:
+        self.losses.append((ev.step, ev.loss))
+        xs, ys = zip(*self.losses)
+        self.loss_curve.setData(list(xs), list(ys))
+        if ev.val_loss is not None:
+            self.val.append((ev.step, ev.val_loss))
+            vx, vy = zip(*self.val)
+            self.val_curve.setData(list(vx), list(vy))
+        if ev.sample:
+            self.samples.appendPlainText(f"step {ev.step}: {ev.sample.strip()}\n")
+        ppl = f" · validation perplexity {ev.val_ppl:.1f}" if ev.val_ppl else (
+            f" · validation perplexity {math.exp(self.val[-1][1]):.1f}" if self.val else "")
+        self.status.setText(f"step {ev.step}/{getattr(self, '_total', '?')} · loss {ev.loss:.3f} · lr {ev.lr:.1e} · "
+                            f"{ev.tokens_per_s:,.0f} tokens/s · ETA {ev.eta_s / 60:.1f} min{ppl}")
+
+    def _on_finished(self, path: str, reason: str) -> None:
+        self.last_checkpoint = path
+        self._set_running(False)
+        self.status.setText(f"{'Stopped' if reason == 'stopped' else 'Finished'}; checkpoint in {path}. "
+                            "Evaluate it, fine-tune it, or chat with it.")
+        self.runFinished.emit(path, reason)
+
+    def _on_evaluated(self, r: dict) -> None:
+        self.results.append(r)
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        cells = [Path(r["checkpoint"]).name, r["perplexity"], r["exact_match"], r["bleu"], r["rouge1"], r["rouge2"],
+                 r["rougeL"], r["qa_pairs"]]
+        for c, v in enumerate(cells):
+            self.table.setItem(row, c, QTableWidgetItem(str(v)))
+        self.status.setText(f"Evaluated {Path(r['checkpoint']).name}: perplexity {r['perplexity']}, "
+                            f"exact match {r['exact_match']}%, ROUGE-L {r['rougeL']}")

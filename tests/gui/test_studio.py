@@ -1,0 +1,67 @@
+"""The studio: a tiny training run from the window, live curves, stop, and chatting with the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from playground.engine.training_worker import TrainingEngine
+from playground.engine.worker import Engine
+from playground.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    win = MainWindow(Engine(), QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                     studio_engine=TrainingEngine())
+    qtbot.addWidget(win)
+    yield win
+    win.close()
+
+
+def _tiny(studio, tmp_path, steps):
+    corpus = tmp_path / "corpus.txt"
+    from playground.training.data import DEFAULT_CORPUS
+
+    corpus.write_text(DEFAULT_CORPUS.read_text()[:30_000])
+    studio.corpus = [str(corpus)]
+    studio.vocab.setValue(300)
+    for w, v in ((studio.layers, 1), (studio.heads, 2), (studio.dim, 32), (studio.context, 32),
+                 (studio.steps, steps), (studio.batch, 4)):
+        w.setValue(v)
+    from playground.paths import models_dir
+
+    studio.out.setText(str(models_dir() / "studio-tiny"))  # the user's models folder: the picker lists it
+
+
+def test_a_tiny_run_draws_its_curve_and_chats(window, qtbot, tmp_path):
+    studio = window.open_studio()
+    _tiny(studio, tmp_path, steps=12)
+    assert "parameters" in studio.estimate.text()
+    with qtbot.waitSignal(studio.runFinished, timeout=60000) as b:
+        studio.start.click()
+    path, reason = b.args
+    assert reason == "done" and len(studio.losses) == 12 and studio.val
+    assert studio.loss_curve.getData()[0] is not None and len(studio.loss_curve.getData()[0]) == 12
+    assert "tokens:" in studio.tokens_view.text()
+    from playground.loading.discovery import discover
+
+    assert any(str(m.path) == path for m in discover())  # it is in the model picker
+    with qtbot.waitSignal(window.modelReady, timeout=30000):
+        studio.chat.click()
+    assert window.model.path == path
+    with qtbot.waitSignal(studio.engine.worker.evaluated, timeout=60000):
+        studio.engine.evaluate(path, 3)
+
+
+def test_stop_ends_a_run_early_and_keeps_a_checkpoint(window, qtbot, tmp_path):
+    studio = window.open_studio()
+    _tiny(studio, tmp_path, steps=100_000)
+    studio.engine.worker.stepped.connect(lambda ev: ev.step == 3 and studio.engine.worker.stop())
+    with qtbot.waitSignal(studio.runFinished, timeout=60000) as b:
+        studio.start.click()
+    assert b.args[1] == "stopped" and 3 <= len(studio.losses) < 100
+    assert studio.finetune.isEnabled() and (Path(b.args[0]) / "model.safetensors").exists()
