@@ -215,9 +215,15 @@ def _tcfg(a: argparse.Namespace):
 
 
 def cmd_train(a: argparse.Namespace) -> int:
+    import os
+
     from .paths import models_dir
     from .training.run import pretrain, print_progress
 
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # started by torchrun: one process of several
+        import torch.distributed as dist
+
+        dist.init_process_group("nccl" if os.environ.get("PLAYGROUND_DDP_BACKEND") == "nccl" else "gloo")
     out = a.out or str(models_dir() / f"studio-{a.arch}-{a.preset}")
     trainer = pretrain(a.corpus, out, _tcfg(a), a.arch, a.preset, a.vocab, a.tokenizer, a.resume,
                        n_layers=a.layers, n_heads=a.heads, dim=a.dim, max_seq_len=a.context)

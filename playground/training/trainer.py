@@ -105,24 +105,39 @@ class Trainer:
         no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                       {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=cfg.betas)
+        # Under torchrun: each process takes its slice of the same global batch, and
+        # DistributedDataParallel averages the gradients, so N processes follow 1 process's curve.
+        self.rank, self.world = 0, 1
+        self.forward = model
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            self.rank, self.world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+            if cfg.batch_size % self.world:
+                raise ValueError(f"the batch of {cfg.batch_size} does not split over {self.world} processes")
+            self.forward = torch.nn.parallel.DistributedDataParallel(model)
 
     # -- batches -------------------------------------------------------------------------------
-    def _batch(self, data, step: int, micro: int, gen_offset: int = 0):
+    def _batch(self, data, step: int, micro: int, gen_offset: int = 0, shard: bool = True):
+        """The global batch of (step, micro) — the same on every process — and this process's rows."""
         gen = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + step * 101 + micro + gen_offset)
         block = self.model.config.max_seq_len
         if self.cfg.task == "qa":
             pad = self.tok.token_to_id(SPECIALS[1])
             idx = torch.randint(0, len(data), (self.cfg.batch_size,), generator=gen).tolist()
-            return qa_batch([data[i] for i in idx], pad)
-        x, y = get_batch(data, block, self.cfg.batch_size, gen)
-        return x, y, None
+            x, y, w = qa_batch([data[i] for i in idx], pad)
+        else:
+            (x, y), w = get_batch(data, block, self.cfg.batch_size, gen), None
+        if shard and self.world > 1:
+            n = self.cfg.batch_size // self.world
+            rows = slice(self.rank * n, (self.rank + 1) * n)
+            x, y, w = x[rows], y[rows], (w[rows] if w is not None else None)
+        return x, y, w
 
     @torch.no_grad()
     def evaluate(self) -> float:
         self.model.eval()
         losses = []
         for i in range(self.cfg.eval_iters):
-            x, y, w = self._batch(self.val_data, 0, i, gen_offset=7_777_777)
+            x, y, w = self._batch(self.val_data, 0, i, gen_offset=7_777_777, shard=False)
             losses.append(float(masked_loss(self.model(x), y, w)))
         self.model.train()
         return sum(losses) / len(losses)
@@ -160,13 +175,17 @@ class Trainer:
             for micro in range(cfg.grad_accum):
                 torch.manual_seed(cfg.seed + step * 7919 + micro)  # dropout, reproducible on resume
                 x, y, w = self._batch(self.train_data, step, micro)
-                loss = masked_loss(model(x), y, w) / cfg.grad_accum
+                loss = masked_loss(self.forward(x), y, w) / cfg.grad_accum
                 loss.backward()
                 total += float(loss.detach())
-                tokens += x.numel()
+                tokens += x.numel() * self.world
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             self.opt.step()
+            if self.world > 1:  # report the global batch's loss
+                t = torch.tensor([total])
+                torch.distributed.all_reduce(t)
+                total = float(t) / self.world
             self.state.step += 1
             now = time.perf_counter()
             tps = tokens / max(now - t_last, 1e-9)
@@ -179,7 +198,7 @@ class Trainer:
             if cfg.sample_every and (step + 1) % cfg.sample_every == 0 and cfg.task == "pretrain":
                 ev.sample = self.sample()
             self.state.history.append({k: v for k, v in asdict(ev).items() if v is not None and k != "sample"})
-            if cfg.ckpt_every and ((step + 1) % cfg.ckpt_every == 0 or last):
+            if cfg.ckpt_every and ((step + 1) % cfg.ckpt_every == 0 or last) and self.rank == 0:
                 ev.checkpoint = str(self.save())
             if on_step:
                 on_step(ev)
