@@ -49,9 +49,11 @@ class TrainingWorker(QObject):
         self._stop_early = False
         try:
             tcfg = TrainConfig(**spec["train"])
+            notes: list[str] = []
             trainer = pretrain(spec.get("corpus"), spec["out"], tcfg, spec["arch"], spec.get("preset", "tiny"),
                                spec.get("vocab", 2048), spec.get("tokenizer", "bpe"), spec.get("resume", False),
-                               log=lambda *_: None, **spec.get("model", {}))
+                               log=notes.append, **spec.get("model", {}))
+            self._notes = notes
             sample = spec.get("sample_sentence", "To be, or not to be: that is the question.")
             enc = trainer.tok.encode(sample)
             self.tokenized.emit([trainer.tok.decode([i]) for i in enc.ids], list(enc.ids))
@@ -67,8 +69,10 @@ class TrainingWorker(QObject):
 
         self._stop_early = False
         try:
+            notes: list[str] = []
             trainer = finetune(spec["base"], spec["out"], TrainConfig(**spec["train"]), spec.get("qa"),
-                               log=lambda *_: None)
+                               log=notes.append)
+            self._notes = notes
             self._run(trainer, spec["out"])
         except Exception as e:
             traceback.print_exc()
@@ -90,7 +94,7 @@ class TrainingWorker(QObject):
             trainer.request_stop()
         cfg = trainer.model.config
         self.started.emit({"params": cfg.n_params, "out": out, "steps": trainer.cfg.steps,
-                           "start_step": trainer.state.step})
+                           "start_step": trainer.state.step, "summary": "; ".join(getattr(self, "_notes", []))})
         for ev in trainer.run():
             self.stepped.emit(ev)
         reason = "stopped" if trainer.stop.is_set() else "done"

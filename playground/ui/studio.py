@@ -9,6 +9,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -110,6 +111,15 @@ class StudioWindow(QWidget):
             f.addRow(label, w)
         self.out = QLineEdit(str(models_dir() / "studio-model"))
         f.addRow("Checkpoint folder", self.out)
+        self.resume = QCheckBox("Resume from the checkpoint in this folder")
+        self.resume.setToolTip("After a crash or a stop: continue the same run, on the same curve")
+        f.addRow(self.resume)
+        self.qa_path: str | None = None
+        self.qa_label = QLabel("QA set: the bundled Shakespeare questions")
+        qa_pick = QPushButton("QA file…")
+        qa_pick.setToolTip("Your own JSONL of {\"question\", \"answer\", \"split\"} lines")
+        qa_pick.clicked.connect(self._pick_qa)
+        f.addRow(self.qa_label, qa_pick)
         v.addWidget(train)
         row = QHBoxLayout()
         self.start = QPushButton("Pretrain")
@@ -141,6 +151,9 @@ class StudioWindow(QWidget):
         self.samples.setReadOnly(True)
         self.samples.setPlaceholderText("Samples from the model appear here as it trains.")
         v.addWidget(self.samples, 1)
+        self.chart = pg.PlotWidget(title="held-out QA: exact match, BLEU, ROUGE-L by checkpoint")
+        self.chart.setMaximumHeight(170)
+        v.addWidget(self.chart)
         self.table = QTableWidget(0, 8)
         self.table.setHorizontalHeaderLabels(["checkpoint", "perplexity", "exact match", "BLEU", "ROUGE-1",
                                               "ROUGE-2", "ROUGE-L", "QA pairs"])
@@ -196,6 +209,12 @@ class StudioWindow(QWidget):
                               f"about {step_s:.2f} s a step on a laptop CPU "
                               f"({step_s * self.steps.value() / 60:.0f} min for {self.steps.value()} steps)")
 
+    def _pick_qa(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Question-answer pairs", "", "JSON lines (*.jsonl)")
+        if path:
+            self.qa_path = path
+            self.qa_label.setText(f"QA set: {Path(path).name}")
+
     def _pick_corpus(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Training text", "", "Text (*.txt *.md *.jsonl)")
         if files:
@@ -215,7 +234,7 @@ class StudioWindow(QWidget):
             "model": {"n_layers": self.layers.value(), "n_heads": self.heads.value(), "dim": self.dim.value(),
                       "max_seq_len": self.context.value(), "hidden_dim": 3 * self.dim.value(),
                       "dropout": self.dropout.value()},
-            "train": self._train_spec(),
+            "train": self._train_spec(), "resume": self.resume.isChecked(),
         }
         self.status.setText("Training the tokenizer and encoding the corpus…")
         self._set_running(True)
@@ -234,7 +253,7 @@ class StudioWindow(QWidget):
             return
         self.losses.clear()
         self.val.clear()
-        spec = {"base": self.last_checkpoint, "out": self.last_checkpoint.rstrip("/") + "-qa",
+        spec = {"base": self.last_checkpoint, "out": self.last_checkpoint.rstrip("/") + "-qa", "qa": self.qa_path,
                 "train": dict(self._train_spec(), lr=self.lr.value() / 3)}
         self.status.setText("Fine-tuning on the question-answer set…")
         self._set_running(True)
@@ -253,7 +272,8 @@ class StudioWindow(QWidget):
 
     def _on_started(self, info: dict) -> None:
         self._total = info["steps"]
-        self.status.setText(f"Training {info['params'] / 1e6:.2f} M parameters → {info['out']}")
+        self.status.setText(f"Training {info['params'] / 1e6:.2f} M parameters → {info['out']}. {info.get('summary', '')}")
+        self.status.setWordWrap(True)
 
     def _on_tokenized(self, pieces: list, ids: list) -> None:
         shown = " ".join(f"[{p.replace(' ', '·')}]<sub>{i}</sub>" for p, i in zip(pieces, ids))
@@ -289,5 +309,11 @@ class StudioWindow(QWidget):
                  r["rougeL"], r["qa_pairs"]]
         for c, v in enumerate(cells):
             self.table.setItem(row, c, QTableWidgetItem(str(v)))
+        self.chart.clear()
+        n = len(self.results)
+        for k, (key, color) in enumerate((("exact_match", "#66bb6a"), ("bleu", "#42a5f5"), ("rougeL", "#ffa726"))):
+            self.chart.addItem(pg.BarGraphItem(x=[i * 4 + k for i in range(n)], height=[x[key] for x in self.results],
+                                               width=0.9, brush=color, name=key))
+        self.chart.getAxis("bottom").setTicks([[(i * 4 + 1, Path(x["checkpoint"]).name) for i, x in enumerate(self.results)]])
         self.status.setText(f"Evaluated {Path(r['checkpoint']).name}: perplexity {r['perplexity']}, "
                             f"exact match {r['exact_match']}%, ROUGE-L {r['rougeL']}")

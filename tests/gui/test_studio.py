@@ -65,3 +65,22 @@ def test_stop_ends_a_run_early_and_keeps_a_checkpoint(window, qtbot, tmp_path):
         studio.start.click()
     assert b.args[1] == "stopped" and 3 <= len(studio.losses) < 100
     assert studio.finetune.isEnabled() and (Path(b.args[0]) / "model.safetensors").exists()
+
+
+def test_resume_continues_from_the_checkpoint_and_the_split_is_shown(window, qtbot, tmp_path):
+    studio = window.open_studio()
+    _tiny(studio, tmp_path, steps=100_000)
+    stopper = lambda ev: ev.step == 4 and studio.engine.worker.stop()  # noqa: E731
+    studio.engine.worker.stepped.connect(stopper)
+    with qtbot.waitSignal(studio.runFinished, timeout=60000):
+        studio.start.click()
+    studio.engine.worker.stepped.disconnect(stopper)
+    studio.steps.setValue(8)
+    studio.resume.setChecked(True)
+    starts = []
+    studio.engine.worker.started.connect(lambda info: starts.append(info))
+    with qtbot.waitSignal(studio.runFinished, timeout=60000) as b:
+        studio.start.click()
+    assert b.args[1] == "done" and starts[0]["start_step"] >= 4
+    assert "training and" in starts[0]["summary"] and "validation" in starts[0]["summary"]
+    assert studio.losses[0][0] == starts[0]["start_step"] + 1  # the curve goes on from there
