@@ -39,7 +39,7 @@ def attention_maps(lm, ids: list[int], max_tokens: int = 4096) -> AttentionMap:
     out = np.zeros((cfg.n_layers, cfg.n_heads, T, T), dtype=np.float16)
 
     def sink(layer: int, w: torch.Tensor) -> None:
-        out[layer] = w[0].to(torch.float16).cpu().numpy()
+        torch.from_numpy(out[layer]).copy_(w[0])  # converts to float16 straight into the array
 
     lm.model(torch.tensor([ids], device=lm.model.device), use_cache=False, need_weights=sink, last_only=True)
     return AttentionMap(out, [token_label(lm.tokenizer, i) for i in ids], ids)

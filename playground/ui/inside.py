@@ -41,6 +41,7 @@ def surprisal_color(p: float) -> str:
 class TokenInspector(QWidget):
     branchRequested = Signal(int)  # continue the reply with this token instead
     lensRequested = Signal()
+    attendRequested = Signal()  # show what this token attended to
 
     def __init__(self):
         super().__init__()
@@ -62,8 +63,12 @@ class TokenInspector(QWidget):
         self.lens_button = QPushButton("Logit lens here")
         self.lens_button.setToolTip("What each layer would have predicted at this position")
         self.lens_button.clicked.connect(self.lensRequested)
+        self.attend_button = QPushButton("What it attended to")
+        self.attend_button.setToolTip("This token's row of attention, over the conversation's text")
+        self.attend_button.clicked.connect(self.attendRequested)
         row.addWidget(self.branch)
         row.addWidget(self.lens_button)
+        row.addWidget(self.attend_button)
         lay.addLayout(row)
         self.params = QLabel()
         self.params.setWordWrap(True)
@@ -158,6 +163,10 @@ class AttentionView(QWidget):
         self.rowplot = pg.PlotWidget()
         self.rowplot.setMaximumHeight(140)
         lay.addWidget(self.rowplot, 1)
+        self.highlight = QTextBrowser()
+        self.highlight.setMaximumHeight(120)
+        self.highlight.setPlaceholderText("Click a row (or a token's 'What it attended to'): the text, shaded by attention.")
+        lay.addWidget(self.highlight)
         exp = QHBoxLayout()
         for text, fn in (("Export PNG…", "png"), ("Export CSV…", "csv"), ("Export NPY…", "npy")):
             b = QPushButton(text)
@@ -266,10 +275,22 @@ class AttentionView(QWidget):
 
     def show_row(self, r: int) -> np.ndarray:
         """Bars of what query token r attended to (the current layer/head or mean)."""
+        if self.grid.isChecked():
+            self.grid.setChecked(False)
         row = self.current[r, : r + 1]
         self.rowplot.clear()
         self.rowplot.addItem(pg.BarGraphItem(x=np.arange(len(row)), height=row, width=0.8))
         self.rowplot.setTitle(f"what {self.map.labels[r]!r} attended to")
+        top = float(row.max()) or 1.0
+        spans = []
+        for i, (lab, v) in enumerate(zip(self.map.labels[: r + 1], row)):
+            alpha = min(1.0, float(v) / top)
+            text = html.escape(lab.replace("·", " ")).replace("↵", "↵<br>")
+            border = "border-bottom:2px solid #d32f2f;" if i == r else ""
+            spans.append(f'<span style="background: rgba(255,111,0,{alpha:.2f}); color:black; {border}" '
+                         f'title="{float(v):.4f}">{text}</span>')
+        self.highlight_html = "".join(spans)
+        self.highlight.setHtml(self.highlight_html)
         return row
 
     # -- export ---------------------------------------------------------------------------------

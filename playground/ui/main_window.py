@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         self.chat.tokenClicked.connect(self.inspect_token)
         self.inside.token.branchRequested.connect(lambda t: self.branch_from(*self._inspected, t))
         self.inside.token.lensRequested.connect(self.lens_at_inspected)
+        self.inside.token.attendRequested.connect(self.attend_inspected)
         self.inside.attention.computeRequested.connect(self.compute_attention)
         self._inspected = (None, 0)
         self.sampling.paramsChanged.connect(self._on_params_changed)
@@ -469,8 +470,33 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Computing attention over {len(ids)} tokens…")
         self.engine.attention(ids)
 
+    def attend_inspected(self) -> None:
+        """Show what the inspected token attended to: its row, over the conversation's text."""
+        from .chat_view import token_records
+
+        reply, index = self._inspected
+        if reply is None or self.model is None or self.generating:
+            return
+        ids = self._prompt_ids(upto=reply) + [r["id"] for r in token_records(reply)]
+        self._pending_row = len(self._prompt_ids(upto=reply)) + index
+        amap = self.inside.attention.map
+        if amap is not None and list(amap.token_ids[: len(ids)]) == ids[: len(amap.token_ids)] and \
+                self._pending_row < len(amap.token_ids):
+            self._show_pending_row()
+            return
+        self.statusBar().showMessage(f"Computing attention over {len(ids)} tokens…")
+        self.engine.attention(ids)
+
+    def _show_pending_row(self) -> None:
+        r = getattr(self, "_pending_row", None)
+        if r is not None and self.inside.attention.map is not None and r < self.inside.attention.map.shape[2]:
+            self.inside.attention.show_row(r)
+            self.inside.setCurrentWidget(self.inside.attention)
+        self._pending_row = None
+
     def _on_attention(self, req: int, amap) -> None:
         self.inside.attention.set_map(amap)
+        self._show_pending_row()
         self.inside.setCurrentWidget(self.inside.attention)
         self.inside_dock.raise_()
         L, H, T, _ = amap.shape

@@ -147,6 +147,11 @@ class StudioWindow(QWidget):
         self.val_curve = self.plot.plot([], [], pen=pg.mkPen("#ef5350", width=2), symbol="o", symbolSize=5,
                                         name="validation loss")
         v.addWidget(self.plot, 3)
+        self.ppl_plot = pg.PlotWidget(title="validation perplexity (e^loss: how many tokens it hesitates between)")
+        self.ppl_plot.setMaximumHeight(170)
+        self.ppl_plot.setLogMode(y=True)
+        self.ppl_curve = self.ppl_plot.plot([], [], pen=pg.mkPen("#ab47bc", width=2), symbol="o", symbolSize=5)
+        v.addWidget(self.ppl_plot, 1)
         self.samples = QPlainTextEdit()
         self.samples.setReadOnly(True)
         self.samples.setPlaceholderText("Samples from the model appear here as it trains.")
@@ -287,6 +292,7 @@ class StudioWindow(QWidget):
             self.val.append((ev.step, ev.val_loss))
             vx, vy = zip(*self.val)
             self.val_curve.setData(list(vx), list(vy))
+            self.ppl_curve.setData(list(vx), [math.exp(min(v, 50)) for v in vy])
         if ev.sample:
             self.samples.appendPlainText(f"step {ev.step}: {ev.sample.strip()}\n")
         ppl = f" · validation perplexity {ev.val_ppl:.1f}" if ev.val_ppl else (

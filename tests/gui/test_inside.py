@@ -116,3 +116,21 @@ def test_logit_lens_from_the_inspector(window, qtbot, tiny_real):
     rows = b.args[0]
     assert len(rows) == tiny_real.config.n_layers + 1 and len(rows[0]) == 8
     assert window.inside.lens.table.rowCount() == 3
+
+
+def test_a_tokens_row_of_attention_over_the_text(window, qtbot, tiny_real):
+    _use(window, qtbot, tiny_real)
+    window.sampling.set_value("max_tokens", 5)
+    reply = _ask(window, qtbot, "the quick brown fox")
+    window.inspect_token(reply, 2)
+    with qtbot.waitSignal(window.attentionShown, timeout=20000) as b:
+        window.inside.token.attend_button.click()
+    amap = b.args[0]
+    prompt = window.model.tokenizer.encode_chat(window.conv.messages_for_model(upto=reply))
+    row = len(prompt) + 2
+    view = window.inside.attention
+    assert amap.shape[2] == len(prompt) + len(reply.meta["_events"])
+    assert view.rowplot.plotItem.titleLabel.text.startswith("what")
+    assert view.highlight_html.count("rgba(255,111,0,") == row + 1  # every token up to it, shaded
+    assert view.highlight_html.count("border-bottom") == 1  # the token itself, underlined
+    assert window.inside.currentWidget() is view

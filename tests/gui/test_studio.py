@@ -46,6 +46,7 @@ def test_a_tiny_run_draws_its_curve_and_chats(window, qtbot, tmp_path):
     path, reason = b.args
     assert reason == "done" and len(studio.losses) == 12 and studio.val
     assert studio.loss_curve.getData()[0] is not None and len(studio.loss_curve.getData()[0]) == 12
+    assert len(studio.ppl_curve.getData()[0]) == len(studio.val) >= 1
     assert "tokens:" in studio.tokens_view.text()
     from playground.loading.discovery import discover
 
