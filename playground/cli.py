@@ -21,7 +21,7 @@ def _peak_rss_mb() -> float:
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", help="a .gguf file or a model folder (default: SmolLM2-135M-Instruct)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (default: cpu)")
+    p.add_argument("--device", default="auto", help="auto (a CUDA or Apple GPU when there is one, else the CPU), cpu, cuda or mps")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
                    help="auto: the fast quantized path on a CPU where it applies (default); float32: the reference model")
 

@@ -88,7 +88,7 @@ class EngineWorker(QObject):
 
     # -- slots (run on the worker thread) -------------------------------------------------
     @Slot(str, str, str)
-    def load(self, path: str, device: str = "cpu", dtype: str = "auto") -> None:
+    def load(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
         self.modelLoading.emit(path)
         try:
             loader = self._loader
@@ -203,7 +203,7 @@ class Engine:
     def live(self) -> LiveParams:
         return self.worker.live
 
-    def load(self, path: str, device: str = "cpu", dtype: str = "auto") -> None:
+    def load(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
         self.client.loadRequested.emit(path, device, dtype)
 
     def generate(self, messages: list, prefix: list | None = None) -> int:

@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
         self.studio.raise_()
         return self.studio
 
-    def load_model(self, path: str, device: str = "cpu", dtype: str = "auto") -> None:
+    def load_model(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
         self.engine.load(path, device, dtype)
 
     def show_no_model(self) -> None:

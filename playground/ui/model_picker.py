@@ -68,7 +68,7 @@ class ModelPicker(QDialog):
         row.addStretch(1)
         row.addWidget(QLabel("Device"))
         self.device = QComboBox()
-        self.device.addItems(["cpu", "auto", "cuda", "mps"])
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
         self.device.setToolTip("Where the model runs; 'auto' takes a CUDA or Apple GPU when there is one")
         row.addWidget(self.device)
         row.addWidget(QLabel("Precision"))
