@@ -32,7 +32,7 @@ def main() -> None:
     view = AttentionView()
     view.resize(900, 700)
     view.show()
-    for n in (512, 1024, 2048):
+    for n in [int(a) for a in sys.argv[1:]] or (512, 1024, 2048):
         ids = lm.tokenizer.encode(text)[:n]
         compute, draw = [], []
         for _ in range(3):
