@@ -312,9 +312,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_default() -> int:
+    """The desktop app; the terminal chat where there is no Qt or no screen to show it on."""
+    import os
+
+    headless = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+    if headless:
+        print("No screen found (DISPLAY is not set): starting the terminal chat. "
+              "Use xvfb-run for the window.", file=sys.stderr)
+        return main(["chat"])
     try:
         from .app import main as app_main
-    except ImportError:
+    except ImportError as e:
+        print(f"The desktop app is unavailable ({e}); starting the terminal chat.", file=sys.stderr)
         return main(["chat"])
     return app_main()
 

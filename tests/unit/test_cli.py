@@ -139,3 +139,17 @@ def test_default_model_prefers_the_users_copy(tmp_path, monkeypatch):
     (models_dir() / DEFAULT_MODEL_FILE).write_bytes(b"GGUF")
     assert default_model() == models_dir() / DEFAULT_MODEL_FILE
     assert isinstance(default_model(), Path)
+
+
+def test_without_a_screen_playground_falls_back_to_the_terminal_chat(monkeypatch, capsys):
+    import sys as _sys
+
+    import playground.cli as cli
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(_sys, "platform", "linux")
+    seen = []
+    monkeypatch.setattr(cli, "cmd_chat", lambda a: seen.append(a.command) or 0)
+    assert cli.main([]) == 0
+    assert seen == ["chat"] and "No screen found" in capsys.readouterr().err
