@@ -69,6 +69,17 @@ class MainWindow(QMainWindow):
     def __init__(self, engine: Engine, settings: QSettings | None = None, store: Store | None = None,
                  studio_engine=None):
         super().__init__()
+        try:
+            self._setup(engine, settings, store, studio_engine)
+        except BaseException:
+            # a window that fails to build must not leave worker threads running: Qt aborts the
+            # whole process when a QThread object is destroyed while its thread still runs
+            engine.shutdown()
+            if studio_engine is not None:
+                studio_engine.shutdown()
+            raise
+
+    def _setup(self, engine, settings, store, studio_engine) -> None:
         self.engine = engine
         self.studio_engine = studio_engine  # a TrainingEngine; the studio opens only when there is one
         self.studio = None

@@ -169,3 +169,13 @@ def test_sampling_presets_save_and_apply(window, qtbot):
     window.sampling._on_preset_chosen(idx)
     assert window.sampling.params().top_k == 7
     assert window.engine.live.get().top_k == 7
+
+
+def test_a_window_that_fails_to_build_stops_its_worker_threads(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    engine = Engine()
+    monkeypatch.setattr(MainWindow, "_build", lambda self: (_ for _ in ()).throw(ImportError("no pyqtgraph")))
+    with pytest.raises(ImportError):
+        MainWindow(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    assert engine.thread.isFinished()  # so no "QThread destroyed while running" abort later
