@@ -127,10 +127,6 @@ class FastLlama(nn.Module):
         sin = self.sin[start:end]  # (T, hs): [-sin, sin]
         x = self.embed_tokens(idx[0])  # (T, C)
         mask = causal_mask(T, end, start, idx.device) if T > 1 else None
-        bias = None
-        if need_weights:  # the causal mask as an additive bias, built once for every layer
-            bias = torch.zeros(1, T, end, device=idx.device).masked_fill_(
-                ~causal_mask(T, end, start, idx.device), float("-inf"))
         eps = cfg.norm_eps
         attn, hidden = [], [x.float()[None]] if return_hidden else None
         gqa = nh != nkv
@@ -147,15 +143,16 @@ class FastLlama(nn.Module):
             k = cache.k[i, :, :, :end]  # (1, nkv, S, hs)
             v = cache.v[i, :, :, :end]
             if need_weights:
-                # softmax(q kᵀ / √hs + mask) written out in float32, in one fused scale-and-add
                 rep = nh // nkv
-                kf = k[0].repeat_interleave(rep, 0).float().transpose(1, 2)  # (nh, hs, S)
-                att = torch.baddbmm(bias, q[0].float(), kf, alpha=1 / math.sqrt(hs)).softmax(-1)[None]
+                att = (q @ k.repeat_interleave(rep, 1).transpose(-2, -1)).float().mul_(1 / math.sqrt(hs))
+                att = att.masked_fill_(~causal_mask(T, end, start, idx.device), float("-inf")).softmax(-1)
                 if callable(need_weights):  # a sink takes each layer's weights as they come
                     need_weights(i, att)
                 else:
                     attn.append(att)
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)  # (1, nh, T, hs)
+                y = att.to(self.dtype) @ v.repeat_interleave(rep, 1)
+            else:
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)  # (1, nh, T, hs)
             x = x + self.wo[i](y[0].transpose(0, 1).reshape(T, nh * hs))
             h = F.rms_norm(x, (cfg.dim,), self.ffn_norm[i], eps)
             gu = self.gate_up[i](h)
