@@ -229,7 +229,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                        n_layers=a.layers, n_heads=a.heads, dim=a.dim, max_seq_len=a.context)
     try:
         for ev in trainer.run():
-            print_progress(ev)
+            print_progress(ev, trainer.cfg.steps)
     except KeyboardInterrupt:
         print(f"stopped; checkpoint → {trainer.save()}")
     return 0
@@ -241,7 +241,7 @@ def cmd_finetune(a: argparse.Namespace) -> int:
     out = a.out or str(a.base).rstrip("/") + "-qa"
     trainer = finetune(a.base, out, _tcfg(a), a.qa)
     for ev in trainer.run():
-        print_progress(ev)
+        print_progress(ev, trainer.cfg.steps)
     return 0
 
 

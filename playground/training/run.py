@@ -116,14 +116,23 @@ def evaluate(ckpt: str, corpus: list[str] | None = None, qa_path: str | None = N
     return result
 
 
-def print_progress(ev) -> None:
-    line = f"step {ev.step:5d}  loss {ev.loss:.3f}  lr {ev.lr:.2e}  {ev.tokens_per_s:,.0f} tok/s  ETA {ev.eta_s / 60:.1f} min"
+def print_progress(ev, total: int | None = None, out=None) -> None:
+    """A progress bar on a terminal (one line, redrawn), a line per step elsewhere; validation,
+    samples and checkpoints always get lines of their own."""
+    import sys
+
+    out = out or sys.stdout
+    bar = ""
+    if total:
+        done = min(1.0, ev.step / total)
+        bar = f"[{'#' * int(done * 30):<30}] "
+    line = (f"{bar}step {ev.step:5d}  loss {ev.loss:.3f}  lr {ev.lr:.2e}  {ev.tokens_per_s:,.0f} tok/s  "
+            f"ETA {ev.eta_s / 60:.1f} min")
+    tty = out.isatty()
     if ev.val_loss is not None:
         line += f"  | val loss {ev.val_loss:.3f}  ppl {ev.val_ppl:.1f}"
-    print(line, flush=True)
+    print(("\r" + line) if tty else line, end="" if tty and ev.val_loss is None else "\n", file=out, flush=True)
     if ev.sample:
-        print("  sample: " + ev.sample.replace("\n", " ⏎ ")[:160], flush=True)
+        print(("\n" if tty else "") + "  sample: " + ev.sample.replace("\n", " ⏎ ")[:160], file=out, flush=True)
     if ev.checkpoint:
-        print(f"  checkpoint → {ev.checkpoint}", flush=True)
-
-
+        print(("\n" if tty else "") + f"  checkpoint → {ev.checkpoint}", file=out, flush=True)

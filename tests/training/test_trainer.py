@@ -137,3 +137,21 @@ def test_the_shipped_teaching_checkpoint_is_the_offline_default(monkeypatch):
     monkeypatch.undo()
     if discovery.bundled_default():  # with SmolLM2 installed it is listed beside it
         assert [m.source for m in discovery.discover() if m.path == ckpt] == ["teaching"]
+
+
+def test_progress_is_a_bar_on_a_terminal():
+    import io
+
+    from playground.training.run import print_progress
+    from playground.training.trainer import StepEvent
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    print_progress(StepEvent(5, 2.0, 1e-3, 1000.0, 60.0), total=10, out=term)
+    print_progress(StepEvent(10, 1.5, 1e-3, 1000.0, 0.0, val_loss=1.6, val_ppl=4.95), total=10, out=term)
+    text = term.getvalue()
+    assert text.startswith("\r[###############               ] step     5")
+    assert "\r[##############################] step    10" in text and text.endswith("ppl 5.0\n")
