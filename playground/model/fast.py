@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .quant import QLinear
+from .quant import GROUP, PREFILL_ROWS, QLinear
 from .transformer import causal_mask
 
 
@@ -131,12 +131,20 @@ class FastLlama(nn.Module):
         attn, hidden = [], [x.float()[None]] if return_hidden else None
         gqa = nh != nkv
         half, nqk = hs // 2, nh + nkv
+        cos_, sin_ = cos[:, None], sin[:, None]
+        # plain lists of the layers' products: no module lookups in the per-token loop, and for a
+        # few tokens the quantized kernels called directly
+        if T < PREFILL_ROWS:
+            qkv_l, wo_l, gate_up_l, down_l = self._kernels()
+        else:
+            qkv_l, wo_l = [m.forward for m in self.qkv], [m.forward for m in self.wo]
+            gate_up_l, down_l = [m.forward for m in self.gate_up], [m.forward for m in self.down]
         for i in range(cfg.n_layers):
             h = F.rms_norm(x, (cfg.dim,), self.attn_norm[i], eps)
-            qkv = self.qkv[i](h).view(T, nqk + nkv, hs)  # (T, nh+2nkv, hs)
+            qkv = qkv_l[i](h).view(T, nqk + nkv, hs)  # (T, nh+2nkv, hs)
             # RoPE on q and k together, in halves: x·cos + (x2, x1)·(-sin, sin)
             qk = qkv[:, :nqk]
-            qk = qk * cos[:, None] + qk.roll(half, -1) * sin[:, None]
+            qk = torch.addcmul(qk * cos_, qk.roll(half, -1), sin_)
             q = qk[:, :nh].transpose(0, 1)[None]  # (1, nh, T, hs)
             cache.k[i, 0, :, start:end] = qk[:, nh:].transpose(0, 1)
             cache.v[i, 0, :, start:end] = qkv[:, nqk:].transpose(0, 1)
@@ -153,10 +161,10 @@ class FastLlama(nn.Module):
                 y = att.to(self.dtype) @ v.repeat_interleave(rep, 1)
             else:
                 y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)  # (1, nh, T, hs)
-            x = x + self.wo[i](y[0].transpose(0, 1).reshape(T, nh * hs))
+            x = x + wo_l[i](y[0].transpose(0, 1).reshape(T, nh * hs))
             h = F.rms_norm(x, (cfg.dim,), self.ffn_norm[i], eps)
-            gu = self.gate_up[i](h)
-            x = x + self.down[i](F.silu(gu[:, : cfg.hidden_dim]) * gu[:, cfg.hidden_dim :])
+            gu = gate_up_l[i](h)
+            x = x + down_l[i](F.silu(gu[:, : cfg.hidden_dim]) * gu[:, cfg.hidden_dim :])
             if return_hidden:
                 hidden.append(x.float()[None])
         if last_only:
@@ -165,6 +173,22 @@ class FastLlama(nn.Module):
         if not (need_weights or return_hidden):
             return logits
         return logits, {"attentions": attn, "hidden": hidden}
+
+    def _kernels(self):
+        """Per layer, a function x → x Wᵀ (+ b) calling the int4/int8 kernel with no module in between."""
+        if getattr(self, "_kernel_fns", None) is None:
+            def make(m: QLinear):
+                w, sc, b = m.weight, m.scales, m.bias
+                if m.kind == "int4":
+                    op = torch.ops.aten._weight_int4pack_mm_for_cpu
+                    fn = (lambda x: op(x, w, GROUP, sc)) if b is None else (lambda x: op(x, w, GROUP, sc) + b)
+                else:
+                    op = torch.ops.aten._weight_int8pack_mm
+                    fn = (lambda x: op(x, w, sc)) if b is None else (lambda x: op(x, w, sc) + b)
+                return fn
+
+            self._kernel_fns = tuple([make(m) for m in mods] for mods in (self.qkv, self.wo, self.gate_up, self.down))
+        return self._kernel_fns
 
     def _grow(self, used: int, need: int) -> None:
         old = self.cache
