@@ -100,6 +100,7 @@ def generate(
 ) -> Iterator[TokenEvent | Finished]:
     """Yield a TokenEvent for each generated token, then one Finished."""
     live = params if isinstance(params, LiveParams) else LiveParams(params or SamplingParams())
+    params_at = live.at if hasattr(live, "at") else (lambda _n: live.get())  # a replay's timeline, or live
     t_start = time.perf_counter()
     p = live.get()
     ctx = model.config.max_seq_len
@@ -135,7 +136,7 @@ def generate(
         if stop_event is not None and stop_event.is_set():
             reason = "cancelled"
             break
-        p = live.at(n) if hasattr(live, "at") else live.get()  # the parameters in force for this token
+        p = params_at(n)  # the parameters in force for this token
         if n >= p.max_tokens:
             reason = "length"
             break
@@ -164,7 +165,7 @@ def generate(
         if pos + 1 >= ctx:
             reason = "context"
             break
-        if n >= (live.at(n) if hasattr(live, "at") else live.get()).max_tokens:
+        if n >= params_at(n).max_tokens:
             reason = "length"
             break
         if pos >= model.cache.max_len:

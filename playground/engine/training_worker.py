@@ -12,6 +12,23 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ..model.config import ModelConfig
+
+CPU_FLOPS = 40e9  # a laptop core pair's sustained training FLOP/s, for the estimate before the first step
+
+
+def estimate(model: dict[str, Any], sequences_per_step: int, steps: int) -> dict[str, Any]:
+    """Size, memory and time of training a model of this shape (tied embeddings), before any step."""
+    try:
+        cfg = ModelConfig(tie_embeddings=True, bias=model.get("arch") == "gpt2", **model)
+    except (ValueError, TypeError) as e:
+        return {"error": str(e)}
+    n = cfg.n_params
+    tokens = sequences_per_step * cfg.max_seq_len
+    step_s = 6 * n * tokens / CPU_FLOPS  # forward + backward ≈ 6 FLOPs per parameter per token
+    return {"params": n, "memory_mb": (n * 16 + tokens * cfg.dim * cfg.n_layers * 40) / 2**20,  # weights,
+            "step_s": step_s, "total_min": step_s * steps / 60}  # grads, Adam moments; activations
+
 
 class TrainingWorker(QObject):
     started = Signal(dict)  # what is being trained: parameters, tokens, checkpoint folder
@@ -131,6 +148,8 @@ class TrainingEngine:
 
     def evaluate(self, checkpoint: str, max_qa: int = 100) -> None:
         self.client.evaluateRequested.emit(checkpoint, max_qa)
+
+    estimate = staticmethod(estimate)
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         self.worker.stop()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..paths import DEFAULT_MODEL_FILE, models_dir
+from .meta import is_weight_file
 
 
 @dataclass
@@ -108,8 +109,8 @@ def _scan_folder(root: Path, source: str, depth: int = 4) -> list[FoundModel]:
         except OSError:
             continue
         names = {e.name for e in entries}
-        if "config.json" in names and any(n.endswith(".safetensors") for n in names):
-            size = sum(e.stat().st_size for e in entries if e.name.endswith(".safetensors"))
+        if "config.json" in names and any(is_weight_file(n) for n in names):
+            size = sum(e.stat().st_size for e in entries if is_weight_file(e.name))
             name = d.name if source != "huggingface" else _hf_name(d)
             found.append(FoundModel(d, source, "hf", size, name))
             continue

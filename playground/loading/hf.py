@@ -20,7 +20,7 @@ from tokenizers import Tokenizer
 from ..model.config import ModelConfig
 from ..tokenization.tokenizer import TextTokenizer
 from .errors import MissingFileError, SafetensorsError, UnsafeFormatError, UnsupportedArchitectureError
-from .meta import hf_config
+from .meta import hf_config, is_weight_file
 
 _ST_DTYPES = {
     "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
@@ -114,7 +114,7 @@ def _weight_files(folder: Path) -> list[Path]:
                 raise MissingFileError(f"the shard {name} listed in {index.name} is missing")
             files.append(p)
         return files
-    files = sorted(f for f in folder.glob("*.safetensors") if not f.name.startswith("optimizer"))
+    files = sorted(f for f in folder.glob("*.safetensors") if is_weight_file(f.name))
     if files:
         return files
     pickles = [p for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES]

@@ -18,6 +18,11 @@ LLAMA_LIKE = {"llama": True, "mistral": True, "qwen2": False}  # arch → q/k ro
 SUPPORTED = sorted([*LLAMA_LIKE, "gpt2"])
 
 
+def is_weight_file(name: str) -> bool:
+    """A safetensors file of model weights (a checkpoint's optimizer state is not one)."""
+    return name.endswith(".safetensors") and not name.startswith("optimizer")
+
+
 def _require(f: GGUFFile, key: str):
     v = f.get(key)
     if v is None:

@@ -27,10 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..model.config import ModelConfig
 from ..paths import models_dir
-
-CPU_FLOPS = 40e9  # a laptop core pair's sustained training FLOP/s, for the estimate before the first step
 
 
 class StudioWindow(QWidget):
@@ -192,27 +189,21 @@ class StudioWindow(QWidget):
         self._set_running(False)
 
     # -- before training -----------------------------------------------------------------------------
-    def model_config(self) -> ModelConfig | None:
-        try:
-            return ModelConfig(arch=self.arch.currentText(), vocab_size=self.vocab.value(), dim=self.dim.value(),
-                               n_layers=self.layers.value(), n_heads=self.heads.value(), hidden_dim=3 * self.dim.value(),
-                               max_seq_len=self.context.value(), tie_embeddings=True,
-                               bias=self.arch.currentText() == "gpt2")
-        except ValueError as e:
-            self.estimate.setText(f"<span style='color:red'>{e}</span>")
-            return None
+    def model_spec(self) -> dict:
+        return {"arch": self.arch.currentText(), "vocab_size": self.vocab.value(), "dim": self.dim.value(),
+                "n_layers": self.layers.value(), "n_heads": self.heads.value(), "hidden_dim": 3 * self.dim.value(),
+                "max_seq_len": self.context.value()}
 
-    def _update_estimate(self) -> None:
-        cfg = self.model_config()
-        if cfg is None:
-            return
-        n = cfg.n_params
-        tokens = self.batch.value() * self.accum.value() * cfg.max_seq_len
-        memory = n * 16 + tokens * cfg.dim * cfg.n_layers * 40  # weights, grads, Adam; activations
-        step_s = 6 * n * tokens / CPU_FLOPS
-        self.estimate.setText(f"{n / 1e6:.2f} M parameters · about {memory / 2**20:.0f} MB to train · "
-                              f"about {step_s:.2f} s a step on a laptop CPU "
-                              f"({step_s * self.steps.value() / 60:.0f} min for {self.steps.value()} steps)")
+    def _update_estimate(self) -> bool:
+        """Parameter count, training memory and time before starting; False if the shape is invalid."""
+        est = self.engine.estimate(self.model_spec(), self.batch.value() * self.accum.value(), self.steps.value())
+        if "error" in est:
+            self.estimate.setText(f"<span style='color:red'>{est['error']}</span>")
+            return False
+        self.estimate.setText(f"{est['params'] / 1e6:.2f} M parameters · about {est['memory_mb']:.0f} MB to train · "
+                              f"about {est['step_s']:.2f} s a step on a laptop CPU "
+                              f"({est['total_min']:.0f} min for {self.steps.value()} steps)")
+        return True
 
     def _pick_qa(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Question-answer pairs", "", "JSON lines (*.jsonl)")
@@ -227,7 +218,7 @@ class StudioWindow(QWidget):
             self.corpus_label.setText(f"{len(files)} file(s): {Path(files[0]).name}…")
 
     def start_pretraining(self) -> None:
-        if self.model_config() is None:
+        if not self._update_estimate():
             return
         self.losses.clear()
         self.val.clear()
