@@ -72,7 +72,9 @@ class TextTokenizer:
     def label(self, token_id: int) -> str:
         """How a token reads in the teaching views: its text, spaces '·', newlines '↵', tabs '→'."""
         text = self.decode([token_id]) or self.piece(token_id)
-        return text.replace(" ", "·").replace("\n", "↵").replace("\t", "→") or "∅"
+        text = text.replace(" ", "·").replace("\n", "↵").replace("\t", "→").replace("\r", "␍")
+        # other control characters (a byte-level model can emit any) as visible escapes
+        return "".join(c if c.isprintable() or c in "·↵→␍" else f"\\x{ord(c):02x}" for c in text) or "∅"
 
     def is_special(self, token_id: int) -> bool:
         return token_id in self._special_ids

@@ -73,15 +73,20 @@ def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
 
 @pytest.fixture
 def tiny_real(tmp_path_factory):
-    return load_model(save_hf(tiny_hf_model("llama"), tmp_path_factory.mktemp("m") / "llama"), device="cpu")
+    lm = load_model(save_hf(tiny_hf_model("llama"), tmp_path_factory.mktemp("m") / "llama"), device="cpu")
+    lm.tokenizer.eos_ids = []  # a random model may sample its end token at once; replies run to max_tokens
+    return lm
 
 
 def test_attention_viewer_shows_the_conversation_and_exports(window, qtbot, tiny_real, tmp_path):
     _use(window, qtbot, tiny_real)
     window.sampling.set_value("max_tokens", 6)
     _ask(window, qtbot, "the quick brown fox")
-    with qtbot.waitSignal(window.attentionShown, timeout=20000) as b:
+    failures = []
+    window.engine.worker.inspectFailed.connect(lambda req, msg: failures.append(msg))
+    with qtbot.waitSignal(window.attentionShown, timeout=20000, raising=False) as b:
         window.inside.attention.compute.click()
+    assert b.signal_triggered, f"no attention: {failures} / {window.statusBar().currentMessage()}"
     amap = b.args[0]
     ids = window.model.tokenizer.encode_chat(window.conv.messages_for_model(), add_generation_prompt=False)
     T = len(ids)
