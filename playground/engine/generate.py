@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -132,6 +133,11 @@ def generate(
     ttft = 0.0
     t_decode = time.perf_counter()
     reason = "length"
+    # With the native kernels, a token's forward pass runs on their own threads; PyTorch's (which
+    # spin for a while after each parallel op) would then compete with them for the cores, so the
+    # small per-token ops (sampling, events) run on one thread. Measured: 69 → 96 tok/s on 2 cores.
+    native = getattr(model, "native", None)
+    one_thread = device.type == "cpu" and native is not None and native() is not None
     while True:
         if stop_event is not None and stop_event.is_set():
             reason = "cancelled"
@@ -140,7 +146,8 @@ def generate(
         if n >= p.max_tokens:
             reason = "length"
             break
-        res = sample(logits.float().cpu(), history, p, gen, track=True, top_n=top_n)
+        with _threads(1 if one_thread else None):
+            res = sample(logits.float().cpu(), history, p, gen, track=True, top_n=top_n)
         tok = res.token
         if tok in eos:
             reason = "eos"
@@ -180,6 +187,21 @@ def generate(
         reply.append(tail)
     decode_s = time.perf_counter() - t_decode if n > 1 else 0.0
     yield Finished(reason, len(prompt_ids), n, prefill_s, decode_s, ttft, seed, "".join(reply), tail)
+
+
+@contextmanager
+def _threads(n: int | None):
+    """PyTorch's intra-op threads set to n for a block (None: unchanged); never left changed across
+    a yield, so a generator suspended mid-reply holds no setting."""
+    old = torch.get_num_threads()
+    if n is None or n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def _grow(model: Transformer, used: int, new_len: int):

@@ -150,59 +150,61 @@ def _row_perm(rows: int, n_heads: int) -> np.ndarray:
 
 
 def _qlinear(f: GGUFFile, parts: list[tuple[str, int | None]], bias: torch.Tensor | None = None):
-    """One QLinear from the row-concatenation of GGUF tensors (int4 when all are Q4_0/Q4_1)."""
-    from ..model.quant import QLinear, q4_blocks_to_int4
+    """One QLinear from the row-concatenation of GGUF tensors: 4-bit groups when all are Q4_0/Q4_1,
+    else 8-bit groups (Q8_0 as stored, other types requantized)."""
+    from ..model.quant import QLinear, q4_blocks
 
     if all(f.tensors[n].type.name in _Q4 for n, _ in parts):
-        qs, szs = [], []
+        got = []
         for name, heads in parts:
             raw = f.raw(name)
             if heads:
                 raw = raw[_row_perm(raw.shape[0], heads)]
-            q, sz = q4_blocks_to_int4(raw, f.tensors[name].type.name)
-            qs.append(q)
-            szs.append(sz)
-        return QLinear.int4(torch.cat(qs, 0), torch.cat(szs, 1), bias)
-    q8, scales = zip(*(_int8_rows(f, name, heads) for name, heads in parts))
-    return QLinear("int8", torch.cat(q8), torch.cat(scales).to(torch.bfloat16), sum(len(s) for s in scales),
-                   f.tensors[parts[0][0]].shape[1], bias)
+            got.append(q4_blocks(raw, f.tensors[name].type.name))
+        qs, d, m = (np.concatenate(a) if len(a) > 1 else a[0] for a in zip(*got))
+        return QLinear("q4", qs, d, m, bias=bias)
+    qs, d = zip(*(_q8_rows(f, name, heads) for name, heads in parts))
+    return QLinear("q8", torch.cat(qs), torch.cat(d), bias=bias)
 
 
-def _int8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):
-    """Per-row int8 of a tensor of any type, dequantized a few thousand rows at a time so the
-    float32 copy of a large matrix (the embedding) never exists whole."""
+def _q8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):
+    """8-bit groups of 32 for a tensor of any type: Q8_0 as stored; others dequantized a few
+    thousand rows at a time (the float32 copy of a large matrix never exists whole) and requantized."""
     from gguf.quants import dequantize
 
-    from ..model.quant import float_to_int8
+    from ..model.quant import float_to_q8, q8_0_blocks
 
     raw = f.raw(name)
     if heads:
         raw = raw[_row_perm(raw.shape[0], heads)]
     rows, cols = f.tensors[name].shape
+    if cols % 32:
+        raise UnsupportedArchitectureError(f"{name} has rows of {cols}, not a multiple of 32")
+    if f.tensors[name].type.name == "Q8_0":
+        qs, d = q8_0_blocks(raw)
+        return torch.from_numpy(qs), torch.from_numpy(d)
     q = torch.empty(rows, cols, dtype=torch.int8)
-    scale = torch.empty(rows)
+    d = torch.empty(rows, cols // 32)
     for a in range(0, rows, chunk):
         part = dequantize(np.ascontiguousarray(raw[a : a + chunk]), f.tensors[name].type).reshape(-1, cols)
-        q[a : a + chunk], scale[a : a + chunk] = float_to_int8(torch.from_numpy(np.array(part, dtype=np.float32)))
-    return q, scale
+        q[a : a + chunk], d[a : a + chunk] = float_to_q8(torch.from_numpy(np.array(part, dtype=np.float32)))
+    return q, d
 
 
 def fast_model_from_gguf(f: GGUFFile, cfg: ModelConfig):
     """A FastLlama over this file's weights, kept quantized (Llama/Qwen2 families only)."""
     from ..model.fast import FastLlama
-    from ..model.quant import QLinear
     from ..model.transformer import rope_inv_freq
 
     arch = f.get("general.architecture")
     if arch not in LLAMA_LIKE:
         raise UnsupportedArchitectureError(f"the fast path runs the Llama family, not {arch!r}")
     permuted = LLAMA_LIKE[arch]
-    bf16 = torch.bfloat16
 
     def vec(name: str) -> torch.Tensor:
         if name not in f.tensors:
             raise GGUFError(f"the GGUF file lacks the tensor {name!r}")
-        return torch.from_numpy(f.array(name).copy()).to(bf16)
+        return torch.from_numpy(np.array(f.array(name), dtype=np.float32))
 
     layers = []
     for i in range(cfg.n_layers):
@@ -224,8 +226,7 @@ def fast_model_from_gguf(f: GGUFFile, cfg: ModelConfig):
         })
         f.release(b)
         trim()
-    q8, scale = _int8_rows(f, "token_embd.weight", None)
-    embed = QLinear("int8", q8, scale.to(torch.bfloat16), q8.shape[0], q8.shape[1])
+    embed = _qlinear(f, [("token_embd.weight", None)])
     f.release("token_embd.")
     trim()
     output = _qlinear(f, [("output.weight", None)]) if "output.weight" in f.tensors else embed

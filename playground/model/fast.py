@@ -3,21 +3,27 @@
 Same maths as `transformer.Transformer` (the readable reference; tests check they agree), laid
 out for speed when decoding one token at a time:
 - q, k, v are one matrix product, and so are the MLP's gate and up;
-- weights stay quantized (int4 groups of 32 from Q4_0/Q4_1 exactly, int8 rows otherwise);
-- RoPE cos/sin come from a precomputed table, the KV cache is preallocated bfloat16;
-- the per-layer loop touches plain lists of tensors, not nested modules.
+- weights stay quantized as the file has them (quant.py: Q4_0/Q4_1 as 4-bit groups, Q8_0, others
+  requantized to 8-bit groups);
+- a few tokens at a time (decoding, short prompts) run as one call into the native kernels
+  (native/kernels.c) when they built: no interpreter work per layer;
+- otherwise (no C compiler, or attention maps and hidden states wanted) the per-layer loop below
+  runs on PyTorch: RoPE from a precomputed table, a preallocated bfloat16 KV cache shared with
+  the native path, plain lists of tensors, and for wide inputs (prefill) dense bfloat16 products.
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
+import weakref
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import ModelConfig
-from .quant import GROUP, PREFILL_ROWS, QLinear
+from .quant import NATIVE_DENSE_ROWS, PREFILL_ROWS, QLinear
 from .transformer import causal_mask
 
 
@@ -31,25 +37,28 @@ class FastKVCache:
 class FastLlama(nn.Module):
     """Inference-only Llama/Qwen2 decoder over quantized weights."""
 
-    def __init__(self, cfg: ModelConfig, embed: QLinear | torch.Tensor, layers: list[dict], norm: torch.Tensor,
-                 output: QLinear, inv_freq: torch.Tensor, rope_scale: float = 1.0):
+    def __init__(self, cfg: ModelConfig, embed: QLinear, layers: list[dict], norm: torch.Tensor,
+                 output: QLinear, inv_freq: torch.Tensor, rope_scale: float = 1.0, native: bool = True):
         super().__init__()
         self.config = cfg
         self.dtype = torch.bfloat16
-        self.embed = embed if isinstance(embed, QLinear) else None
-        self.embed_table = None if isinstance(embed, QLinear) else embed
-        self.attn_norm = [layer["attn_norm"] for layer in layers]
-        self.ffn_norm = [layer["ffn_norm"] for layer in layers]
+        self.embed = embed
+        self.norms32 = ([layer["attn_norm"].float().contiguous() for layer in layers],
+                        [layer["ffn_norm"].float().contiguous() for layer in layers], norm.float().contiguous())
+        self.attn_norm = [n.to(self.dtype) for n in self.norms32[0]]
+        self.ffn_norm = [n.to(self.dtype) for n in self.norms32[1]]
         self.qkv = nn.ModuleList(layer["qkv"] for layer in layers)
         self.wo = nn.ModuleList(layer["wo"] for layer in layers)
         self.gate_up = nn.ModuleList(layer["gate_up"] for layer in layers)
         self.down = nn.ModuleList(layer["down"] for layer in layers)
-        self.norm_w = norm
+        self.norm_w = norm.to(self.dtype)
         self.output = output
         self.inv_freq = inv_freq.float()
         self.rope_scale = rope_scale
         self._rope_len = 0
         self.cache: FastKVCache | None = None
+        self.use_native = native
+        self._native = None  # (library, model handle, what it points into), built on first use
 
     @property
     def device(self) -> torch.device:
@@ -59,8 +68,6 @@ class FastLlama(nn.Module):
         """Bytes of weights held."""
         seen, total = set(), 0
         tensors = [*self.attn_norm, *self.ffn_norm, self.norm_w] + [b for m in self.modules() for b in m.buffers()]
-        if self.embed_table is not None:
-            tensors.append(self.embed_table)
         for t in tensors:
             if t.data_ptr() not in seen:
                 seen.add(t.data_ptr())
@@ -88,9 +95,50 @@ class FastLlama(nn.Module):
         return self.cache
 
     def embed_tokens(self, idx: torch.Tensor) -> torch.Tensor:
-        if self.embed_table is not None:
-            return self.embed_table[idx]
-        return self.embed.weight[idx].to(self.dtype) * self.embed.scales[idx].unsqueeze(-1)
+        return self.embed.rows(idx).to(self.dtype)
+
+    # -- the native kernels ----------------------------------------------------------------------
+    def native(self):
+        """(library, model handle) of the native kernels for this model, or None where they are unavailable."""
+        if not self.use_native or self.device.type != "cpu":
+            return None
+        if self._native is None:
+            from . import native as nat
+
+            lib = nat.library()
+            if lib is None:
+                self.use_native = False
+                return None
+            cfg = self.config
+            inv_freq = self.inv_freq.float().contiguous()
+            attn32, ffn32, out32 = self.norms32
+            layers = (nat.Layer * cfg.n_layers)(*[
+                nat.Layer(attn32[i].data_ptr(), ffn32[i].data_ptr(), self.qkv[i].mat(nat), self.wo[i].mat(nat),
+                          self.gate_up[i].mat(nat), self.down[i].mat(nat)) for i in range(cfg.n_layers)])
+            desc = nat.Desc(cfg.dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.hidden_dim,
+                            self.embed.out_features, NATIVE_DENSE_ROWS - 1, cfg.max_seq_len, cfg.norm_eps,
+                            self.rope_scale, inv_freq.data_ptr(), out32.data_ptr(), self.embed.mat(nat),
+                            self.output.mat(nat), layers)
+            handle = lib.pg_model_new(ctypes.byref(desc))
+            if not handle:
+                self.use_native = False
+                return None
+            weakref.finalize(self, lib.pg_model_free, handle)
+            self._native = (lib, handle, inv_freq)
+        return self._native[:2]
+
+    def _native_forward(self, idx: torch.Tensor, start: int, cache: FastKVCache, last_only: bool) -> torch.Tensor:
+        lib, handle = self._native[:2]
+        ids = idx[0].to(torch.int32).contiguous()
+        T = ids.numel()
+        out = torch.empty(1, 1 if last_only else T, self.output.out_features)
+        rc = lib.pg_forward(handle, ids.data_ptr(), T, start, cache.k.data_ptr(), cache.v.data_ptr(), cache.max_len,
+                            out.data_ptr(), int(last_only))
+        if rc == -2:
+            raise IndexError(f"a token id is outside the vocabulary (0..{self.embed.out_features - 1})")
+        if rc:
+            raise RuntimeError(f"the native forward pass refused its arguments ({rc})")
+        return out
 
     def unembed(self, h: torch.Tensor) -> torch.Tensor:
         """Logits for a residual-stream vector: final norm, then the output layer (logit lens)."""
@@ -121,6 +169,8 @@ class FastLlama(nn.Module):
             elif end > self.cache.max_len:
                 self._grow(start, end)
             cache = self.cache
+        if T < NATIVE_DENSE_ROWS and not (need_weights or return_hidden) and self.native() is not None:
+            return self._native_forward(idx, start, cache, last_only)
         self._ensure_rope(end)
         nh, nkv, hs = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
         cos = self.cos[start:end]  # (T, hs) with the table doubled: [cos, cos]
@@ -134,7 +184,7 @@ class FastLlama(nn.Module):
         cos_, sin_ = cos[:, None], sin[:, None]
         # plain lists of the layers' products: no module lookups in the per-token loop, and for a
         # few tokens the quantized kernels called directly
-        if T < PREFILL_ROWS:
+        if T < PREFILL_ROWS and self.native() is None:
             qkv_l, wo_l, gate_up_l, down_l = self._kernels()
         else:
             qkv_l, wo_l = [m.forward for m in self.qkv], [m.forward for m in self.wo]
@@ -175,19 +225,11 @@ class FastLlama(nn.Module):
         return logits, {"attentions": attn, "hidden": hidden}
 
     def _kernels(self):
-        """Per layer, a function x → x Wᵀ (+ b) calling the int4/int8 kernel with no module in between."""
+        """Per layer, a function x → x Wᵀ (+ b) calling PyTorch's int4/int8 kernel with no module in between
+        (the path without native kernels)."""
         if getattr(self, "_kernel_fns", None) is None:
-            def make(m: QLinear):
-                w, sc, b = m.weight, m.scales, m.bias
-                if m.kind == "int4":
-                    op = torch.ops.aten._weight_int4pack_mm_for_cpu
-                    fn = (lambda x: op(x, w, GROUP, sc)) if b is None else (lambda x: op(x, w, GROUP, sc) + b)
-                else:
-                    op = torch.ops.aten._weight_int8pack_mm
-                    fn = (lambda x: op(x, w, sc)) if b is None else (lambda x: op(x, w, sc) + b)
-                return fn
-
-            self._kernel_fns = tuple([make(m) for m in mods] for mods in (self.qkv, self.wo, self.gate_up, self.down))
+            self._kernel_fns = tuple([m.torch_kernel() for m in mods]
+                                     for mods in (self.qkv, self.wo, self.gate_up, self.down))
         return self._kernel_fns
 
     def _grow(self, used: int, need: int) -> None:

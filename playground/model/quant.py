@@ -1,131 +1,203 @@
 """Weight-only quantized linear layers for the fast CPU path.
 
-Decoding one token reads every weight once, so its speed is memory bandwidth over weight
-bytes. We keep weights small and use PyTorch's CPU kernels:
-- int4 in groups of 32 (`_weight_int4pack_mm_for_cpu`), which computes w = (q - 8)·scale + zero.
-  GGUF's Q4_1 blocks store w = d·q + m and Q4_0 blocks w = d·(q - 8), so both convert exactly:
-  scale = d, zero = m + 8d (Q4_1) or 0 (Q4_0).
-- int8 with one scale per output row (`_weight_int8pack_mm`) for everything else (Q8_0, F16,
-  F32, K-quants), requantized from the dequantized weights.
-Activations are bfloat16.
+Decoding one token reads every weight once, so it wants few bytes per weight and few steps per
+token. Weights keep the file's own quantization, split into arrays, in groups of 32 along a row:
+- "q4": w = d·q + m with q in 0..15 (GGUF Q4_1 as is; Q4_0's w = d·(q - 8) is m = -8d), the 16
+  bytes of a group holding element i in the low nibble and i + 16 in the high one, as GGUF does;
+- "q8": w = d·q with q int8 (GGUF Q8_0 as is; every other type is requantized to it).
+Products with a few rows go to the native kernels (`native/kernels.c`) when they built, else to
+PyTorch's int4/int8 CPU kernels (converted on first use); wide products (prefill) dequantize to
+bfloat16 and use a dense matrix product.
 """
 
 from __future__ import annotations
+
+import ctypes
 
 import numpy as np
 import torch
 from torch import nn
 
 GROUP = 32
-PREFILL_ROWS = 64  # from this many tokens on, dequantize to bfloat16 and use a dense product (measured break-even)
+# From this many rows (tokens) on, a product dequantizes the weight to bfloat16 and runs a dense
+# matmul (AMX/AVX-512 where the CPU has them). Measured break-evens on SmolLM2, 2 cores: 64 against
+# PyTorch's int4 kernel; 32 against the native kernels, whose dequantization is also much faster.
+PREFILL_ROWS = 64
+NATIVE_DENSE_ROWS = 32
 
 
-def _int4_layout_is_known() -> bool:
-    """Whether this PyTorch packs int4 weights as we unpack them for prefill: blocks of 64
-    output rows, stored (k, 32) bytes, low nibble = row r, high nibble = row r + 32."""
-    q = torch.randint(0, 16, (64, 64), dtype=torch.int32, generator=torch.Generator().manual_seed(0))
-    try:
-        packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1)
-    except (RuntimeError, AttributeError):
-        return False
-    return packed.dtype == torch.uint8 and packed.numel() == 64 * 32 and torch.equal(_unpack(packed, 64, 64), q)
+def dense_from_rows() -> int:
+    from . import native
+
+    return NATIVE_DENSE_ROWS if native.library() is not None else PREFILL_ROWS
 
 
-def _unpack(packed: torch.Tensor, n: int, k: int) -> torch.Tensor:
-    x = packed.view(n // 64, k, 32)
-    return torch.cat((x & 0x0F, x >> 4), dim=-1).permute(0, 2, 1).reshape(n, k).to(torch.int32)
-
-
-_LAYOUT_OK: bool | None = None
-
-
-def q4_blocks_to_int4(raw: np.ndarray, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """GGUF Q4_0/Q4_1 bytes (rows, blocks·bytes) → (q int32 (rows, in) in 0..15, scales_and_zeros (in/32, rows, 2) fp32)."""
+def q4_blocks(raw: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """GGUF Q4_0/Q4_1 bytes (rows, blocks·bytes) → (qs uint8 (rows, in/2), d, m float32 (rows, in/32))."""
     size = 20 if kind == "Q4_1" else 18
     rows = raw.shape[0]
     blocks = np.ascontiguousarray(raw).reshape(rows, -1, size)  # (rows, nb, size)
-    d = blocks[..., 0:2].copy().view(np.float16).astype(np.float32)[..., 0]  # (rows, nb)
+    d = blocks[..., 0:2].copy().view(np.float16).astype(np.float32)[..., 0]
     if kind == "Q4_1":
         m = blocks[..., 2:4].copy().view(np.float16).astype(np.float32)[..., 0]
         qs = blocks[..., 4:]
-        zero = m + 8.0 * d
     else:
+        m = -8.0 * d
         qs = blocks[..., 2:]
-        zero = np.zeros_like(d)
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).reshape(rows, -1)  # (rows, in): low nibbles first
-    sz = np.stack([d, zero], axis=-1).transpose(1, 0, 2)  # (nb, rows, 2)
-    return torch.from_numpy(q.astype(np.int32)), torch.from_numpy(np.ascontiguousarray(sz))
+    return np.ascontiguousarray(qs).reshape(rows, -1), d, m
+
+
+def q8_0_blocks(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GGUF Q8_0 bytes (rows, blocks·34) → (qs int8 (rows, in), d float32 (rows, in/32))."""
+    rows = raw.shape[0]
+    blocks = np.ascontiguousarray(raw).reshape(rows, -1, 34)
+    d = blocks[..., 0:2].copy().view(np.float16).astype(np.float32)[..., 0]
+    return np.ascontiguousarray(blocks[..., 2:]).view(np.int8).reshape(rows, -1), d
+
+
+def float_to_q8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 per group of 32 (like Q8_0, float32 scales): w ≈ q · d[group]."""
+    rows, cols = w.shape
+    g = w.float().reshape(rows, cols // GROUP, GROUP)
+    d = g.abs().amax(-1) / 127.0
+    q = torch.round(g / d.clamp_min(1e-30)[..., None]).clamp_(-127, 127).to(torch.int8)
+    return q.reshape(rows, cols), d
 
 
 def float_to_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric per-row int8: w ≈ q · scale[row]."""
+    """Symmetric per-row int8: w ≈ q · scale[row] (PyTorch's int8 kernel takes one scale per row)."""
     w = w.float()
     scale = (w.abs().amax(dim=1) / 127.0).clamp_min(1e-12)
     q = torch.round(w / scale[:, None]).clamp_(-127, 127).to(torch.int8)
     return q, scale
 
 
+def _t(a) -> torch.Tensor:
+    return a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a))
+
+
 class QLinear(nn.Module):
-    """A linear layer (no bias unless given) over int4-group or int8-row weights."""
+    """A linear layer (no bias unless given) over "q4" or "q8" groups of 32 (see the module doc)."""
 
-    def __init__(self, kind: str, weight: torch.Tensor, scales: torch.Tensor, out_features: int,
-                 in_features: int, bias: torch.Tensor | None = None):
+    def __init__(self, kind: str, qs, d, m=None, bias: torch.Tensor | None = None):
         super().__init__()
-        self.kind, self.out_features, self.in_features = kind, out_features, in_features
-        self.register_buffer("weight", weight)
-        self.register_buffer("scales", scales)
-        self.register_buffer("bias", bias)
-        self._shift = None
+        if kind not in ("q4", "q8"):
+            raise ValueError(f"unknown quantization {kind!r}")
+        qs, d = _t(qs).contiguous(), _t(d).float().contiguous()
+        out_f, nb = d.shape
+        in_f = nb * GROUP
+        if qs.shape != (out_f, in_f // 2 if kind == "q4" else in_f) or (kind == "q4") != (m is not None):
+            raise ValueError("quantized weight arrays disagree in shape")
+        self.kind, self.out_features, self.in_features = kind, out_f, in_f
+        self.register_buffer("qs", qs.view(torch.uint8) if kind == "q4" else qs.view(torch.int8))
+        self.register_buffer("d", d)
+        self.register_buffer("m", None if m is None else _t(m).float().contiguous())
+        self.register_buffer("bias", None if bias is None else bias.float().contiguous())
+        self._bf16 = None  # d and m in bfloat16 for the dense path
+        self._torch_kernel = None
+        self._mat = None
 
     @classmethod
-    def int4(cls, q: torch.Tensor, scales_zeros: torch.Tensor, bias=None) -> QLinear:
-        out_f, in_f = q.shape
-        packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.contiguous(), 1)
-        return cls("int4", packed, scales_zeros.to(torch.bfloat16).contiguous(), out_f, in_f, bias)
+    def from_float(cls, w: torch.Tensor, bias=None) -> QLinear:
+        return cls("q8", *float_to_q8(w), bias=bias)
 
-    @classmethod
-    def int8(cls, w: torch.Tensor, bias=None) -> QLinear:
-        q, scale = float_to_int8(w)
-        return cls("int8", q, scale.to(torch.bfloat16), w.shape[0], w.shape[1], bias)
+    def extra_repr(self) -> str:
+        return f"{self.kind}, in={self.in_features}, out={self.out_features}, bias={self.bias is not None}"
 
-    def dense(self) -> torch.Tensor | None:
-        """The weight as a bfloat16 (out, in) matrix, computed on the fly (None if unavailable)."""
-        global _LAYOUT_OK
-        if self.kind == "int8":
-            return self.weight.to(torch.bfloat16) * self.scales[:, None]
-        if _LAYOUT_OK is None:
-            _LAYOUT_OK = _int4_layout_is_known()
-        if not _LAYOUT_OK or self.out_features % 64:
-            return None
-        n, k = self.out_features, self.in_features
-        x = self.weight.view(n // 64, k, 32)
-        q = torch.cat((x & 0x0F, x >> 4), dim=-1).permute(0, 2, 1).reshape(n, k // GROUP, GROUP).to(torch.bfloat16)
-        if self._shift is None:  # w = (q - 8)·s + z = q·s + (z - 8s), one fused multiply-add
-            sz = self.scales.transpose(0, 1).float()  # (out, in/32, 2)
-            self._shift = (sz[..., 1:] - 8 * sz[..., :1]).to(torch.bfloat16), sz[..., :1].to(torch.bfloat16)
-        shift, scale = self._shift
-        return q.mul_(scale).add_(shift).view(n, k)  # in place on the fresh bf16 copy: fastest here
+    # -- the weight, whole -----------------------------------------------------------------------------
+    def _groups(self) -> torch.Tensor:
+        """q per element as (out, in/32, 32), in the layer's element order."""
+        n, nb = self.d.shape
+        if self.kind == "q4":
+            b = self.qs.view(n, nb, 16)
+            return torch.cat((b & 0x0F, b >> 4), dim=-1)
+        return self.qs.view(n, nb, GROUP)
+
+    def dense(self) -> torch.Tensor:
+        """The weight as a bfloat16 (out, in) matrix, computed on the fly."""
+        from . import native
+
+        lib = native.library()
+        if lib is not None and self.d.device.type == "cpu":  # one pass, on all cores: 5-10× PyTorch's ops
+            w = torch.empty(self.out_features, self.in_features, dtype=torch.bfloat16)
+            if lib.pg_dequant_bf16(ctypes.byref(self.mat(native)), w.data_ptr()) == 0:
+                return w
+        if self._bf16 is None:
+            m = None if self.m is None else self.m.to(torch.bfloat16)[..., None]
+            self._bf16 = self.d.to(torch.bfloat16)[..., None], m
+        d, m = self._bf16
+        w = self._groups().to(torch.bfloat16).mul_(d)
+        if m is not None:
+            w.add_(m)
+        return w.view(self.out_features, self.in_features)
+
+    def dequantized(self) -> torch.Tensor:
+        """The exact float32 weight this layer stands for (tests, teaching views)."""
+        w = self._groups().float() * self.d[..., None]
+        if self.m is not None:
+            w = w + self.m[..., None]
+        return w.reshape(self.out_features, self.in_features)
+
+    def rows(self, idx: torch.Tensor) -> torch.Tensor:
+        """Rows idx of the weight in float32 (an embedding lookup)."""
+        n, nb = self.d.shape
+        if self.kind == "q4":
+            b = self.qs.view(n, nb, 16)[idx]
+            g = torch.cat((b & 0x0F, b >> 4), dim=-1).float()
+        else:
+            g = self.qs.view(n, nb, GROUP)[idx].float()
+        w = g * self.d[idx][..., None]
+        if self.m is not None:
+            w = w + self.m[idx][..., None]
+        return w.reshape(*idx.shape, self.in_features)
+
+    # -- products ---------------------------------------------------------------------------------------
+    def mat(self, native):
+        """This layer as the native kernels' pg_mat (it points into this module's buffers)."""
+        if self._mat is None:
+            def ptr(t):
+                return None if t is None else t.data_ptr()
+
+            self._mat = native.Mat(native.Q4 if self.kind == "q4" else native.Q8, self.out_features,
+                                   self.in_features, ptr(self.d), ptr(self.m), ptr(self.qs), ptr(self.bias))
+        return self._mat
+
+    def torch_kernel(self):
+        """x (rows, in) bfloat16 → x Wᵀ (+ b) through PyTorch's int4/int8 CPU kernels (built on first use)."""
+        if self._torch_kernel is None:
+            b = None if self.bias is None else self.bias.to(torch.bfloat16)
+            if self.kind == "q4":
+                q = self._groups().to(torch.int32).reshape(self.out_features, self.in_features)
+                packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.contiguous(), 1)
+                # PyTorch's int4 is (q - 8)·scale + zero
+                sz = torch.stack((self.d, self.m + 8 * self.d), -1).transpose(0, 1).to(torch.bfloat16).contiguous()
+                op = torch.ops.aten._weight_int4pack_mm_for_cpu
+
+                def fn(x):
+                    return op(x, packed, GROUP, sz)
+            else:
+                q, scale = float_to_int8(self.dequantized())
+                scale = scale.to(torch.bfloat16)
+                op = torch.ops.aten._weight_int8pack_mm
+
+                def fn(x):
+                    return op(x, q, scale)
+            self._torch_kernel = fn if b is None else (lambda x: fn(x) + b)
+        return self._torch_kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2:
             return self.forward(x.reshape(-1, self.in_features)).reshape(*x.shape[:-1], self.out_features)
-        if x.shape[0] >= PREFILL_ROWS:  # wide products: a dense bfloat16 matmul is far faster
-            w = self.dense()
-            if w is not None:
-                return torch.nn.functional.linear(x, w, self.bias)
-        if self.kind == "int4":
-            y = torch.ops.aten._weight_int4pack_mm_for_cpu(x, self.weight, GROUP, self.scales)
-        else:
-            y = torch.ops.aten._weight_int8pack_mm(x, self.weight, self.scales)
-        if self.bias is not None:
-            y = y + self.bias
-        return y
+        if x.shape[0] >= dense_from_rows():  # wide products: a dense bfloat16 matmul is far faster
+            y = torch.nn.functional.linear(x.to(torch.bfloat16), self.dense())
+            return (y if self.bias is None else y + self.bias.to(y.dtype)).to(x.dtype)
+        from . import native
 
-    def dequantized(self) -> torch.Tensor:
-        """The float32 weight this layer multiplies by (for tests and the teaching views)."""
-        eye = torch.eye(self.in_features, dtype=torch.bfloat16)
-        b, self.bias = self.bias, None
-        try:
-            return self.forward(eye).float().t().contiguous()
-        finally:
-            self.bias = b
+        lib = native.library()
+        if lib is not None and x.device.type == "cpu":
+            xf = x.float().contiguous()
+            y = torch.empty(x.shape[0], self.out_features)
+            if lib.pg_gemm(ctypes.byref(self.mat(native)), xf.data_ptr(), xf.shape[0], y.data_ptr()):
+                raise RuntimeError("the native product refused its arguments")
+            return y.to(x.dtype)
+        return self.torch_kernel()(x.to(torch.bfloat16)).to(x.dtype)
