@@ -25,12 +25,21 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("kernels.c")
-ABI = 5
+ABI = 6
 Q4, Q8 = 0, 1
 
+# How each build is compiled: "native" is what the app uses; the others are for the tests, which
+# check every build this CPU can run against the portable one.
+VARIANTS = {
+    "native": ["-march=native"],
+    "scalar": ["-march=native", "-DPG_SCALAR"],  # the portable C, no intrinsics
+    "avx2": ["-mavx2", "-mfma", "-mf16c"],  # what most laptops without AVX-512 get
+}
+_NEEDS = {"avx2": ("avx2", "fma")}
+
 _lock = threading.Lock()
-_libs: dict[bool, ctypes.CDLL | None] = {}
-_why: dict[bool, str] = {}
+_libs: dict[str, ctypes.CDLL | None] = {}
+_why: dict[str, str] = {}
 
 
 class Mat(ctypes.Structure):
@@ -69,12 +78,13 @@ def _compiler() -> str | None:
     return None
 
 
-def _build(cc: str, scalar: bool) -> Path:
-    flags = ["-O3", "-fPIC", "-shared", "-pthread", "-std=c11"] + (["-DPG_SCALAR"] if scalar else [])
+def _build(cc: str, variant: str) -> Path:
+    flags = ["-O3", "-fPIC", "-shared", "-pthread", "-std=c11"]
+    arch = VARIANTS[variant]
     src = SOURCE.read_bytes()
-    key = hashlib.sha256(src + " ".join([cc, *flags, platform.machine(), platform.processor(),
+    key = hashlib.sha256(src + " ".join([cc, *flags, *arch, platform.machine(), platform.processor(),
                                           _cpu_flags()]).encode()).hexdigest()[:16]
-    out = cache_dir() / f"pgkernels-{key}{'-scalar' if scalar else ''}.so"
+    out = cache_dir() / f"pgkernels-{variant}-{key}.so"
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,8 +92,9 @@ def _build(cc: str, scalar: bool) -> Path:
     os.close(fd)
     try:
         errors = ""
-        for arch in (["-march=native"], []):  # some compilers (or CPUs) refuse -march=native
-            proc = subprocess.run([cc, *flags, *arch, "-o", tmp, str(SOURCE), "-lm"], capture_output=True,
+        # some compilers (or CPUs) refuse -march=native: then the compiler's defaults
+        for extra in ([arch, [a for a in arch if a != "-march=native"]] if variant != "avx2" else [arch]):
+            proc = subprocess.run([cc, *flags, *extra, "-o", tmp, str(SOURCE), "-lm"], capture_output=True,
                                   text=True, timeout=120)
             if proc.returncode == 0:
                 os.replace(tmp, out)
@@ -106,32 +117,35 @@ def _cpu_flags() -> str:
     return ""
 
 
-def library(scalar: bool = False) -> ctypes.CDLL | None:
+def library(variant: str = "native") -> ctypes.CDLL | None:
     """The kernels, built if need be; None (with `why_unavailable()`) where they cannot be."""
     with _lock:
-        if scalar in _libs:
-            return _libs[scalar]
+        if variant in _libs:
+            return _libs[variant]
         lib, why = None, ""
         setting = os.environ.get("PLAYGROUND_NATIVE", "1").strip().lower()
+        missing = [f for f in _NEEDS.get(variant, ()) if f not in _cpu_flags().split()]
         if setting in ("0", "off", "no", "false"):
             why = "turned off by PLAYGROUND_NATIVE"
         elif sys.platform == "win32":
             why = "not built on Windows yet"
+        elif missing:
+            why = f"this CPU lacks {', '.join(missing)}"
         elif (cc := _compiler()) is None:
             why = "no C compiler found (set CC, or install gcc or clang)"
         else:
             try:
-                lib = _bind(ctypes.CDLL(str(_build(cc, scalar or setting == "scalar"))))
+                lib = _bind(ctypes.CDLL(str(_build(cc, "scalar" if setting == "scalar" else variant))))
             except (OSError, subprocess.SubprocessError, AttributeError) as e:
                 why = str(e)
         if lib is None:
-            log.info("native kernels unavailable: %s; using PyTorch's", why)
-        _libs[scalar], _why[scalar] = lib, why
+            log.info("native kernels (%s) unavailable: %s; using PyTorch's", variant, why)
+        _libs[variant], _why[variant] = lib, why
         return lib
 
 
-def why_unavailable(scalar: bool = False) -> str:
-    return _why.get(scalar, "")
+def why_unavailable(variant: str = "native") -> str:
+    return _why.get(variant, "")
 
 
 def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:

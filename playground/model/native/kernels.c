@@ -12,8 +12,8 @@
  * so one token costs one call from Python and no interpreter work.
  *
  * Built on first use by playground/model/native/__init__.py with the machine's C compiler
- * (-O3 -march=native): AVX-512 intrinsics where the CPU has them, portable loops otherwise (or with
- * -DPG_SCALAR, which the tests use to check one against the other).
+ * (-O3 -march=native): AVX-512 (with VNNI) or AVX2 intrinsics where the CPU has them, portable loops
+ * otherwise (or with -DPG_SCALAR, which the tests use to check the others against).
  */
 #include <math.h>
 #include <pthread.h>
@@ -25,6 +25,9 @@
 #if !defined(PG_SCALAR) && defined(__AVX512F__)
 #include <immintrin.h>
 #define PG_AVX512 1
+#elif !defined(PG_SCALAR) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define PG_AVX2 1
 #endif
 
 #define QK 32
@@ -56,12 +59,14 @@ typedef struct {
 const char *pg_simd(void) {
 #if defined(PG_AVX512)
     return "avx512";
+#elif defined(PG_AVX2)
+    return "avx2";
 #else
     return "scalar";
 #endif
 }
 
-int pg_abi(void) { return 5; }
+int pg_abi(void) { return 6; }
 
 /* ------------------------------------------------------------------ thread pool */
 typedef void (*pg_task)(void *arg, int ith, int nth);
@@ -255,6 +260,59 @@ static void row_many(const pg_mat *w, int r, const float *x, int T, int ldx, flo
     for (; t + 2 <= T; t += 2) tile(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 2);
     for (; t < T; t++) tile(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 1);
 }
+#elif defined(PG_AVX2)
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* a group of 32 weights as four vectors of 8 floats */
+static inline void group8(const pg_mat *w, int r, int b, __m256 *v) {
+    const int nb = w->cols / QK;
+    const __m256 dv = _mm256_set1_ps(w->d[(size_t)r * nb + b]);
+    if (w->kind == 0) {
+        const __m128i m4 = _mm_set1_epi8(15);
+        __m128i q = _mm_loadu_si128((const __m128i *)(w->qs + (size_t)r * nb * 16 + 16 * b));
+        __m128i lo = _mm_and_si128(q, m4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), m4);
+        const __m256 mv = _mm256_set1_ps(w->m[(size_t)r * nb + b]);
+        v[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), dv, mv);
+        v[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), dv, mv);
+        v[2] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), dv, mv);
+        v[3] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(hi, 8))), dv, mv);
+    } else {
+        const int8_t *qb = (const int8_t *)w->qs + (size_t)r * w->cols + QK * b;
+        for (int i = 0; i < 4; i++)
+            v[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qb + 8 * i)))), dv);
+    }
+}
+
+static inline __attribute__((always_inline)) void tile8(const pg_mat *w, int r, const float *x, int ldx, float *y,
+                                                        int ldy, const int NT) {
+    const int nb = w->cols / QK;
+    __m256 a0[4], a1[4];
+    for (int i = 0; i < NT; i++) a0[i] = a1[i] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m256 v[4];
+        group8(w, r, b, v);
+        for (int i = 0; i < NT; i++) {
+            const float *xb = x + (size_t)i * ldx + QK * b;
+            a0[i] = _mm256_fmadd_ps(v[0], _mm256_loadu_ps(xb), a0[i]);
+            a1[i] = _mm256_fmadd_ps(v[1], _mm256_loadu_ps(xb + 8), a1[i]);
+            a0[i] = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(xb + 16), a0[i]);
+            a1[i] = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(xb + 24), a1[i]);
+        }
+    }
+    for (int i = 0; i < NT; i++) y[(size_t)i * ldy] = hsum8(_mm256_add_ps(a0[i], a1[i]));
+}
+
+static void row_many(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy) {
+    int t = 0;
+    for (; t + 4 <= T; t += 4) tile8(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 4);
+    for (; t + 2 <= T; t += 2) tile8(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 2);
+    for (; t < T; t++) tile8(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 1);
+}
 #else
 /* portable: plain loops the compiler vectorizes for the machine it builds on (-march=native) */
 static void row_many(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy) {
@@ -291,10 +349,14 @@ static void row_many(const pg_mat *w, int r, const float *x, int T, int ldx, flo
 
 #if defined(PG_AVX512) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define PG_VNNI 1
-/* One token: x quantized to int8 per group (as llama.cpp does), weights unpacked to bytes, and
- * VPDPBUSD multiplies 64 weight bytes by 64 activation bytes at once. q4 pairs of groups are
+#endif
+#if defined(PG_VNNI) || defined(PG_AVX2)
+#define PG_INT8 1
+/* One token: x rounded to int8 per group of 32 (as llama.cpp does), weights unpacked to bytes,
+ * and byte products summed by VPDPBUSD (AVX-512 VNNI: 64 weight bytes × 64 activation bytes per
+ * instruction) or VPMADDUBSW + VPMADDWD (AVX2: 32 at a time). With VNNI, q4 pairs of groups are
  * loaded as 32 bytes [group b | group b+1]; their low nibbles (elements 0..15 of each) and high
- * nibbles (16..31) make 64 bytes, so x is stored in that order for each pair (xq_layout below). */
+ * nibbles (16..31) make 64 bytes, so x is stored in that order for each pair. */
 static void quantize_x(const float *x, int cols, int kind, xscratch *s) {
     const int nb = cols / QK;
     for (int b = 0; b < nb; b++) {
@@ -308,26 +370,35 @@ static void quantize_x(const float *x, int cols, int kind, xscratch *s) {
         float d = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
         s->dx[b] = d;
         s->sx[b] = sum;
-        const int paired = b + 1 < nb || (b % 2 == 1); /* member of a full pair */
         int8_t *out = s->xq + QK * b;
+#if defined(PG_VNNI)
+        const int paired = kind == 0 && (b + 1 < nb || (b % 2 == 1)); /* member of a full pair */
+#else
+        const int paired = 0;
+        (void)kind;
+#endif
         for (int i = 0; i < QK; i++) {
             int q = (int)lrintf(xb[i] * inv);
             q = q > 127 ? 127 : (q < -127 ? -127 : q);
             int at = i;
-            if (kind == 0 && paired) { /* within the pair's 64 bytes: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
+            if (paired) { /* within the pair's 64 bytes: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
                 const int first = b % 2 == 0;
                 at = (i < 16 ? 0 : 32) + (first ? 0 : 16) + (i & 15) - (first ? 0 : QK);
             }
             out[at] = (int8_t)q;
         }
     }
+#if defined(PG_VNNI)
     for (int p = 0; p + 1 < nb; p += 2) {
         float *v = s->dxv + 8 * p;
         for (int i = 0; i < 16; i++)
             v[i] = kind == 0 ? s->dx[p + ((i / 4) % 2)] : s->dx[p + i / 8];
     }
+#endif
 }
+#endif
 
+#if defined(PG_VNNI)
 static inline float hsum_i32x8(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
@@ -405,9 +476,57 @@ static void row_q8_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
 }
 #endif
 
+#if defined(PG_AVX2)
+static inline __m256 dot32(__m256i w_u8, __m256i x_s8) { /* 8 partial sums of 4 byte products */
+#if defined(__AVXVNNI__)
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w_u8, x_s8));
+#else
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w_u8, x_s8), _mm256_set1_epi16(1)));
+#endif
+}
+
+static void row_q4_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
+    const int nb = w->cols / QK;
+    const uint8_t *q = w->qs + (size_t)r * nb * 16;
+    const float *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
+    const __m128i m4 = _mm_set1_epi8(15);
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < nb; b++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * b));
+        __m256i wv = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+        __m256 p = dot32(wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
+        acc[b & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(d[b] * s->dx[b]), acc[b & 1]);
+    }
+    float sum = hsum8(_mm256_add_ps(acc[0], acc[1]));
+    for (int j = 0; j < nb; j++) sum += m[j] * s->sx[j];
+    *y = sum;
+}
+
+static void row_q8_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
+    const int nb = w->cols / QK;
+    const int8_t *q = (const int8_t *)w->qs + (size_t)r * w->cols;
+    const float *d = w->d + (size_t)r * nb;
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int b = 0; b < nb; b++) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(q + QK * b));
+        __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s->xq + QK * b)), wv);
+        __m256 p = dot32(_mm256_abs_epi8(wv), xv);
+        acc[b & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(d[b] * s->dx[b]), acc[b & 1]);
+    }
+    *y = hsum8(_mm256_add_ps(acc[0], acc[1]));
+}
+#elif defined(PG_VNNI)
+#define row_q4_int8 row_q4_vnni
+#define row_q8_int8 row_q8_vnni
+#endif
+
 const char *pg_int8(void) {
 #if defined(PG_VNNI)
     return "vnni";
+#elif defined(PG_AVX2) && defined(__AVXVNNI__)
+    return "avx-vnni";
+#elif defined(PG_AVX2)
+    return "avx2";
 #else
     return "none";
 #endif
@@ -427,12 +546,12 @@ static void gemm_task(void *p, int ith, int nth) {
     const pg_mat *w = a->w;
     int r0, r1;
     split(w->rows, ith, nth, 16, &r0, &r1);
-#if defined(PG_VNNI)
+#if defined(PG_INT8)
     if (a->T == 1) {
         if (w->kind == 0)
-            for (int r = r0; r < r1; r++) row_q4_vnni(w, r, a->s, a->y + r);
+            for (int r = r0; r < r1; r++) row_q4_int8(w, r, a->s, a->y + r);
         else
-            for (int r = r0; r < r1; r++) row_q8_vnni(w, r, a->s, a->y + r);
+            for (int r = r0; r < r1; r++) row_q8_int8(w, r, a->s, a->y + r);
     } else
 #endif
         for (int r = r0; r < r1; r++) row_many(w, r, a->x, a->T, w->cols, a->y + r, w->rows);
@@ -442,7 +561,7 @@ static void gemm_task(void *p, int ith, int nth) {
 }
 
 static void gemm(const pg_mat *w, const float *x, int T, float *y, xscratch *s) {
-#if defined(PG_VNNI)
+#if defined(PG_INT8)
     if (T == 1) quantize_x(x, w->cols, w->kind, s);
 #endif
     gemm_args a = {w, x, s, T, y};
@@ -607,6 +726,15 @@ static inline float dot_bf16(const uint16_t *k, const float *q, int n) {
         }
         return _mm512_reduce_add_ps(acc);
     }
+#elif defined(PG_AVX2)
+    if (n % 8 == 0) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < n; i += 8) {
+            __m256i kv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(k + i))), 16);
+            acc = _mm256_fmadd_ps(_mm256_castsi256_ps(kv), _mm256_loadu_ps(q + i), acc);
+        }
+        return hsum8(acc);
+    }
 #endif
     float s = 0.f;
     for (int i = 0; i < n; i++) s += bf16_to_f32(k[i]) * q[i];
@@ -620,6 +748,15 @@ static inline void axpy_bf16(float a, const uint16_t *v, float *y, int n) {
         for (int i = 0; i < n; i += 16) {
             __m512i vv = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(v + i))), 16);
             _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_castsi512_ps(vv), _mm512_loadu_ps(y + i)));
+        }
+        return;
+    }
+#elif defined(PG_AVX2)
+    if (n % 8 == 0) {
+        __m256 av = _mm256_set1_ps(a);
+        for (int i = 0; i < n; i += 8) {
+            __m256i vv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(v + i))), 16);
+            _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_castsi256_ps(vv), _mm256_loadu_ps(y + i)));
         }
         return;
     }
