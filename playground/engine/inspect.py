@@ -7,7 +7,9 @@ nothing. Results are numpy arrays and strings: what the UI may hold.
 
 from __future__ import annotations
 
+import math
 import mmap
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,9 +18,11 @@ import torch
 
 @dataclass
 class AttentionMap:
-    weights: np.ndarray  # (layers, heads, query, key) float32; the future (key > query) is 0
+    weights: np.ndarray  # (layers, heads, query, key) float16; the future (key > query) is 0
     labels: list[str]  # one readable label per token
     token_ids: list[int]
+    first: int = 0  # index of the first token shown: a long conversation shows its last tokens
+    total: int = 0  # tokens in the conversation
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -30,12 +34,32 @@ def token_label(tokenizer, token_id: int) -> str:
     return tokenizer.label(token_id)
 
 
+MAP_BUDGET = 3 << 30  # bytes of maps at most (2048 tokens of SmolLM2 take 2.3 GB)
+
+
+def map_token_limit(n_layers: int, n_heads: int, budget: int | None = None) -> int:
+    """How many tokens' maps fit in the budget (float16, every layer and head): the smaller of
+    MAP_BUDGET and a third of the memory available now."""
+    budget = budget or min(MAP_BUDGET, _available_memory() // 3)
+    return max(16, math.isqrt(budget // (2 * n_layers * n_heads)))
+
+
+def _available_memory() -> int:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return MAP_BUDGET * 3
+
+
 @torch.inference_mode()
-def attention_maps(lm, ids: list[int], max_tokens: int = 4096) -> AttentionMap:
+def attention_maps(lm, ids: list[int], max_tokens: int | None = None) -> AttentionMap:
     """Every layer's and head's attention over ids, as float16 (half the memory; the values
-    are probabilities, where float16's 3 significant digits are plenty for a heatmap)."""
-    ids = list(ids)[-max_tokens:]
+    are probabilities, where float16's 3 significant digits are plenty for a heatmap).
+    A conversation longer than the maps' memory allows is shown by its last tokens (`first`)."""
     cfg = lm.config
+    limit = max_tokens or map_token_limit(cfg.n_layers, cfg.n_heads)
+    total = len(ids)
+    ids = list(ids)[-limit:]
     T = len(ids)
     out = _zeros((cfg.n_layers, cfg.n_heads, T, T), np.float16)
 
@@ -43,7 +67,7 @@ def attention_maps(lm, ids: list[int], max_tokens: int = 4096) -> AttentionMap:
         torch.from_numpy(out[layer]).copy_(w[0])  # converts to float16 straight into the array
 
     lm.model(torch.tensor([ids], device=lm.model.device), use_cache=False, need_weights=sink, last_only=True)
-    return AttentionMap(out, [token_label(lm.tokenizer, i) for i in ids], ids)
+    return AttentionMap(out, [token_label(lm.tokenizer, i) for i in ids], ids, total - T, total)
 
 
 def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:

@@ -186,6 +186,9 @@ class AttentionView(QWidget):
         L, H, T, _ = amap.shape
         self.layer.setRange(-1, L - 1)  # -1 shows "mean"
         self.head.setRange(-1, H - 1)
+        if getattr(amap, "first", 0):
+            self.hover.setText(f"Showing the last {T:,} of {amap.total:,} tokens: the maps of all of them would "
+                               f"not fit in memory ({L} layers × {H} heads × tokens² values).")
         self.redraw()
 
     def open_layer(self, layer: int) -> None:

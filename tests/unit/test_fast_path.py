@@ -67,9 +67,10 @@ def _products(layer: QLinear, x: torch.Tensor, monkeypatch) -> dict[str, torch.T
 
 @pytest.mark.parametrize("kind", ["Q4_0", "Q4_1", "Q8_0"])
 @pytest.mark.parametrize("rows", [1, 3, 7, 40, 64])
-def test_products_agree_with_the_exact_weight(kind, rows, monkeypatch):
-    layer, exact = _layer(kind, rows=80, cols=160, seed=rows)
-    x = torch.randn(rows, 160, generator=torch.Generator().manual_seed(rows))
+@pytest.mark.parametrize("cols", [160, 1184])  # 5 and 37 groups: odd counts, short and long rows
+def test_products_agree_with_the_exact_weight(kind, rows, cols, monkeypatch):
+    layer, exact = _layer(kind, rows=80, cols=cols, seed=rows)
+    x = torch.randn(rows, cols, generator=torch.Generator().manual_seed(rows))
     ref = x @ exact.t()
     libs = {name: native.library(name) for name in native.VARIANTS}
     got = _products(layer, x, monkeypatch)

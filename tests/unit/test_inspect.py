@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from playground.engine.inspect import attention_maps, logit_lens, token_label
+from playground.engine.inspect import attention_maps, logit_lens, map_token_limit, token_label
 from playground.loading import load_model
 from tests.helpers import save_hf, tiny_hf_model, tiny_tokenizer, write_llama_gguf
 
@@ -31,6 +31,17 @@ def test_attention_probabilities_equal_transformers_eager(kind, tmp_path):
     assert np.abs(amap.weights.astype(np.float32) - expected).max() < 1e-3
     assert np.triu(amap.weights, 1).max() == 0
     assert len(amap.labels) == 24
+
+
+def test_long_conversations_show_their_last_tokens(tmp_path):
+    lm = load_model(save_hf(tiny_hf_model("llama"), tmp_path / "m"), device="cpu")
+    ids = list(range(5, 45))
+    amap = attention_maps(lm, ids, max_tokens=16)
+    assert amap.shape[-2:] == (16, 16) and (amap.first, amap.total) == (24, 40)
+    assert amap.token_ids == ids[-16:]
+    assert np.array_equal(amap.weights, attention_maps(lm, ids[-16:]).weights)
+    # the default budget holds SmolLM2's maps (30 layers × 9 heads) for 2,048 tokens, not for 8,192
+    assert 2048 <= map_token_limit(30, 9, budget=3 << 30) < 8192
 
 
 @pytest.mark.parametrize("dtype", ["float32", "auto"])

@@ -430,6 +430,14 @@ static void row_q4_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
     }
     for (; b + 1 < nb; b += 2) Q4PAIR(acc0);
 #undef Q4PAIR
+    /* the minimum's part, sum_j m[j] * sx[j], 16 groups at a time (a scalar loop here was a
+     * chain of dependent multiply-adds that cost as much as the products themselves) */
+    int j = 0;
+    for (; j + 16 <= nb; j += 16) acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(m + j), _mm512_loadu_ps(s->sx + j), acc1);
+    if (j < nb) {
+        const __mmask16 k = (__mmask16)((1u << (nb - j)) - 1);
+        acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, m + j), _mm512_maskz_loadu_ps(k, s->sx + j), acc1);
+    }
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     if (b < nb) { /* a last, unpaired group: its 32 bytes in natural order */
         __m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * b));
@@ -438,7 +446,6 @@ static void row_q4_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
         __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
         sum += d[b] * s->dx[b] * hsum_i32x8(pi);
     }
-    for (int j = 0; j < nb; j++) sum += m[j] * s->sx[j];
     *y = sum;
 }
 
@@ -497,8 +504,10 @@ static void row_q4_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
         __m256 p = dot32(wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
         acc[b & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(d[b] * s->dx[b]), acc[b & 1]);
     }
+    int j = 0; /* the minimum's part, sum_j m[j] * sx[j], 8 groups at a time */
+    for (; j + 8 <= nb; j += 8) acc[j & 8 ? 1 : 0] = _mm256_fmadd_ps(_mm256_loadu_ps(m + j), _mm256_loadu_ps(s->sx + j), acc[j & 8 ? 1 : 0]);
     float sum = hsum8(_mm256_add_ps(acc[0], acc[1]));
-    for (int j = 0; j < nb; j++) sum += m[j] * s->sx[j];
+    for (; j < nb; j++) sum += m[j] * s->sx[j];
     *y = sum;
 }
 
