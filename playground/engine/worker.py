@@ -37,7 +37,7 @@ class ModelInfo:
     vocab_size: int
     context: int
     load_s: float
-    backend: str  # "fast (int4/int8, bf16)" or "reference (float32)"
+    backend: str  # e.g. "fast · native avx512/vnni" or "reference · float32"
     tokenizer: Any = None  # a TextTokenizer, for counting tokens of a draft (thread-safe)
     sha256: str = ""  # of the model file(s): a reply records it, so a replay knows its model
     template_sha256: str = ""  # of the chat template
@@ -47,10 +47,23 @@ def model_info(lm, sha256: str = "") -> ModelInfo:
     import hashlib
 
     c = lm.config
-    backend = "fast int4/int8 · bf16" if type(lm.model).__name__ == "FastLlama" else f"reference · {_dtype(lm)}"
+    backend = _backend(lm)
     return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.arch, c.n_params, c.n_layers, c.n_heads,
                      c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, backend, lm.tokenizer, sha256,
                      hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest())
+
+
+def _backend(lm) -> str:
+    """Which code runs the model, as the status bar says it."""
+    if type(lm.model).__name__ != "FastLlama":
+        return f"reference · {_dtype(lm)}"
+    native = lm.model.native()
+    if native is None:
+        from ..model import native as nat
+
+        return f"fast · PyTorch kernels ({nat.why_unavailable() or 'native kernels off'})"
+    lib = native[0]
+    return f"fast · native {lib.pg_simd().decode()}/{lib.pg_int8().decode()}"
 
 
 def _dtype(lm) -> str:
