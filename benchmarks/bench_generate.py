@@ -5,6 +5,7 @@ alternate within each repetition, and the table shows medians and our ratio to l
 
     .venv/bin/python benchmarks/bench_generate.py            # default model, 3 repetitions
     .venv/bin/python benchmarks/bench_generate.py --reps 5 --engines ours,llama.cpp
+    .venv/bin/python benchmarks/bench_generate.py --engines ours,ours-pytorch-kernels,llama.cpp
 
 llama.cpp comes from `pip install llama-cpp-python` (builds from source, ~5 min); transformers
 from the test extras. Engines that are not installed are skipped with a note.
@@ -156,7 +157,14 @@ def run_transformers(path):
     return out
 
 
-ENGINES = {"ours": run_ours, "llama.cpp": run_llamacpp, "transformers": run_transformers}
+def run_ours_torch(path):
+    """Ours without the native kernels (as on a machine without a C compiler)."""
+    os.environ["PLAYGROUND_NATIVE"] = "0"
+    return run_ours(path)
+
+
+ENGINES = {"ours": run_ours, "llama.cpp": run_llamacpp, "transformers": run_transformers,
+           "ours-pytorch-kernels": run_ours_torch}
 METRICS = [("decode_tok_s", "decode tok/s", True), ("prompt_tok_s", f"prompt tok/s ({PROMPT_TOKENS})", True),
            ("ttft_ms", "time to first token (ms)", False), ("load_s", "load (s)", False),
            ("peak_rss_mb", "peak RSS (MB)", False)]

@@ -175,8 +175,12 @@ class QLinear(nn.Module):
 
                 def fn(x):
                     return op(x, packed, GROUP, sz)
-            else:
-                q, scale = float_to_int8(self.dequantized())
+            else:  # one scale per row; a few thousand rows at a time (no float32 copy of the whole matrix)
+                q = torch.empty(self.out_features, self.in_features, dtype=torch.int8)
+                scale = torch.empty(self.out_features)
+                for a in range(0, self.out_features, 4096):
+                    rows = torch.arange(a, min(a + 4096, self.out_features))
+                    q[rows], scale[rows] = float_to_int8(self.rows(rows))
                 scale = scale.to(torch.bfloat16)
                 op = torch.ops.aten._weight_int8pack_mm
 
