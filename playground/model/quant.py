@@ -4,7 +4,8 @@ Decoding one token reads every weight once, so it wants few bytes per weight and
 token. Weights keep the file's own quantization, split into arrays, in groups of 32 along a row:
 - "q4": w = d·q + m with q in 0..15 (GGUF Q4_1 as is; Q4_0's w = d·(q - 8) is m = -8d), the 16
   bytes of a group holding element i in the low nibble and i + 16 in the high one, as GGUF does;
-- "q8": w = d·q with q int8 (GGUF Q8_0 as is; every other type is requantized to it).
+- "q8": w = d·q with q int8 (GGUF Q8_0 as is; every other type is requantized to it);
+d and m are float16, as the file has them (so Q4_1 costs 20 bytes per 32 weights, not 24).
 Products with a few rows go to the native kernels (`native/kernels.c`) when they built, else to
 PyTorch's int4/int8 CPU kernels (converted on first use); wide products (prefill) dequantize to
 bfloat16 and use a dense matrix product.
@@ -33,34 +34,34 @@ def dense_from_rows() -> int:
 
 
 def q4_blocks(raw: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """GGUF Q4_0/Q4_1 bytes (rows, blocks·bytes) → (qs uint8 (rows, in/2), d, m float32 (rows, in/32))."""
+    """GGUF Q4_0/Q4_1 bytes (rows, blocks·bytes) → (qs uint8 (rows, in/2), d, m float16 (rows, in/32))."""
     size = 20 if kind == "Q4_1" else 18
     rows = raw.shape[0]
     blocks = np.ascontiguousarray(raw).reshape(rows, -1, size)  # (rows, nb, size)
-    d = blocks[..., 0:2].copy().view(np.float16).astype(np.float32)[..., 0]
+    d = np.ascontiguousarray(blocks[..., 0:2]).view(np.float16)[..., 0]
     if kind == "Q4_1":
-        m = blocks[..., 2:4].copy().view(np.float16).astype(np.float32)[..., 0]
+        m = np.ascontiguousarray(blocks[..., 2:4]).view(np.float16)[..., 0]
         qs = blocks[..., 4:]
     else:
-        m = -8.0 * d
+        m = d * np.float16(-8)  # exact: a power of two
         qs = blocks[..., 2:]
     return np.ascontiguousarray(qs).reshape(rows, -1), d, m
 
 
 def q8_0_blocks(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GGUF Q8_0 bytes (rows, blocks·34) → (qs int8 (rows, in), d float32 (rows, in/32))."""
+    """GGUF Q8_0 bytes (rows, blocks·34) → (qs int8 (rows, in), d float16 (rows, in/32))."""
     rows = raw.shape[0]
     blocks = np.ascontiguousarray(raw).reshape(rows, -1, 34)
-    d = blocks[..., 0:2].copy().view(np.float16).astype(np.float32)[..., 0]
+    d = np.ascontiguousarray(blocks[..., 0:2]).view(np.float16)[..., 0]
     return np.ascontiguousarray(blocks[..., 2:]).view(np.int8).reshape(rows, -1), d
 
 
 def float_to_q8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric int8 per group of 32 (like Q8_0, float32 scales): w ≈ q · d[group]."""
+    """Symmetric int8 per group of 32, as Q8_0: w ≈ q · d[group], d float16."""
     rows, cols = w.shape
     g = w.float().reshape(rows, cols // GROUP, GROUP)
-    d = g.abs().amax(-1) / 127.0
-    q = torch.round(g / d.clamp_min(1e-30)[..., None]).clamp_(-127, 127).to(torch.int8)
+    d = (g.abs().amax(-1) / 127.0).clamp_max(65504).half()
+    q = torch.round(g / d.float().clamp_min(1e-30)[..., None]).clamp_(-127, 127).to(torch.int8)
     return q.reshape(rows, cols), d
 
 
@@ -83,7 +84,7 @@ class QLinear(nn.Module):
         super().__init__()
         if kind not in ("q4", "q8"):
             raise ValueError(f"unknown quantization {kind!r}")
-        qs, d = _t(qs).contiguous(), _t(d).float().contiguous()
+        qs, d = _t(qs).contiguous(), _t(d).half().contiguous()
         out_f, nb = d.shape
         in_f = nb * GROUP
         if qs.shape != (out_f, in_f // 2 if kind == "q4" else in_f) or (kind == "q4") != (m is not None):
@@ -91,7 +92,7 @@ class QLinear(nn.Module):
         self.kind, self.out_features, self.in_features = kind, out_f, in_f
         self.register_buffer("qs", qs.view(torch.uint8) if kind == "q4" else qs.view(torch.int8))
         self.register_buffer("d", d)
-        self.register_buffer("m", None if m is None else _t(m).float().contiguous())
+        self.register_buffer("m", None if m is None else _t(m).half().contiguous())
         self.register_buffer("bias", None if bias is None else bias.float().contiguous())
         self._bf16 = None  # d and m in bfloat16 for the dense path
         self._torch_kernel = None
@@ -133,9 +134,9 @@ class QLinear(nn.Module):
 
     def dequantized(self) -> torch.Tensor:
         """The exact float32 weight this layer stands for (tests, teaching views)."""
-        w = self._groups().float() * self.d[..., None]
+        w = self._groups().float() * self.d.float()[..., None]
         if self.m is not None:
-            w = w + self.m[..., None]
+            w = w + self.m.float()[..., None]
         return w.reshape(self.out_features, self.in_features)
 
     def rows(self, idx: torch.Tensor) -> torch.Tensor:
@@ -146,9 +147,9 @@ class QLinear(nn.Module):
             g = torch.cat((b & 0x0F, b >> 4), dim=-1).float()
         else:
             g = self.qs.view(n, nb, GROUP)[idx].float()
-        w = g * self.d[idx][..., None]
+        w = g * self.d[idx].float()[..., None]
         if self.m is not None:
-            w = w + self.m[idx][..., None]
+            w = w + self.m[idx].float()[..., None]
         return w.reshape(*idx.shape, self.in_features)
 
     # -- products ---------------------------------------------------------------------------------------
@@ -170,7 +171,8 @@ class QLinear(nn.Module):
                 q = self._groups().to(torch.int32).reshape(self.out_features, self.in_features)
                 packed = torch.ops.aten._convert_weight_to_int4pack_for_cpu(q.contiguous(), 1)
                 # PyTorch's int4 is (q - 8)·scale + zero
-                sz = torch.stack((self.d, self.m + 8 * self.d), -1).transpose(0, 1).to(torch.bfloat16).contiguous()
+                d, m = self.d.float(), self.m.float()
+                sz = torch.stack((d, m + 8 * d), -1).transpose(0, 1).to(torch.bfloat16).contiguous()
                 op = torch.ops.aten._weight_int4pack_mm_for_cpu
 
                 def fn(x):

@@ -96,10 +96,10 @@ def _int8_rows(x: torch.Tensor) -> torch.Tensor:
 
 
 def _int8_kernel(layer: QLinear, x: torch.Tensor) -> torch.Tensor:
-    dq = (layer._groups().float() * layer.d[..., None]).reshape(layer.out_features, -1)
+    dq = (layer._groups().float() * layer.d.float()[..., None]).reshape(layer.out_features, -1)
     y = _int8_rows(x) @ dq.t()
     if layer.m is not None:
-        y = y + x.reshape(x.shape[0], -1, 32).sum(-1) @ layer.m.t()
+        y = y + x.reshape(x.shape[0], -1, 32).sum(-1) @ layer.m.float().t()
     return y
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("kernels.c")
-ABI = 6
+ABI = 7
 Q4, Q8 = 0, 1
 
 # How each build is compiled: "native" is what the app uses; the others are for the tests, which

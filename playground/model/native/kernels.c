@@ -2,9 +2,9 @@
  * (decode, short prompts) over GGUF-quantized weights, in one call from Python.
  *
  * Weights stay as the file stores them, split into arrays (structure of arrays):
- *   q4: w = d*q + m for q in 0..15, groups of 32; Q4_1 as is, Q4_0 with m = -8d.
+ *   q4: w = d*q + m for q in 0..15, groups of 32; Q4_1 as is, Q4_0 with m = -8d (d, m float16).
  *       Byte i of a group holds element i (low nibble) and element i + 16 (high nibble), as in GGUF.
- *   q8: w = d*q for q in -128..127, groups of 32 (Q8_0; other types are requantized to it).
+ *   q8: w = d*q for q in -128..127, groups of 32 (Q8_0; other types are requantized to it; d float16).
  * Activations are float32; the KV cache is the PyTorch path's bfloat16 tensor (L, 1, n_kv, S, hd),
  * so a prompt prefilled by PyTorch is decoded here and vice versa.
  *
@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if !defined(PG_SCALAR) && defined(__AVX512F__)
+#if !defined(PG_SCALAR) && defined(__AVX512F__) && defined(__F16C__)
 #include <immintrin.h>
 #define PG_AVX512 1
-#elif !defined(PG_SCALAR) && defined(__AVX2__) && defined(__FMA__)
+#elif !defined(PG_SCALAR) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 #define PG_AVX2 1
 #endif
@@ -37,7 +37,7 @@
 typedef struct {
     int32_t kind; /* 0 = q4, 1 = q8 */
     int32_t rows, cols;
-    const float *d, *m; /* (rows, cols/32); m unused for q8 */
+    const uint16_t *d, *m; /* float16 (rows, cols/32), as GGUF stores them; m unused for q8 */
     const uint8_t *qs;  /* q4: rows*cols/2 bytes; q8: rows*cols int8 */
     const float *bias;  /* rows, or NULL */
 } pg_mat;
@@ -66,7 +66,7 @@ const char *pg_simd(void) {
 #endif
 }
 
-int pg_abi(void) { return 6; }
+int pg_abi(void) { return 7; }
 
 /* ------------------------------------------------------------------ thread pool */
 typedef void (*pg_task)(void *arg, int ith, int nth);
@@ -193,6 +193,33 @@ static inline uint16_t f32_to_bf16(float f) { /* round to nearest even, as PyTor
     return (uint16_t)(v.u >> 16);
 }
 
+/* ------------------------------------------------------------------ float16 (the scales) */
+static inline float h2f(uint16_t h) {
+#if defined(PG_AVX512) || defined(PG_AVX2)
+    return _cvtsh_ss(h);
+#else
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    union { uint32_t u; float f; } v;
+    if (e == 0) { /* zero or subnormal: man · 2^-24 */
+        v.f = (float)man * (1.0f / 16777216.0f);
+        v.u |= sign;
+    } else if (e == 31) {
+        v.u = sign | 0x7f800000u | (man << 13);
+    } else {
+        v.u = sign | ((e + 112u) << 23) | (man << 13);
+    }
+    return v.f;
+#endif
+}
+
+#if defined(PG_AVX512)
+static inline __m128 two_h2f(const uint16_t *p) { /* p[0], p[1] as the low two floats */
+    uint32_t two;
+    memcpy(&two, p, sizeof two);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)two));
+}
+#endif
+
 /* ------------------------------------------------------------------ products, one weight row */
 /* Scratch for one input row x: per-group sums (sx), and for the int8 kernels x quantized per group
  * of 32 (xq, dx) with the scales laid out as the kernels' lanes want them (dxv). */
@@ -223,10 +250,10 @@ static inline __m512 q8_load(const int8_t *q) { return _mm512_cvtepi32_ps(_mm512
 /* a group of 32 weights as two vectors of 16 floats */
 static inline void group(const pg_mat *w, int r, int b, __m512 *w0, __m512 *w1) {
     const int nb = w->cols / QK;
-    const __m512 dv = _mm512_set1_ps(w->d[(size_t)r * nb + b]);
+    const __m512 dv = _mm512_set1_ps(h2f(w->d[(size_t)r * nb + b]));
     if (w->kind == 0) {
         __m512i v = q4_load(w->qs + (size_t)r * nb * 16 + 16 * b);
-        __m512 mv = _mm512_set1_ps(w->m[(size_t)r * nb + b]);
+        __m512 mv = _mm512_set1_ps(h2f(w->m[(size_t)r * nb + b]));
         *w0 = _mm512_fmadd_ps(q4_lo(v), dv, mv);
         *w1 = _mm512_fmadd_ps(q4_hi(v), dv, mv);
     } else {
@@ -271,12 +298,12 @@ static inline float hsum8(__m256 v) {
 /* a group of 32 weights as four vectors of 8 floats */
 static inline void group8(const pg_mat *w, int r, int b, __m256 *v) {
     const int nb = w->cols / QK;
-    const __m256 dv = _mm256_set1_ps(w->d[(size_t)r * nb + b]);
+    const __m256 dv = _mm256_set1_ps(h2f(w->d[(size_t)r * nb + b]));
     if (w->kind == 0) {
         const __m128i m4 = _mm_set1_epi8(15);
         __m128i q = _mm_loadu_si128((const __m128i *)(w->qs + (size_t)r * nb * 16 + 16 * b));
         __m128i lo = _mm_and_si128(q, m4), hi = _mm_and_si128(_mm_srli_epi16(q, 4), m4);
-        const __m256 mv = _mm256_set1_ps(w->m[(size_t)r * nb + b]);
+        const __m256 mv = _mm256_set1_ps(h2f(w->m[(size_t)r * nb + b]));
         v[0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(lo)), dv, mv);
         v[1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(lo, 8))), dv, mv);
         v[2] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(hi)), dv, mv);
@@ -323,10 +350,10 @@ static void row_many(const pg_mat *w, int r, const float *x, int T, int ldx, flo
         int nt = T - t0 < 4 ? T - t0 : 4;
         for (int i = 0; i < 4; i++) acc[i] = 0.f;
         for (int b = 0; b < nb; b++) {
-            float d = w->d[(size_t)r * nb + b];
+            float d = h2f(w->d[(size_t)r * nb + b]);
             if (w->kind == 0) {
                 const uint8_t *qb = w->qs + (size_t)r * nb * 16 + 16 * b;
-                float m = w->m[(size_t)r * nb + b];
+                float m = h2f(w->m[(size_t)r * nb + b]);
                 for (int i = 0; i < 16; i++) {
                     wb[i] = d * (float)(qb[i] & 15) + m;
                     wb[i + 16] = d * (float)(qb[i] >> 4) + m;
@@ -409,7 +436,7 @@ static inline float hsum_i32x8(__m256i v) {
 static void row_q4_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
     const int nb = w->cols / QK;
     const uint8_t *q = w->qs + (size_t)r * nb * 16;
-    const float *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
+    const uint16_t *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
     const __m256i m4 = _mm256_set1_epi8(15);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
@@ -420,7 +447,7 @@ static void row_q4_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
         __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m4)),                    \
                                         _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), 1);                  \
         __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512(s->xq + QK * b));  \
-        __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double *)(d + b))))); \
+        __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two_h2f(d + b))); \
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
     } while (0)
     for (; b + 3 < nb; b += 2) {
@@ -433,10 +460,11 @@ static void row_q4_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
     /* the minimum's part, sum_j m[j] * sx[j], 16 groups at a time (a scalar loop here was a
      * chain of dependent multiply-adds that cost as much as the products themselves) */
     int j = 0;
-    for (; j + 16 <= nb; j += 16) acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(m + j), _mm512_loadu_ps(s->sx + j), acc1);
+    for (; j + 16 <= nb; j += 16)
+        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(m + j))), _mm512_loadu_ps(s->sx + j), acc1);
     if (j < nb) {
         const __mmask16 k = (__mmask16)((1u << (nb - j)) - 1);
-        acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, m + j), _mm512_maskz_loadu_ps(k, s->sx + j), acc1);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, m + j)), _mm512_maskz_loadu_ps(k, s->sx + j), acc1);
     }
     float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     if (b < nb) { /* a last, unpaired group: its 32 bytes in natural order */
@@ -444,7 +472,7 @@ static void row_q4_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
         const __m128i m4x = _mm_set1_epi8(15);
         __m256i wv = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4x), _mm_and_si128(v, m4x));
         __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
-        sum += d[b] * s->dx[b] * hsum_i32x8(pi);
+        sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
     }
     *y = sum;
 }
@@ -452,7 +480,7 @@ static void row_q4_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
 static void row_q8_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
     const int nb = w->cols / QK;
     const int8_t *q = (const int8_t *)w->qs + (size_t)r * w->cols;
-    const float *d = w->d + (size_t)r * nb;
+    const uint16_t *d = w->d + (size_t)r * nb;
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
     __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int b = 0;
@@ -462,7 +490,7 @@ static void row_q8_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
         __m512i xv = _mm512_loadu_si512(s->xq + QK * b);                                                   \
         xv = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), xv);               \
         __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), xv);                 \
-        __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double *)(d + b))))); \
+        __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two_h2f(d + b))); \
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
     } while (0)
     for (; b + 3 < nb; b += 2) {
@@ -477,7 +505,7 @@ static void row_q8_vnni(const pg_mat *w, int r, const xscratch *s, float *y) {
         __m256i wv = _mm256_loadu_si256((const __m256i *)(q + QK * b));
         __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s->xq + QK * b)), wv);
         __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wv), xv);
-        sum += d[b] * s->dx[b] * hsum_i32x8(pi);
+        sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
     }
     *y = sum;
 }
@@ -495,32 +523,34 @@ static inline __m256 dot32(__m256i w_u8, __m256i x_s8) { /* 8 partial sums of 4 
 static void row_q4_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
     const int nb = w->cols / QK;
     const uint8_t *q = w->qs + (size_t)r * nb * 16;
-    const float *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
+    const uint16_t *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
     const __m128i m4 = _mm_set1_epi8(15);
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int b = 0; b < nb; b++) {
         __m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * b));
         __m256i wv = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
         __m256 p = dot32(wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
-        acc[b & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(d[b] * s->dx[b]), acc[b & 1]);
+        acc[b & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(h2f(d[b]) * s->dx[b]), acc[b & 1]);
     }
     int j = 0; /* the minimum's part, sum_j m[j] * sx[j], 8 groups at a time */
-    for (; j + 8 <= nb; j += 8) acc[j & 8 ? 1 : 0] = _mm256_fmadd_ps(_mm256_loadu_ps(m + j), _mm256_loadu_ps(s->sx + j), acc[j & 8 ? 1 : 0]);
+    for (; j + 8 <= nb; j += 8)
+        acc[j & 8 ? 1 : 0] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(m + j))),
+                                             _mm256_loadu_ps(s->sx + j), acc[j & 8 ? 1 : 0]);
     float sum = hsum8(_mm256_add_ps(acc[0], acc[1]));
-    for (; j < nb; j++) sum += m[j] * s->sx[j];
+    for (; j < nb; j++) sum += h2f(m[j]) * s->sx[j];
     *y = sum;
 }
 
 static void row_q8_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
     const int nb = w->cols / QK;
     const int8_t *q = (const int8_t *)w->qs + (size_t)r * w->cols;
-    const float *d = w->d + (size_t)r * nb;
+    const uint16_t *d = w->d + (size_t)r * nb;
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int b = 0; b < nb; b++) {
         __m256i wv = _mm256_loadu_si256((const __m256i *)(q + QK * b));
         __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s->xq + QK * b)), wv);
         __m256 p = dot32(_mm256_abs_epi8(wv), xv);
-        acc[b & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(d[b] * s->dx[b]), acc[b & 1]);
+        acc[b & 1] = _mm256_fmadd_ps(p, _mm256_set1_ps(h2f(d[b]) * s->dx[b]), acc[b & 1]);
     }
     *y = hsum8(_mm256_add_ps(acc[0], acc[1]));
 }
@@ -620,12 +650,12 @@ static void deq_task(void *p, int ith, int nth) {
         }
 #else
         for (int b = 0; b < nb; b++) {
-            float d = w->d[(size_t)r * nb + b];
+            float d = h2f(w->d[(size_t)r * nb + b]);
             for (int i = 0; i < QK; i++) {
                 float x;
                 if (w->kind == 0) {
                     uint8_t byte = w->qs[(size_t)r * nb * 16 + 16 * b + (i & 15)];
-                    x = d * (float)(i < 16 ? (byte & 15) : (byte >> 4)) + w->m[(size_t)r * nb + b];
+                    x = d * (float)(i < 16 ? (byte & 15) : (byte >> 4)) + h2f(w->m[(size_t)r * nb + b]);
                 } else {
                     x = d * (float)((const int8_t *)w->qs)[(size_t)r * w->cols + QK * b + i];
                 }
@@ -825,10 +855,10 @@ static void swiglu_task(void *p, int ith, int nth) {
 static void embed_row(const pg_mat *E, int tok, float *x) {
     const int nb = E->cols / QK;
     for (int b = 0; b < nb; b++) {
-        float d = E->d[(size_t)tok * nb + b];
+        float d = h2f(E->d[(size_t)tok * nb + b]);
         if (E->kind == 0) {
             const uint8_t *q = E->qs + (size_t)tok * nb * 16 + 16 * b;
-            float m = E->m[(size_t)tok * nb + b];
+            float m = h2f(E->m[(size_t)tok * nb + b]);
             for (int i = 0; i < 16; i++) {
                 x[QK * b + i] = d * (float)(q[i] & 15) + m;
                 x[QK * b + 16 + i] = d * (float)(q[i] >> 4) + m;
