@@ -388,32 +388,41 @@ static void quantize_x(const float *x, int cols, int kind, xscratch *s) {
     const int nb = cols / QK;
     for (int b = 0; b < nb; b++) {
         const float *xb = x + QK * b;
+        int8_t *out = s->xq + QK * b;
+#if defined(PG_VNNI)
+        const __m512 lo = _mm512_loadu_ps(xb), hi = _mm512_loadu_ps(xb + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+        const float inv = amax > 0.f ? 127.f / amax : 0.f;
+        s->dx[b] = amax / 127.f;
+        s->sx[b] = _mm512_reduce_add_ps(_mm512_add_ps(lo, hi));
+        const __m512 iv = _mm512_set1_ps(inv); /* round to nearest even, like lrintf below */
+        __m128i qlo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)));
+        __m128i qhi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(hi, iv)));
+        if (kind == 0 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
+            int8_t *pair = s->xq + QK * (b & ~1);
+            const int at = b % 2 ? 16 : 0;
+            _mm_storeu_si128((__m128i *)(pair + at), qlo);
+            _mm_storeu_si128((__m128i *)(pair + 32 + at), qhi);
+        } else {
+            _mm_storeu_si128((__m128i *)out, qlo);
+            _mm_storeu_si128((__m128i *)(out + 16), qhi);
+        }
+#else
+        (void)kind;
         float amax = 0.f, sum = 0.f;
         for (int i = 0; i < QK; i++) {
             float a = fabsf(xb[i]);
             amax = a > amax ? a : amax;
             sum += xb[i];
         }
-        float d = amax / 127.f, inv = amax > 0.f ? 127.f / amax : 0.f;
-        s->dx[b] = d;
+        const float inv = amax > 0.f ? 127.f / amax : 0.f;
+        s->dx[b] = amax / 127.f;
         s->sx[b] = sum;
-        int8_t *out = s->xq + QK * b;
-#if defined(PG_VNNI)
-        const int paired = kind == 0 && (b + 1 < nb || (b % 2 == 1)); /* member of a full pair */
-#else
-        const int paired = 0;
-        (void)kind;
-#endif
         for (int i = 0; i < QK; i++) {
             int q = (int)lrintf(xb[i] * inv);
-            q = q > 127 ? 127 : (q < -127 ? -127 : q);
-            int at = i;
-            if (paired) { /* within the pair's 64 bytes: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
-                const int first = b % 2 == 0;
-                at = (i < 16 ? 0 : 32) + (first ? 0 : 16) + (i & 15) - (first ? 0 : QK);
-            }
-            out[at] = (int8_t)q;
+            out[i] = (int8_t)(q > 127 ? 127 : (q < -127 ? -127 : q));
         }
+#endif
     }
 #if defined(PG_VNNI)
     for (int p = 0; p + 1 < nb; p += 2) {
