@@ -114,6 +114,7 @@ class MessageWidget(QFrame):
         self.stats = QLabel()
         self.stats.setObjectName("stats")
         self.stats.setStyleSheet("color: gray; font-size: small;")
+        self.stats.setWordWrap(True)  # a narrow chat pane wraps it rather than scrolling sideways
         lay.addWidget(self.stats)
         self.refresh()
 
@@ -189,6 +190,7 @@ class ChatView(QScrollArea):
     def __init__(self):
         super().__init__()
         self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # messages wrap to the width
         self._inner = QWidget()
         self._layout = QVBoxLayout(self._inner)
         self._layout.addStretch(1)

@@ -66,7 +66,7 @@ class TokenInspector(QWidget):
         self.attend_button = QPushButton("What it attended to")
         self.attend_button.setToolTip("This token's row of attention, over the conversation's text")
         self.attend_button.clicked.connect(self.attendRequested)
-        row.addWidget(self.branch)
+        lay.addWidget(self.branch)  # on its own row: the panel stays narrow enough to sit beside the chat
         row.addWidget(self.lens_button)
         row.addWidget(self.attend_button)
         lay.addLayout(row)
@@ -124,11 +124,11 @@ class AttentionView(QWidget):
         super().__init__()
         self.map = None
         lay = QVBoxLayout(self)
-        row = QHBoxLayout()
         self.compute = QPushButton("Compute for this conversation")
         self.compute.setToolTip("A separate forward pass with written-out attention over every token so far")
         self.compute.clicked.connect(self.computeRequested)
-        row.addWidget(self.compute)
+        lay.addWidget(self.compute)
+        row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
         self.layer = QSpinBox()
         self.layer.setRange(-1, 0)
@@ -159,6 +159,7 @@ class AttentionView(QWidget):
         self.bar.setImageItem(self.image, insert_in=self.view)
         lay.addWidget(self.plot, 3)
         self.hover = QLabel("Hover a cell for its value; click a row to see what that token attended to.")
+        self.hover.setWordWrap(True)
         lay.addWidget(self.hover)
         self.rowplot = pg.PlotWidget()
         self.rowplot.setMaximumHeight(140)
@@ -226,7 +227,8 @@ class AttentionView(QWidget):
             self._thumb = t + pad
             self.current = mosaic
             self.view.getAxis("left").setTicks([[((i + 0.5) * self._thumb, f"L{i}") for i in range(0, L, max(1, L // 15))]])
-            self.view.getAxis("bottom").setTicks([[((j + 0.5) * self._thumb, f"H{j}") for j in range(H)]])
+            every = 1 if H <= 6 else 2 if H <= 16 else max(1, H // 8)  # labels that do not overlap
+            self.view.getAxis("bottom").setTicks([[((j + 0.5) * self._thumb, f"H{j}") for j in range(0, H, every)]])
             shown = self._scaled(mosaic)
         else:
             m = self.matrix().astype(np.float32)

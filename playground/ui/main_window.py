@@ -201,6 +201,9 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state)
+        else:  # first start: the chat gets most of the width, the panel on the right about a third
+            QTimer.singleShot(0, lambda: self.resizeDocks([self.sampling_dock], [max(360, self.width() // 3)],
+                                                          Qt.Orientation.Horizontal))
         sizes = self.settings.value("window/splitter")
         if sizes is not None:
             self.splitter.restoreState(sizes)
