@@ -114,6 +114,18 @@ class TokenInspector(QWidget):
 SCALES = ("linear", "log", "power 0.3")
 
 
+def _tick_levels(labels: list[str]) -> list[list[tuple[float, str]]]:
+    """Token labels as tick levels, coarse to fine (every 64th, 16th, 4th, then all): the axis draws
+    a finer level's text only where it has room, so zooming in shows more tokens by name."""
+    levels, seen = [], set()
+    for step in (64, 16, 4, 1):
+        level = [(i + 0.5, lab) for i, lab in enumerate(labels) if i % step == 0 and i not in seen]
+        seen.update(i for i in range(0, len(labels), step))
+        if level:
+            levels.append(level)
+    return levels
+
+
 class AttentionView(QWidget):
     """One head's query × key heatmap, head/layer means, the all-heads grid, a token's row."""
 
@@ -236,10 +248,9 @@ class AttentionView(QWidget):
             masked[np.triu_indices_from(masked, 1)] = np.nan  # the future, shown empty
             self.current = m
             shown = self._scaled(masked)
-            ticks = [(i + 0.5, lab) for i, lab in enumerate(self.map.labels)]
-            every = max(1, len(ticks) // 40)
-            self.view.getAxis("bottom").setTicks([ticks[::every]])
-            self.view.getAxis("left").setTicks([ticks[::every]])
+            levels = _tick_levels(self.map.labels)
+            self.view.getAxis("bottom").setTicks(levels)
+            self.view.getAxis("left").setTicks(levels)
         finite = shown[np.isfinite(shown)]
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         self.image.setImage(np.nan_to_num(shown, nan=lo), levels=(lo, hi if hi > lo else lo + 1e-6))
