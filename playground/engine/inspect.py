@@ -63,8 +63,8 @@ def attention_maps(lm, ids: list[int], max_tokens: int | None = None) -> Attenti
     T = len(ids)
     out = _zeros((cfg.n_layers, cfg.n_heads, T, T), np.float16)
 
-    def sink(layer: int, w: torch.Tensor) -> None:
-        torch.from_numpy(out[layer]).copy_(w[0])  # converts to float16 straight into the array
+    def sink(layer: int, w: torch.Tensor, head: int = 0) -> None:  # w: (1, heads, T, T) from `head` on
+        torch.from_numpy(out[layer, head : head + w.shape[1]]).copy_(w[0])  # to float16, straight into the array
 
     lm.model(torch.tensor([ids], device=lm.model.device), use_cache=False, need_weights=sink, last_only=True)
     return AttentionMap(out, [token_label(lm.tokenizer, i) for i in ids], ids, total - T, total)

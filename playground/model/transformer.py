@@ -307,8 +307,8 @@ class Transformer(nn.Module):
         attn, hidden = [], [x] if return_hidden else None
         for i, layer in enumerate(self.layers):
             x, w = layer(x, rope, start, cache, i, bool(need_weights))
-            if callable(need_weights):  # a sink takes each layer's weights as they come
-                need_weights(i, w)
+            if callable(need_weights):  # a sink takes each layer's weights as they come: (layer, w, first head)
+                need_weights(i, w, 0)
             elif need_weights:
                 attn.append(w)
             if return_hidden:

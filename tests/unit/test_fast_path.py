@@ -161,6 +161,19 @@ def test_fast_attention_probabilities(pair):
     assert (att[1].float() - ref_extra["attentions"][1]).abs().max() < 0.05
 
 
+def test_attention_probabilities_in_head_chunks_equal_whole_layers(pair, monkeypatch):
+    from playground.engine.inspect import attention_maps
+
+    fast, _ = pair
+    ids = _ids(12)[0].tolist()
+    whole = attention_maps(fast, ids).weights
+    monkeypatch.setattr(type(fast.model), "weights_chunk_bytes", 1)  # one head at a time
+    chunked = attention_maps(fast, ids).weights
+    assert np.array_equal(whole, chunked)
+    _, extra = fast.model(torch.tensor([ids]), use_cache=False, need_weights=True)
+    assert extra["attentions"][0].shape == (1, 4, 12, 12)
+
+
 def test_fast_generation_streams(pair):
     fast, _ = pair
     fast.tokenizer.eos_ids = []
