@@ -301,3 +301,31 @@ def test_native_decoding_is_reproducible_across_thread_counts(pair):
     finally:
         lib.pg_set_threads(max(1, torch.get_num_threads()))
     assert len(runs[0]) == 24 and all(r == runs[0] for r in runs)
+
+
+_FORK_CHILD = """
+import os, torch
+from playground.model import native
+from playground.model.quant import QLinear
+lib = native.library()
+lib.pg_set_threads(2)
+layer = QLinear.from_float(torch.randn(256, 128, generator=torch.Generator().manual_seed(0)))
+x = torch.randn(1, 128, generator=torch.Generator().manual_seed(1))
+first = layer(x)
+pid = os.fork()
+if pid == 0:  # the child has no pool workers: it must still compute, not wait for them forever
+    os._exit(0 if torch.equal(layer(x), first) else 3)
+_, status = os.waitpid(pid, 0)
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork() here")
+def test_native_kernels_work_in_a_forked_child():
+    import subprocess
+    import sys
+
+    if native.library() is None:
+        pytest.skip(f"native kernels unavailable: {native.why_unavailable()}")
+    proc = subprocess.run([sys.executable, "-c", _FORK_CHILD], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "0", proc.stderr[-2000:]

@@ -133,11 +133,25 @@ static void pool_stop(void) {
     P.n = 1;
 }
 
+/* A child of fork() has none of the workers (and maybe a lock some other thread held): it starts
+ * over single-threaded, and pg_set_threads can grow its pool again. */
+static void pool_after_fork(void) {
+    P.n = 1;
+    P.quit = 0;
+    atomic_store(&P.pending, 0);
+    atomic_store(&P.sleepers, 0);
+    pthread_mutex_init(&P.mu, NULL);
+    pthread_cond_init(&P.cv, NULL);
+    pthread_mutex_init(&call_mu, NULL);
+}
+
 /* Threads used by the next calls (the caller counts as one). Returns the number in effect. */
 int pg_set_threads(int n) {
+    static int fork_handler;
     if (n < 1) n = 1;
     if (n > MAX_THREADS) n = MAX_THREADS;
     pthread_mutex_lock(&call_mu);
+    if (!fork_handler) fork_handler = pthread_atfork(NULL, NULL, pool_after_fork) == 0;
     if (n != P.n) {
         pool_stop();
         P.start_gen = atomic_load(&P.gen);
