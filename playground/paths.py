@@ -23,3 +23,20 @@ def home() -> Path:
 
 def models_dir() -> Path:
     return home() / "models"
+
+
+def resources_dir() -> Path:
+    """The data Playground ships (corpus, QA set, teaching checkpoint): `resources/` beside the
+    package in a checkout or an editable install; <prefix>/share/playground/resources when
+    installed from a wheel."""
+    here = Path(__file__).resolve().parents[1] / "resources"
+    if here.is_dir():
+        return here
+    import site
+    import sys
+
+    for base in (sys.prefix, getattr(site, "USER_BASE", None) or ""):
+        p = Path(base) / "share" / "playground" / "resources"
+        if p.is_dir():
+            return p
+    return here

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..paths import DEFAULT_MODEL_FILE, models_dir
+from ..paths import DEFAULT_MODEL_FILE, models_dir, resources_dir
 from .meta import is_weight_file
 
 
@@ -63,7 +63,7 @@ def bundled_default() -> Path | None:
     return None
 
 
-TEACHING_CHECKPOINT = Path(__file__).resolve().parents[2] / "resources" / "checkpoints" / "shakespeare-qa"
+TEACHING_CHECKPOINT = resources_dir() / "checkpoints" / "shakespeare-qa"
 
 
 def teaching_checkpoint() -> Path | None:

@@ -13,7 +13,9 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+from ..paths import resources_dir
+
+RESOURCES = resources_dir()
 DEFAULT_CORPUS = RESOURCES / "corpus" / "shakespeare.txt"
 DEFAULT_QA = RESOURCES / "qa" / "shakespeare_qa.jsonl"
 SPECIALS = ["<|endoftext|>", "<|pad|>"]

@@ -1,0 +1,33 @@
+"""An install from a wheel carries what the app needs beyond Python files: the native kernels'
+C source (built on first use) and the shipped data (corpus, QA set, teaching checkpoint)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_wheel_carries_the_kernels_source_and_the_shipped_data(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=600)
+    if proc.returncode and ("No module named 'setuptools'" in proc.stderr or "setuptools.build_meta" in proc.stderr):
+        pytest.skip("setuptools is not installed here (building a wheel offline needs it)")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "playground/model/native/kernels.c" in names
+    data = {n.split("/data/", 1)[1] for n in names if ".data/data/" in n}
+    for rel in ("corpus/shakespeare.txt", "qa/shakespeare_qa.jsonl", "checkpoints/shakespeare-qa/model.safetensors",
+                "checkpoints/shakespeare-qa/tokenizer.json", "checkpoints/shakespeare-qa/config.json"):
+        assert f"share/playground/resources/{rel}" in data, rel
+    # and resources_dir() finds them there (a checkout finds resources/ beside the package)
+    from playground.paths import resources_dir
+
+    assert (resources_dir() / "corpus" / "shakespeare.txt").is_file()
