@@ -329,3 +329,25 @@ def test_native_kernels_work_in_a_forked_child():
         pytest.skip(f"native kernels unavailable: {native.why_unavailable()}")
     proc = subprocess.run([sys.executable, "-c", _FORK_CHILD], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip().splitlines()[-1] == "0", proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("qtype", ["Q8_0", "F32", "Q4_1"])
+def test_qwen2_fast_path_with_qkv_bias_follows_the_reference(qtype, tmp_path):
+    """Qwen2 (q/k/v biases) on the fast path, whatever the file's type (F32 is requantized to
+    8-bit groups): prompt and token-by-token decoding against the float32 model of the same file
+    (which equals transformers', checked in test_gguf_parity)."""
+    hf = tiny_hf_model("qwen2")
+    path = write_llama_gguf(hf, tiny_tokenizer(), tmp_path / f"q-{qtype}.gguf", qtype)
+    fast, ref = load_model(path, device="cpu", dtype="auto"), load_model(path, device="cpu")
+    assert isinstance(fast.model, FastLlama)
+    ids = torch.randint(0, hf.config.vocab_size, (1, 24), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        expected = ref.model(ids)
+        if qtype == "F32":
+            assert (expected - hf(ids).logits).abs().max() < 1e-4
+        m = fast.model
+        m.setup_cache(32)
+        got = torch.cat([m(ids[:, :10], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(10, 24)], 1)
+    scale = expected.abs().max().item()
+    assert (got - expected).abs().max().item() < 0.03 * scale
+    assert (got.argmax(-1) == expected.argmax(-1)).float().mean().item() >= 0.9
