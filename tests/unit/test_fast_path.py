@@ -351,3 +351,36 @@ def test_qwen2_fast_path_with_qkv_bias_follows_the_reference(qtype, tmp_path):
     scale = expected.abs().max().item()
     assert (got - expected).abs().max().item() < 0.03 * scale
     assert (got.argmax(-1) == expected.argmax(-1)).float().mean().item() >= 0.9
+
+
+@pytest.mark.parametrize("heads,kv", [(6, 2), (4, 4), (8, 2), (10, 2)])  # 3, 1, 4 and 5 heads per KV head
+def test_native_attention_head_size_64(heads, kv, tmp_path, monkeypatch):
+    """SmolLM2's head size (64, where the attention loops take their vector paths) with several
+    grouped-query layouts: the native forward pass equals the PyTorch path and the portable build,
+    prompt and decode."""
+    hf = tiny_hf_model("llama", hidden_size=64 * heads, num_attention_heads=heads, num_key_value_heads=kv,
+                       intermediate_size=128)
+    path = write_llama_gguf(hf, tiny_tokenizer(), tmp_path / "g.gguf", "Q8_0")
+    ids = torch.randint(0, 320, (1, 40), generator=torch.Generator().manual_seed(9))
+
+    def run(use_native: bool, lib=None):
+        if lib is not None:
+            monkeypatch.setitem(native._libs, "native", lib)
+        m = load_model(path, device="cpu", dtype="auto").model
+        m.use_native = use_native
+        with torch.no_grad():
+            m.setup_cache(48)
+            return torch.cat([m(ids[:, :20], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(20, 40)], 1)
+
+    simd = native.library()
+    if simd is None:
+        pytest.skip(f"native kernels unavailable: {native.why_unavailable()}")
+    scalar = native.library("scalar")
+    got = run(True, simd)
+    ref = run(False)
+    scale = ref.abs().max().item()
+    assert (got - ref).abs().max().item() < 0.03 * scale
+    assert (got.argmax(-1) == ref.argmax(-1)).float().mean().item() >= 0.9
+    portable = run(True, scalar)
+    assert (got[:, :20] - portable[:, :20]).abs().max() < 1e-4 * scale  # float32 in both for the prompt
+    assert (got - portable).abs().max() < 2e-2 * scale
