@@ -421,6 +421,26 @@ static void quantize_x(const float *x, int cols, int kind, xscratch *s) {
             _mm_storeu_si128((__m128i *)out, qlo);
             _mm_storeu_si128((__m128i *)(out + 16), qhi);
         }
+#elif defined(PG_AVX2)
+        (void)kind;
+        const __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8), v2 = _mm256_loadu_ps(xb + 16),
+                     v3 = _mm256_loadu_ps(xb + 24);
+        const __m256 sign = _mm256_set1_ps(-0.0f);
+        __m256 mv = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                  _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        const float inv = amax > 0.f ? 127.f / amax : 0.f;
+        s->dx[b] = amax / 127.f;
+        s->sx[b] = hsum8(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
+        const __m256 iv = _mm256_set1_ps(inv); /* round to nearest even, like lrintf below */
+        const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, iv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, iv)),
+                      i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, iv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, iv));
+        /* pack 32 int32 to int8; the packs work per 128-bit lane, the permutation restores the order */
+        const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+        _mm256_storeu_si256((__m256i *)out, _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
 #else
         (void)kind;
         float amax = 0.f, sum = 0.f;
