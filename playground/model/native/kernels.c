@@ -846,6 +846,105 @@ static inline void axpy_bf16(float a, const uint16_t *v, float *y, int n) {
     for (int i = 0; i < n; i++) y[i] += a * bf16_to_f32(v[i]);
 }
 
+#if defined(PG_AVX512)
+static inline __m512 bf16x16(const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+/* r[k] = sum of v[k]'s 16 lanes, for 16 vectors at once: ~3 operations a vector instead of ~8 */
+static inline __m512 sum16x16(const __m512 *v) {
+    __m512 w[8], x[4], y[2];
+    for (int k = 0; k < 8; k++) /* halves: each 256 bits of w[k] hold 8 partial sums of one vector */
+        w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int k = 0; k < 4; k++) /* quarters: 128-bit lane j of x[k] holds 4 partial sums of vector 4k + j */
+        x[k] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int k = 0; k < 2; k++)
+        y[k] = _mm512_add_ps(_mm512_unpacklo_ps(x[2 * k], x[2 * k + 1]), _mm512_unpackhi_ps(x[2 * k], x[2 * k + 1]));
+    const __m512 z = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(y[0]), _mm512_castps_pd(y[1]))),
+                                   _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(y[0]), _mm512_castps_pd(y[1]))));
+    /* z[4j + i] is the sum of vector 4i + j */
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z);
+}
+
+/* e^x for x <= 0 (scores minus their maximum), Cephes' expf polynomial: relative error < 2e-7 */
+static inline __m512 exp_neg512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* One head of size 64 over keys 0..n-1: scores and their exponentials 16 keys at a time, the
+ * output in registers (at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
+static void attn_head64(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
+                        float *out) {
+    const __m512 q0 = _mm512_loadu_ps(q), q1 = _mm512_loadu_ps(q + 16), q2 = _mm512_loadu_ps(q + 32),
+                 q3 = _mm512_loadu_ps(q + 48);
+    __m512 mxv = _mm512_set1_ps(-INFINITY);
+    int s = 0;
+    for (; s + 16 <= n; s += 16) {
+        __m512 acc[16];
+        for (int k = 0; k < 16; k++) {
+            const uint16_t *kr = K + (size_t)(s + k) * 64;
+            __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
+            a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
+            a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
+            acc[k] = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+        }
+        const __m512 d = _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(scale));
+        _mm512_storeu_ps(sc + s, d);
+        mxv = _mm512_max_ps(mxv, d);
+    }
+    float mx = _mm512_reduce_max_ps(mxv);
+    for (; s < n; s++) {
+        const uint16_t *kr = K + (size_t)s * 64;
+        __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
+        a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
+        a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
+        a = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+        sc[s] = _mm512_reduce_add_ps(a) * scale;
+        mx = sc[s] > mx ? sc[s] : mx;
+    }
+    __m512 sumv = _mm512_setzero_ps();
+    const __m512 mv = _mm512_set1_ps(mx);
+    for (s = 0; s + 16 <= n; s += 16) {
+        const __m512 e = exp_neg512(_mm512_sub_ps(_mm512_loadu_ps(sc + s), mv));
+        _mm512_storeu_ps(sc + s, e);
+        sumv = _mm512_add_ps(sumv, e);
+    }
+    float sum = _mm512_reduce_add_ps(sumv);
+    for (; s < n; s++) {
+        sc[s] = expf(sc[s] - mx);
+        sum += sc[s];
+    }
+    __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+    for (s = 0; s < n; s++) {
+        const uint16_t *vr = V + (size_t)s * 64;
+        const __m512 p = _mm512_set1_ps(sc[s]);
+        o0 = _mm512_fmadd_ps(p, bf16x16(vr), o0);
+        o1 = _mm512_fmadd_ps(p, bf16x16(vr + 16), o1);
+        o2 = _mm512_fmadd_ps(p, bf16x16(vr + 32), o2);
+        o3 = _mm512_fmadd_ps(p, bf16x16(vr + 48), o3);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sum);
+    _mm512_storeu_ps(out, _mm512_mul_ps(o0, inv));
+    _mm512_storeu_ps(out + 16, _mm512_mul_ps(o1, inv));
+    _mm512_storeu_ps(out + 32, _mm512_mul_ps(o2, inv));
+    _mm512_storeu_ps(out + 48, _mm512_mul_ps(o3, inv));
+}
+#endif
+
 static void attn_task(void *p, int ith, int nth) {
     attn_args *a = p;
     pg_model *M = a->M;
@@ -862,6 +961,12 @@ static void attn_task(void *p, int ith, int nth) {
         const float *q = M->qkv + (size_t)t * nqkv + (size_t)h * hd;
         const uint16_t *K = a->kc + layer_off + (size_t)kvh * a->max_len * hd;
         const uint16_t *V = a->vc + layer_off + (size_t)kvh * a->max_len * hd;
+#if defined(PG_AVX512)
+        if (hd == 64) {
+            attn_head64(q, K, V, pos + 1, scale, sc, M->att + (size_t)t * nh * hd + (size_t)h * hd);
+            continue;
+        }
+#endif
         float mx = -INFINITY;
         for (int s = 0; s <= pos; s++) {
             sc[s] = dot_bf16(K + (size_t)s * hd, q, hd) * scale;
