@@ -40,7 +40,7 @@ class FastLlama(nn.Module):
     weights_chunk_bytes = 24 << 20  # attention probabilities are computed a few heads at a time, this big
 
     def __init__(self, cfg: ModelConfig, embed: QLinear, layers: list[dict], norm: torch.Tensor,
-                 output: QLinear, inv_freq: torch.Tensor, rope_scale: float = 1.0, native: bool = True):
+                 output: QLinear, inv_freq: torch.Tensor, rope_scale: float = 1.0):
         super().__init__()
         self.config = cfg
         self.dtype = torch.bfloat16
@@ -55,12 +55,12 @@ class FastLlama(nn.Module):
         self.down = nn.ModuleList(layer["down"] for layer in layers)
         self.norm_w = norm.to(self.dtype)
         self.output = output
-        self.inv_freq = inv_freq.float()
+        self.inv_freq = inv_freq.float().contiguous()
         self.rope_scale = rope_scale
         self._rope_len = 0
         self.cache: FastKVCache | None = None
-        self.use_native = native
-        self._native = None  # (library, model handle, what it points into), built on first use
+        self.use_native = True  # False: the PyTorch loop only (set when the native kernels are unavailable)
+        self._native = None  # (library, model handle), built on first use
 
     @property
     def device(self) -> torch.device:
@@ -112,25 +112,24 @@ class FastLlama(nn.Module):
                 self.use_native = False
                 return None
             cfg = self.config
-            inv_freq = self.inv_freq.float().contiguous()
             attn32, ffn32, out32 = self.norms32
             layers = (nat.Layer * cfg.n_layers)(*[
-                nat.Layer(attn32[i].data_ptr(), ffn32[i].data_ptr(), self.qkv[i].mat(nat), self.wo[i].mat(nat),
-                          self.gate_up[i].mat(nat), self.down[i].mat(nat)) for i in range(cfg.n_layers)])
+                nat.Layer(attn32[i].data_ptr(), ffn32[i].data_ptr(), self.qkv[i].mat(), self.wo[i].mat(),
+                          self.gate_up[i].mat(), self.down[i].mat()) for i in range(cfg.n_layers)])
             desc = nat.Desc(cfg.dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.hidden_dim,
                             self.embed.out_features, NATIVE_DENSE_ROWS - 1, cfg.max_seq_len, cfg.norm_eps,
-                            self.rope_scale, inv_freq.data_ptr(), out32.data_ptr(), self.embed.mat(nat),
-                            self.output.mat(nat), layers)
+                            self.rope_scale, self.inv_freq.data_ptr(), out32.data_ptr(), self.embed.mat(),
+                            self.output.mat(), layers)
             handle = lib.pg_model_new(ctypes.byref(desc))
             if not handle:
                 self.use_native = False
                 return None
             weakref.finalize(self, lib.pg_model_free, handle)
-            self._native = (lib, handle, inv_freq)
-        return self._native[:2]
+            self._native = (lib, handle)
+        return self._native
 
     def _native_forward(self, idx: torch.Tensor, start: int, cache: FastKVCache, last_only: bool) -> torch.Tensor:
-        lib, handle = self._native[:2]
+        lib, handle = self._native
         ids = idx[0].to(torch.int32).contiguous()
         T = ids.numel()
         out = torch.empty(1, 1 if last_only else T, self.output.out_features)
@@ -178,13 +177,14 @@ class FastLlama(nn.Module):
         cos = self.cos[start:end]  # (T, hs) with the table doubled: [cos, cos]
         sin = self.sin[start:end]  # (T, hs): [-sin, sin]
         x = self.embed_tokens(idx[0])  # (T, C)
-        mask = causal_mask(T, end, start, idx.device) if T > 1 else None
+        keep = causal_mask(T, end, start, idx.device) if T > 1 or need_weights else None
+        mask = keep if T > 1 else None
         eps = cfg.norm_eps
         attn, hidden = [], [x.float()[None]] if return_hidden else None
         gqa = nh != nkv
         half, nqk = hs // 2, nh + nkv
         cos_, sin_ = cos[:, None], sin[:, None]
-        future = ~causal_mask(T, end, start, idx.device) if need_weights else None
+        future = ~keep if need_weights else None
         # plain lists of the layers' products: no module lookups in the per-token loop, and for a
         # few tokens the quantized kernels called directly
         if T < PREFILL_ROWS and self.native() is None:

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import native
+
 GROUP = 32
 # From this many rows (tokens) on, a product dequantizes the weight to bfloat16 and runs a dense
 # matmul (AMX/AVX-512 where the CPU has them). Measured break-evens on SmolLM2, 2 cores: 64 against
@@ -28,8 +30,6 @@ NATIVE_DENSE_ROWS = 32
 
 
 def dense_from_rows() -> int:
-    from . import native
-
     return NATIVE_DENSE_ROWS if native.library() is not None else PREFILL_ROWS
 
 
@@ -106,22 +106,19 @@ class QLinear(nn.Module):
         return f"{self.kind}, in={self.in_features}, out={self.out_features}, bias={self.bias is not None}"
 
     # -- the weight, whole -----------------------------------------------------------------------------
-    def _groups(self) -> torch.Tensor:
-        """q per element as (out, in/32, 32), in the layer's element order."""
+    def _groups(self, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """q per element as (rows, in/32, 32), in the layer's element order, for rows idx (default all)."""
         n, nb = self.d.shape
-        if self.kind == "q4":
-            b = self.qs.view(n, nb, 16)
-            return torch.cat((b & 0x0F, b >> 4), dim=-1)
-        return self.qs.view(n, nb, GROUP)
+        g = self.qs.view(n, nb, 16 if self.kind == "q4" else GROUP)
+        g = g if idx is None else g[idx]
+        return torch.cat((g & 0x0F, g >> 4), dim=-1) if self.kind == "q4" else g
 
     def dense(self) -> torch.Tensor:
         """The weight as a bfloat16 (out, in) matrix, computed on the fly."""
-        from . import native
-
         lib = native.library()
         if lib is not None and self.d.device.type == "cpu":  # one pass, on all cores: 5-10× PyTorch's ops
             w = torch.empty(self.out_features, self.in_features, dtype=torch.bfloat16)
-            if lib.pg_dequant_bf16(ctypes.byref(self.mat(native)), w.data_ptr()) == 0:
+            if lib.pg_dequant_bf16(ctypes.byref(self.mat()), w.data_ptr()) == 0:
                 return w
         if self._bf16 is None:
             m = None if self.m is None else self.m.to(torch.bfloat16)[..., None]
@@ -134,26 +131,18 @@ class QLinear(nn.Module):
 
     def dequantized(self) -> torch.Tensor:
         """The exact float32 weight this layer stands for (tests, teaching views)."""
-        w = self._groups().float() * self.d.float()[..., None]
-        if self.m is not None:
-            w = w + self.m.float()[..., None]
-        return w.reshape(self.out_features, self.in_features)
+        return self.rows()
 
-    def rows(self, idx: torch.Tensor) -> torch.Tensor:
-        """Rows idx of the weight in float32 (an embedding lookup)."""
-        n, nb = self.d.shape
-        if self.kind == "q4":
-            b = self.qs.view(n, nb, 16)[idx]
-            g = torch.cat((b & 0x0F, b >> 4), dim=-1).float()
-        else:
-            g = self.qs.view(n, nb, GROUP)[idx].float()
-        w = g * self.d[idx].float()[..., None]
+    def rows(self, idx: torch.Tensor | None = None) -> torch.Tensor:
+        """Rows idx of the weight in float32 (an embedding lookup; default all rows)."""
+        pick = (lambda t: t) if idx is None else (lambda t: t[idx])
+        w = self._groups(idx).float() * pick(self.d).float()[..., None]
         if self.m is not None:
-            w = w + self.m[idx].float()[..., None]
-        return w.reshape(*idx.shape, self.in_features)
+            w = w + pick(self.m).float()[..., None]
+        return w.reshape(*w.shape[:-2], self.in_features)
 
     # -- products ---------------------------------------------------------------------------------------
-    def mat(self, native):
+    def mat(self):
         """This layer as the native kernels' pg_mat (it points into this module's buffers)."""
         if self._mat is None:
             def ptr(t):
@@ -197,13 +186,11 @@ class QLinear(nn.Module):
         if x.shape[0] >= dense_from_rows():  # wide products: a dense bfloat16 matmul is far faster
             y = torch.nn.functional.linear(x.to(torch.bfloat16), self.dense())
             return (y if self.bias is None else y + self.bias.to(y.dtype)).to(x.dtype)
-        from . import native
-
         lib = native.library()
         if lib is not None and x.device.type == "cpu":
             xf = x.float().contiguous()
             y = torch.empty(x.shape[0], self.out_features)
-            if lib.pg_gemm(ctypes.byref(self.mat(native)), xf.data_ptr(), xf.shape[0], y.data_ptr()):
+            if lib.pg_gemm(ctypes.byref(self.mat()), xf.data_ptr(), xf.shape[0], y.data_ptr()):
                 raise RuntimeError("the native product refused its arguments")
             return y.to(x.dtype)
         return self.torch_kernel()(x.to(torch.bfloat16)).to(x.dtype)

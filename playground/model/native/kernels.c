@@ -724,7 +724,6 @@ typedef struct {
     pg_layer *layers;
     float *x, *h, *qkv, *att, *gu, *act, *tmp, *cs, *scores;
     xscratch xs;
-    int scores_threads;
 } pg_model;
 
 void pg_model_free(void *p) {
@@ -773,7 +772,6 @@ void *pg_model_new(const pg_desc *desc) {
     M->tmp = malloc(sizeof(float) * T * widest);
     int xs_ok = xscratch_alloc(&M->xs, widest);
     M->cs = malloc(sizeof(float) * T * D->head_dim);
-    M->scores_threads = MAX_THREADS;
     M->scores = malloc(sizeof(float) * (size_t)MAX_THREADS * D->max_seq);
     if (!M->layers || !M->x || !M->h || !M->qkv || !M->att || !M->gu || !M->act || !M->tmp || !xs_ok || !M->cs ||
         !M->scores) {
@@ -798,13 +796,18 @@ typedef struct {
     const uint16_t *kc, *vc;
 } attn_args;
 
+#if defined(PG_AVX512)
+static inline __m512 bf16x16(const uint16_t *p) { /* 16 bfloat16 values widened to float32 */
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+#endif
+
 static inline float dot_bf16(const uint16_t *k, const float *q, int n) {
 #if defined(PG_AVX512)
     if (n % 16 == 0) {
         __m512 acc = _mm512_setzero_ps();
         for (int i = 0; i < n; i += 16) {
-            __m512i kv = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(k + i))), 16);
-            acc = _mm512_fmadd_ps(_mm512_castsi512_ps(kv), _mm512_loadu_ps(q + i), acc);
+            acc = _mm512_fmadd_ps(bf16x16(k + i), _mm512_loadu_ps(q + i), acc);
         }
         return _mm512_reduce_add_ps(acc);
     }
@@ -828,8 +831,7 @@ static inline void axpy_bf16(float a, const uint16_t *v, float *y, int n) {
     if (n % 16 == 0) {
         __m512 av = _mm512_set1_ps(a);
         for (int i = 0; i < n; i += 16) {
-            __m512i vv = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(v + i))), 16);
-            _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_castsi512_ps(vv), _mm512_loadu_ps(y + i)));
+            _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, bf16x16(v + i), _mm512_loadu_ps(y + i)));
         }
         return;
     }
@@ -847,10 +849,6 @@ static inline void axpy_bf16(float a, const uint16_t *v, float *y, int n) {
 }
 
 #if defined(PG_AVX512)
-static inline __m512 bf16x16(const uint16_t *p) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-}
-
 /* r[k] = sum of v[k]'s 16 lanes, for 16 vectors at once: ~3 operations a vector instead of ~8 */
 static inline __m512 sum16x16(const __m512 *v) {
     __m512 w[8], x[4], y[2];
