@@ -39,7 +39,7 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
-        return self.model.tok_embeddings.weight.device
+        return self.model.device  # both model paths say where their weights are
 
 
 def pick_device(device: str = "auto") -> torch.device:
