@@ -26,7 +26,7 @@ class History:
         return self.store.problems
 
     def list(self, search: str = "") -> list[ConversationSummary]:
-        self._settle()
+        """Newest first, pinned on top (a reply still on the writer thread shows at its next write)."""
         return self.store.list_conversations(search)
 
     def pin(self, cid: int, pinned: bool) -> None:

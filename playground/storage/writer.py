@@ -59,6 +59,11 @@ class BatchedWriter:
             done: list[tuple[Message, str]] = []
             for key, entry in items:
                 conv, msg, text, final = entry
+                if msg.meta.get("db_id") is None:  # never stored (its insert failed, and said so): nothing to update
+                    with self._lock:
+                        if self._dirty.get(key) is entry:
+                            del self._dirty[key]
+                    continue
                 self.store.update_message(msg, conv, text=text, with_record=final)
                 with self._lock:  # unless it was touched again meanwhile, it is written
                     if self._dirty.get(key) is entry:

@@ -153,3 +153,16 @@ def test_without_a_model_nothing_is_sent(tmp_path):
     s = ChatSession(NoModel())
     s.notice.connect(notices.append)
     assert s.send("hi") is None and notices == ["Load a model first."] and not s.conv.path()
+
+
+def test_two_replies_from_one_prefix_each_with_its_own_parameters(tmp_path):
+    """The seam A/B decoding and the lessons use: replies to the same message, started with
+    parameters of their own, while the live parameters stay as they are."""
+    s = _session(fake_loaded_model(TEXT), tmp_path, temperature=0.7, max_tokens=50)
+    a = s.send("hi")
+    user = a.parent
+    b = s.start_reply(s.conv.add("assistant", "", parent=user), params=SamplingParams(temperature=0.0, max_tokens=3))
+    assert user.children == [a, b] and s.conv.last() is b
+    assert a.record.params.temperature == 0.7 and a.record.finish == "eos"
+    assert b.record.params == SamplingParams(temperature=0.0, max_tokens=3) and b.record.finish == "length"
+    assert len(b.record.tokens) == 3 and s.backend.live.get().temperature == 0.7
