@@ -15,7 +15,7 @@ from playground.model import native
 from playground.model.fast import FastLlama
 from playground.model.quant import NATIVE_DENSE_ROWS, QLinear, q4_blocks, q8_0_blocks
 from playground.sampling import SamplingParams
-from tests.helpers import tiny_hf_model, tiny_tokenizer, write_llama_gguf
+from tests.helpers import agreement, sharpen, tiny_hf_model, tiny_tokenizer, write_llama_gguf
 
 
 def _layer(kind: str, rows=96, cols=128, seed=0):
@@ -147,8 +147,9 @@ def test_bias_is_added(monkeypatch):
 
 @pytest.fixture(scope="module", params=["Q4_1", "Q4_0", "Q8_0"])
 def pair(request, tmp_path_factory):
-    path = write_llama_gguf(tiny_hf_model("llama"), tiny_tokenizer(),
-                            tmp_path_factory.mktemp("f") / f"t-{request.param}.gguf", request.param)
+    hf = sharpen(tiny_hf_model("llama", max_position_embeddings=512))
+    path = write_llama_gguf(hf, tiny_tokenizer(), tmp_path_factory.mktemp("f") / f"t-{request.param}.gguf",
+                            request.param)
     return load_model(path, device="cpu", dtype="auto"), load_model(path, device="cpu")
 
 
@@ -156,16 +157,27 @@ def _ids(n=40):
     return torch.randint(0, 320, (1, n), generator=torch.Generator().manual_seed(5))
 
 
-def test_fast_matches_reference(pair):
+# The fast path against the float32 reference on the same file, teacher-forced over 256 positions:
+# mean KL(reference ‖ fast) and top-1 agreement (the sharpened tiny model's distributions are
+# about as peaked as a trained model's; see benchmarks/bench_accuracy.py for real models).
+FAST_KL, FAST_TOP1 = 2e-3, 0.95
+
+
+@pytest.mark.parametrize("how", ["prompt", "token by token"])
+def test_fast_agrees_with_the_reference_over_256_positions(pair, how):
     fast, ref = pair
     assert isinstance(fast.model, FastLlama)
-    ids = _ids()
+    ids = _ids(256)
+    m = fast.model
     with torch.no_grad():
-        a = fast.model(ids, use_cache=False)
-        b = ref.model(ids)
-    scale = b.abs().max().item()
-    assert (a - b).abs().max().item() < 0.03 * scale
-    assert (a.argmax(-1) == b.argmax(-1)).float().mean().item() >= 0.9
+        expected = ref.model(ids)
+        if how == "prompt":  # one pass over all positions (the prefill path)
+            got = m(ids, use_cache=False)
+        else:  # one token at a time (the decode path: the native kernels where they built)
+            m.setup_cache(8)
+            got = torch.cat([m(ids[:, t : t + 1], start=t, use_cache=True) for t in range(256)], 1)
+    kl, top1 = agreement(expected, got)
+    assert kl < FAST_KL and top1 >= FAST_TOP1, (kl, top1)
 
 
 def test_fast_cached_decode_equals_full_forward(pair):
@@ -249,11 +261,11 @@ def test_native_forward_equals_the_pytorch_path(pair, monkeypatch):
         m.setup_cache(40)
         ref = [m(ids[:, :9], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(9, 30)]
     a, b = torch.cat(nat, 1), torch.cat(ref, 1)
-    scale = b.abs().max().item()
-    assert (a - b).abs().max().item() < 0.02 * scale  # float32 vs bfloat16 activations
-    assert (a.argmax(-1) == b.argmax(-1)).float().mean().item() >= 0.9
+    kl, top1 = agreement(b, a)  # float32 and int8 activations against bfloat16 ones
+    assert kl < FAST_KL and top1 >= 0.9, (kl, top1)  # (30 positions: one differing top token is 3%)
     # the cache it leaves is the PyTorch path's cache (so either can continue the other's work)
-    assert (k_native[:, :, :, :30].float() - m.cache.k[:, :, :, :30].float()).abs().max() < 0.05 * scale
+    k_ref = m.cache.k[:, :, :, :30].float()
+    assert (k_native[:, :, :, :30].float() - k_ref).abs().max() < 0.05 * k_ref.abs().max()
 
 
 @pytest.mark.parametrize("variant", ["native", "avx512", "avx2", "neon"])
