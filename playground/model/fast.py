@@ -6,7 +6,7 @@ out for speed when decoding one token at a time:
 - weights stay quantized as the file has them (quant.py: Q4_0/Q4_1 as 4-bit groups, Q8_0, others
   requantized to 8-bit groups);
 - a few tokens at a time (decoding, short prompts) run as one call into the native kernels
-  (native/kernels.c) when they built: no interpreter work per layer;
+  (native/, built with the package) when present: no interpreter work per layer;
 - otherwise (no C compiler, or attention maps and hidden states wanted) the per-layer loop below
   runs on PyTorch: RoPE from a precomputed table, a preallocated bfloat16 KV cache shared with
   the native path, plain lists of tensors, and for wide inputs (prefill) dense bfloat16 products.
