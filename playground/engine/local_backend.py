@@ -71,5 +71,5 @@ class LocalBackend:
         run_request(self.lm, request, self.live, self.stop_event, sink)
         return self._next
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def stop(self, handle: int | None = None) -> None:
+        self.stop_event.set()  # one request at a time, on the caller's thread: the running one

@@ -39,13 +39,21 @@ class EngineWorker(QObject):
         super().__init__()
         self.live = LiveParams()
         self.stop_event = threading.Event()
+        self._stop_lock = threading.Lock()
+        self._running: int | None = None  # the request being generated now
+        self._cancelled: set[int] = set()  # requests stopped before they started
         self._loader = loader
         self.lm = None
 
     # -- called from any thread ---------------------------------------------------------
-    def stop(self) -> None:
-        """Stop the running generation before its next token."""
-        self.stop_event.set()
+    def stop(self, request_id: int | None = None) -> None:
+        """Stop the running generation before its next token; with a request id, only that request
+        (running now, or still queued: it will end at once, "cancelled")."""
+        with self._stop_lock:
+            if request_id is None or request_id == self._running:
+                self.stop_event.set()
+            else:
+                self._cancelled.add(request_id)
 
     # -- slots (run on the worker thread) -------------------------------------------------
     @Slot(str, str, str)
@@ -93,9 +101,19 @@ class EngineWorker(QObject):
         replay's ParamsTimeline fixes them for this request."""
         from .local_backend import run_request
 
-        self.stop_event.clear()
-        run_request(self.lm, GenerationRequest(messages, tuple(prefix or ()), params), self.live, self.stop_event,
-                    _SignalSink(self, request_id))
+        with self._stop_lock:
+            self._running = request_id
+            if request_id in self._cancelled:
+                self._cancelled.discard(request_id)
+                self.stop_event.set()
+            else:
+                self.stop_event.clear()
+        try:
+            run_request(self.lm, GenerationRequest(messages, tuple(prefix or ()), params), self.live,
+                        self.stop_event, _SignalSink(self, request_id))
+        finally:
+            with self._stop_lock:
+                self._running = None
 
 
 class _SignalSink:
@@ -165,8 +183,8 @@ class Engine:
         self.client.lensRequested.emit(self._next_id, list(ids), position)
         return self._next_id
 
-    def stop(self) -> None:
-        self.worker.stop()
+    def stop(self, request_id: int | None = None) -> None:
+        self.worker.stop(request_id)
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop any generation, end the thread, wait for it. True if it ended in time."""

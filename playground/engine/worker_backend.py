@@ -42,8 +42,8 @@ class WorkerBackend(QObject):
         self._sinks[rid] = sink
         return rid
 
-    def stop(self) -> None:
-        self.engine.stop()
+    def stop(self, handle: int | None = None) -> None:
+        self.engine.stop(handle)
 
     # -- worker → sink, on the GUI thread -------------------------------------------------------------
     def _on_model_loaded(self, info: ModelInfo) -> None:

@@ -64,5 +64,6 @@ class Backend(Protocol):
     def submit(self, request: GenerationRequest, sink: ReplySink) -> int:
         """Start (or queue) a generation; return its handle. Events go to sink."""
 
-    def stop(self) -> None:
-        """Stop the running generation before its next token."""
+    def stop(self, handle: int | None = None) -> None:
+        """Stop a generation before its next token: the one with this handle (running or queued),
+        or, with None, whichever is running. Several sessions may share one backend."""

@@ -139,13 +139,16 @@ class ChatSession:
         sink = _ReplySink(self, conv, reply)
         self._active.append(sink)
         self.reply_started.emit(reply)
-        self.backend.submit(GenerationRequest(conv.messages_for_model(upto=reply), tuple(prefix), params), sink)
+        handle = self.backend.submit(GenerationRequest(conv.messages_for_model(upto=reply), tuple(prefix), params),
+                                     sink)
+        if sink in self._active:  # still running (a synchronous backend has finished already)
+            sink.handle = handle
         return reply
 
     def stop(self) -> None:
-        """Stop the reply being written, before its next token."""
-        if self.generating:
-            self.backend.stop()
+        """Stop this session's replies (the one being written, and any queued), before their next token."""
+        for sink in list(self._active):
+            self.backend.stop(sink.handle)
 
     def replay(self, reply: Message) -> ReplayResult | None:
         """Generate the reply again from its seed and parameter timeline; `replay_finished` says
@@ -271,6 +274,7 @@ class _ReplySink:
 
     def __init__(self, session: ChatSession, conv: Conversation, reply: Message):
         self.session, self.conv, self.reply = session, conv, reply
+        self.handle: int | None = None  # the backend's id of this request; None: whichever is running
 
     def started(self, prompt_tokens: int, dropped: int) -> None:
         self.session._on_started(self, prompt_tokens, dropped)

@@ -49,6 +49,7 @@ def _ask(qtbot, win, text="hi"):
 def test_a_reply_is_saved_with_its_token_record(make_window, qtbot, tmp_path):
     win = make_window()
     _ask(qtbot, win, "first question")
+    qtbot.waitUntil(lambda: win.session.writer.pending == 0, timeout=2000)  # the writer thread has committed it
     store = Store(tmp_path / "history.db")
     [s] = store.list_conversations()
     assert s.title == "first question"
