@@ -27,7 +27,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check playground tests benchmarks
+	$(BIN)/ruff check playground tests benchmarks fuzz
 	$(BIN)/lint-imports
 
 bench: setup
