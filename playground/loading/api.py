@@ -12,7 +12,9 @@ import numpy as np
 import torch
 
 from ..model.config import ModelConfig
-from ..model.transformer import Transformer, rope_inv_freq
+from ..model.interface import CausalLM
+from ..model.rope import Rotary, rope_inv_freq
+from ..model.transformer import Transformer
 from ..tokenization.tokenizer import TextTokenizer
 from . import memory, validate
 from .errors import (
@@ -27,7 +29,7 @@ _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 @dataclass
 class LoadedModel:
-    model: Transformer  # or FastLlama: the same forward() contract
+    model: CausalLM  # the reference Transformer or the fast path's FastLlama
     tokenizer: TextTokenizer
     config: ModelConfig
     path: Path
@@ -41,7 +43,7 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
-        return self.model.tok_embeddings.weight.device
+        return self.model.device
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -84,12 +86,12 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
                 p.copy_(torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
         if cfg.tie_embeddings:
             model.output.weight = model.tok_embeddings.weight
-        inv_freq, _ = rope_inv_freq(cfg) if cfg.arch == "llama" else (torch.zeros(1), 1.0)
-        if freq_factors is not None:
-            inv_freq = inv_freq / freq_factors.float()
-        model.inv_freq = inv_freq.to(device)
+        if cfg.arch == "llama":
+            inv_freq, scale = rope_inv_freq(cfg)
+            if freq_factors is not None:
+                inv_freq = inv_freq / freq_factors.float()
+            model.rotary = Rotary(inv_freq, scale, cfg.max_seq_len).to(device)
     model.to(dtype=dtype)
-    model.inv_freq = model.inv_freq.float()
     return model.eval()
 
 
