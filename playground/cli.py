@@ -333,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--qa")
     e.add_argument("--max-qa", type=int, default=200)
     e.set_defaults(func=cmd_eval)
+    from .serve_command import add_parser as add_serve
+
+    add_serve(sub)
     return p
 
 

@@ -29,9 +29,19 @@ def run_request(lm, request: GenerationRequest, live: LiveParams, stop_event: th
     params = live if request.params is None else request.params
     try:
         first = params.get() if isinstance(params, LiveParams) else params
-        fitted = fit_messages(lm.tokenizer, request.messages, lm.config.max_seq_len, first.max_tokens)
-        sink.started(len(fitted.ids), fitted.dropped)
-        ids = fitted.ids + [int(t) for t in request.prefix]  # a branch continues after chosen tokens
+        if request.prompt is not None:  # raw text: no template, nothing to drop
+            ids = lm.tokenizer.encode(request.prompt)
+            if not ids:
+                raise ContextOverflowError("the prompt is empty")
+            if len(ids) >= lm.config.max_seq_len:
+                raise ContextOverflowError(f"the prompt has {len(ids)} tokens; the model's context holds "
+                                           f"{lm.config.max_seq_len}")
+            sink.started(len(ids), 0)
+        else:
+            fitted = fit_messages(lm.tokenizer, request.messages, lm.config.max_seq_len, first.max_tokens)
+            sink.started(len(fitted.ids), fitted.dropped)
+            ids = fitted.ids
+        ids = ids + [int(t) for t in request.prefix]  # a branch continues after chosen tokens
         it = generate(lm.model, lm.tokenizer, ids, params, stop_event)
         try:
             for ev in it:

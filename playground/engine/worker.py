@@ -95,10 +95,10 @@ class EngineWorker(QObject):
         except Exception as e:
             self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
 
-    @Slot(int, list, list, object)
-    def generate(self, request_id: int, messages: list, prefix: list, params=None) -> None:
-        """One reply: `params` None reads LiveParams before every token; a SamplingParams or a
-        replay's ParamsTimeline fixes them for this request."""
+    @Slot(int, object)
+    def generate(self, request_id: int, request: GenerationRequest) -> None:
+        """One reply: `request.params` None reads LiveParams before every token; a SamplingParams
+        or a replay's ParamsTimeline fixes them for this request."""
         from .local_backend import run_request
 
         with self._stop_lock:
@@ -109,8 +109,7 @@ class EngineWorker(QObject):
             else:
                 self.stop_event.clear()
         try:
-            run_request(self.lm, GenerationRequest(messages, tuple(prefix or ()), params), self.live,
-                        self.stop_event, _SignalSink(self, request_id))
+            run_request(self.lm, request, self.live, self.stop_event, _SignalSink(self, request_id))
         finally:
             with self._stop_lock:
                 self._running = None
@@ -139,7 +138,7 @@ class EngineClient(QObject):
     """The GUI side: signals that queue requests on the worker's thread."""
 
     loadRequested = Signal(str, str, str)  # path, device, dtype
-    generateRequested = Signal(int, list, list, object)  # request id, chat messages, forced first tokens, params
+    generateRequested = Signal(int, object)  # request id, GenerationRequest
     attentionRequested = Signal(int, list)  # request id, token ids
     lensRequested = Signal(int, list, int)  # request id, token ids, position
 
@@ -167,10 +166,12 @@ class Engine:
     def load(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
         self.client.loadRequested.emit(path, device, dtype)
 
-    def generate(self, messages: list, prefix: list | None = None, params=None) -> int:
-        """params: None (the live parameters), a SamplingParams, or a replay's ParamsTimeline."""
+    def generate(self, messages: list, prefix: list | None = None, params=None, prompt: str | None = None) -> int:
+        """params: None (the live parameters), a SamplingParams, or a replay's ParamsTimeline;
+        prompt: raw text continued without the chat template (then messages are ignored)."""
         self._next_id += 1
-        self.client.generateRequested.emit(self._next_id, messages, list(prefix or []), params)
+        request = GenerationRequest(list(messages), tuple(int(t) for t in prefix or ()), params, prompt)
+        self.client.generateRequested.emit(self._next_id, request)
         return self._next_id
 
     def attention(self, ids: list) -> int:

@@ -38,7 +38,7 @@ class WorkerBackend(QObject):
         return self._model
 
     def submit(self, request: GenerationRequest, sink: ReplySink) -> int:
-        rid = self.engine.generate(request.messages, list(request.prefix), request.params)
+        rid = self.engine.generate(request.messages, list(request.prefix), request.params, request.prompt)
         self._sinks[rid] = sink
         return rid
 

@@ -8,8 +8,10 @@ delivers queued signals on the GUI thread; the synchronous local backend calls b
 `submit`; an asyncio backend calls back on its loop).
 
 Implementations: `engine/local_backend.py` (synchronous, for the terminal and tests),
-`engine/worker_backend.py` (the engine worker's thread, for the window). A remote OpenAI-compatible
-endpoint fits the same protocol (its replies have no insides: no alternatives, no attention).
+`engine/worker_backend.py` (the engine worker's thread, for the window), `engine/thread_backend.py`
+(a plain thread for an asyncio program: `playground serve`), `remote/backend.py` (an OpenAI-compatible
+endpoint over HTTP: its replies have no insides, no attention, and alternatives only when the server
+returns log-probabilities).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class GenerationRequest:
     prefix: tuple[int, ...] = ()  # the reply's first tokens, given (a branch), not sampled
     params: SamplingParams | ParamsTimeline | None = None  # None: the backend's live parameters,
     # read before every token (a slider moved mid-reply changes the next token)
+    prompt: str | None = None  # raw text continued as it is, without the chat template (the HTTP
+    # server's /v1/completions); `messages` is then ignored
 
 
 class ReplySink(Protocol):

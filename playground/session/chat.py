@@ -33,7 +33,10 @@ from .replay import ReplayResult, compare, refusal
 
 
 class ChatSession:
-    def __init__(self, backend: Backend, store: Store | None = None, save_interval_s: float = 0.25):
+    def __init__(self, backend: Backend, store: Store | None = None, save_interval_s: float = 0.25,
+                 writer: BatchedWriter | None = None):
+        """`writer`: a history writer shared with other sessions on the same store (the server's
+        requests share one thread); its owner closes it, not `close()`."""
         self.backend = backend
         self.store = store if store is not None else Store(":memory:")
         self.conv = Conversation()
@@ -45,8 +48,9 @@ class ChatSession:
         self.notice = Hook("(text): something the user should know")
         self.store_failed = Hook("(StoreError): a history write failed (may come from the writer thread)")
         self.conversation_changed = Hook("(Conversation): another conversation or version is shown")
-        self.writer = BatchedWriter(self.store, interval_s=save_interval_s,
-                                    on_error=lambda e: self.store_failed.emit(e))
+        self._own_writer = writer is None
+        self.writer = writer or BatchedWriter(self.store, interval_s=save_interval_s,
+                                              on_error=lambda e: self.store_failed.emit(e))
         self.history = History(self.store, self._write, self.settle)
 
     # -- state ---------------------------------------------------------------------------------------
@@ -122,12 +126,32 @@ class ChatSession:
         new.record = ReplyRecord(tokens=[*kept, chosen], prefix_ids=prefix, branched_at=index)
         return self.start_reply(new, prefix)
 
-    def start_reply(self, reply: Message, prefix: Sequence[int] = (), params: SamplingParams | None = None) -> Message:
+    def answer(self, messages: Sequence[dict[str, str]], params: SamplingParams, api_request: str = "",
+               title_prefix: str = "", prompt: str | None = None) -> Message:
+        """A whole chat given at once (an HTTP request): a new conversation holding these messages
+        (a first system message becomes its system prompt), stored, and a reply to them with these
+        parameters. `prompt`: raw text to continue without the chat template (a completion; it is
+        stored as the user's message). `api_request` marks the reply as an API request's."""
+        msgs = list(messages) if prompt is None else [{"role": "user", "content": prompt}]
+        system = msgs[0]["content"] if msgs and msgs[0]["role"] == "system" else ""
+        conv = Conversation(system_prompt=system)
+        for m in msgs[1 if system else 0:]:
+            conv.add(m["role"], m["content"])
+        conv.title = title_prefix + (conv.title or "(no user message)")
+        self.conv = conv
+        for m in conv.path():
+            self._write(self.store.add_message, conv, m)
+        reply = conv.add("assistant", "")
+        reply.record = ReplyRecord(api_request=api_request)
+        return self.start_reply(reply, params=params, prompt=prompt)
+
+    def start_reply(self, reply: Message, prefix: Sequence[int] = (), params: SamplingParams | None = None,
+                    prompt: str | None = None) -> Message:
         """Send the request for an (empty, or branched) assistant message already in the tree.
         `params`: this reply's own parameters (an A/B pair); None reads the live ones per token.
         Several replies may be started at once: a backend serves them in turn."""
         conv = self.conv
-        conv.meta["params"] = self.backend.live.get().to_dict()
+        conv.meta["params"] = (params or self.backend.live.get()).to_dict()
         model = self.backend.model
         rec = reply.record = reply.record or ReplyRecord()
         if model is not None:
@@ -139,8 +163,8 @@ class ChatSession:
         sink = _ReplySink(self, conv, reply)
         self._active.append(sink)
         self.reply_started.emit(reply)
-        handle = self.backend.submit(GenerationRequest(conv.messages_for_model(upto=reply), tuple(prefix), params),
-                                     sink)
+        request = GenerationRequest(conv.messages_for_model(upto=reply), tuple(prefix), params, prompt)
+        handle = self.backend.submit(request, sink)
         if sink in self._active:  # still running (a synchronous backend has finished already)
             sink.handle = handle
         return reply
@@ -224,7 +248,9 @@ class ChatSession:
             self._write(self.writer.flush)
 
     def close(self) -> None:
-        """Write everything still pending and stop the writer thread."""
+        """Write everything still pending and stop the writer thread (a shared one's owner closes it)."""
+        if not self._own_writer:
+            return
         try:
             self.writer.close()
         except StoreError as e:
