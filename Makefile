@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KERNEL_SOURCES := CMakeLists.txt $(wildcard playground/model/native/*.c playground/model/native/*.h)
 
-.PHONY: setup kernels run chat test test-variants check-cross lint bench clean
+.PHONY: setup kernels llama-cpp run chat test test-variants check-cross lint bench bench-serve clean
 
 setup: $(VENV)/.ready $(VENV)/.kernels
 
@@ -26,6 +26,28 @@ $(VENV)/.kernels: $(KERNEL_SOURCES) | $(VENV)/.ready
 	$(BIN)/pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 
+# llama-cpp-python: the third-party OpenAI-compatible server the remote backend is tested against
+# (tests/remote, the remote-model window test) and the peer in the server's load benchmark. PyPI
+# has only its source, which compiles llama.cpp for about 5 minutes, so the built wheel is kept in
+# the user's cache folder and later runs (and other checkouts) reuse it. AMX is off: llama.cpp's
+# AMX path crashes on multi-token batches on CPUs that have it; the rest is AVX-512 (Zen 4 / Sapphire
+# Rapids class, as our CI and dev machines). Set LLAMA_CPP_CMAKE for another CPU.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CPP_CMAKE ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
+	-DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF
+WHEEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/playground/wheels
+
+llama-cpp: $(VENV)/.llama-cpp
+
+$(VENV)/.llama-cpp: | $(VENV)/.ready
+	@mkdir -p "$(WHEEL_CACHE)"
+	@ls "$(WHEEL_CACHE)"/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || { \
+		echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (about 5 minutes, once; kept in $(WHEEL_CACHE))"; \
+		CMAKE_ARGS="$(LLAMA_CPP_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc 2>/dev/null || echo 2) \
+			$(BIN)/pip wheel -q --no-deps -w "$(WHEEL_CACHE)" "llama-cpp-python==$(LLAMA_CPP_VERSION)"; }
+	$(BIN)/pip install -q --no-deps "$$(ls "$(WHEEL_CACHE)"/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl | head -1)"
+	touch $@
+
 kernels: $(VENV)/.ready
 	$(BIN)/pip install -q --no-build-isolation --no-deps -e .
 	touch $(VENV)/.kernels
@@ -38,7 +60,7 @@ run: setup
 chat: setup
 	$(BIN)/playground chat
 
-test: setup
+test: setup llama-cpp
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
@@ -59,6 +81,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_generate.py
+
+# 8 streaming clients for 30 s against `playground serve`, then against llama.cpp's server on the same file
+bench-serve: setup llama-cpp
+	$(BIN)/python benchmarks/bench_serve.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info build dist

@@ -33,3 +33,24 @@ def smollm2(smollm2_path):
     from playground.loading import load_model
 
     return load_model(smollm2_path, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def llama_server(smollm2_path):
+    """llama-cpp-python's OpenAI-compatible server (a real third-party endpoint) serving the SmolLM2
+    file on 127.0.0.1 at a free port, in its own process; stopped at the end of the session.
+    `make test` installs it (`make llama-cpp`); CI must run the tests that use it."""
+    from tests.llama_server import start_llama_server
+
+    import importlib.util
+
+    missing = [m for m in ("llama_cpp", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
+               if importlib.util.find_spec(m) is None]  # (not imported here: the server runs in its own process)
+    if missing:
+        why = f"llama-cpp-python's server is not installed (missing {', '.join(missing)})"
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}; `make test` installs it (make llama-cpp)")
+        pytest.skip(f"{why}; run `make llama-cpp`")
+    server = start_llama_server(smollm2_path, threads=1)  # tests share the cores with others
+    yield server
+    server.stop()

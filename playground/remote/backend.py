@@ -126,7 +126,10 @@ class RemoteBackend:
 
     def submit(self, request: GenerationRequest, sink: ReplySink) -> int:
         handle = next(self._ids)
-        self._tasks[handle] = asyncio.ensure_future(self._run(handle, request, sink))
+        src = request.params if request.params is not None else self.live
+        p = src.at(0) if hasattr(src, "at") else src.get() if isinstance(src, LiveParams) else src
+        # the parameters are read now: a change after this applies to the next request
+        self._tasks[handle] = asyncio.ensure_future(self._run(handle, request, p, sink))
         return handle
 
     def stop(self, handle: int | None = None) -> None:
@@ -143,23 +146,21 @@ class RemoteBackend:
             self._client = None
 
     # -- one request -------------------------------------------------------------------------------
-    async def _run(self, handle: int, request: GenerationRequest, sink: ReplySink) -> None:
+    async def _run(self, handle: int, request: GenerationRequest, p: SamplingParams, sink: ReplySink) -> None:
         try:
-            await self._stream(request, sink)
+            await self._stream(request, p, sink)
         except asyncio.CancelledError:
             pass  # _stream reported the cancelled end
         finally:
             self._tasks.pop(handle, None)
 
-    async def _stream(self, request: GenerationRequest, sink: ReplySink) -> None:
+    async def _stream(self, request: GenerationRequest, p: SamplingParams, sink: ReplySink) -> None:
         if request.prefix:
             sink.failed(f"{self._model.name} is remote: a reply cannot continue from a chosen token there.")
             return
         if request.prompt is not None:
             sink.failed(f"{self._model.name} is remote: only chats are sent to it, not raw prompts.")
             return
-        src = request.params if request.params is not None else self.live
-        p = src.at(0) if hasattr(src, "at") else src.get() if isinstance(src, LiveParams) else src
         if self._client is None:
             self._client = httpx.AsyncClient()
         t0 = time.perf_counter()

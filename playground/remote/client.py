@@ -55,6 +55,8 @@ async def list_models(url: str, api_key: str | None = None, client: httpx.AsyncC
             raise RemoteError(_message(resp, resp.content))
         data = resp.json().get("data", [])
         return [str(m["id"]) for m in data if isinstance(m, dict) and "id" in m]
+    except httpx.ConnectError as e:
+        raise RemoteError(f"cannot connect to {base} (is the server running, and the address right?): {e}") from e
     except httpx.HTTPError as e:
         raise RemoteError(f"{base}: {e or type(e).__name__}") from e
     except (ValueError, AttributeError) as e:
@@ -88,5 +90,7 @@ async def stream_chat(client: httpx.AsyncClient, url: str, api_key: str | None,
                     err = obj["error"]
                     raise RemoteError(err.get("message", str(err)) if isinstance(err, dict) else str(err))
                 yield obj
+    except httpx.ConnectError as e:
+        raise RemoteError(f"cannot connect to {base} (is the server running, and the address right?): {e}") from e
     except httpx.HTTPError as e:
         raise RemoteError(f"{base}: {e or type(e).__name__}") from e
