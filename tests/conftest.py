@@ -40,9 +40,9 @@ def llama_server(smollm2_path):
     """llama-cpp-python's OpenAI-compatible server (a real third-party endpoint) serving the SmolLM2
     file on 127.0.0.1 at a free port, in its own process; stopped at the end of the session.
     `make test` installs it (`make llama-cpp`); CI must run the tests that use it."""
-    from tests.llama_server import start_llama_server
-
     import importlib.util
+
+    from tests.llama_server import start_llama_server
 
     missing = [m for m in ("llama_cpp", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
                if importlib.util.find_spec(m) is None]  # (not imported here: the server runs in its own process)
