@@ -24,13 +24,16 @@ def build_window(engine, settings: QSettings | None = None, store=None, studio_e
     from .engine.worker_backend import WorkerBackend
     from .session import ChatSession
     from .ui.main_window import MainWindow
+    from .ui.serving import attach_serving
 
     try:
         session = ChatSession(WorkerBackend(engine), store)
     except BaseException:
         engine.shutdown()
         raise
-    return MainWindow(engine, session, settings, studio_engine)
+    window = MainWindow(engine, session, settings, studio_engine)
+    attach_serving(window)  # the API server toggle and remote models (server/, remote/)
+    return window
 
 
 def create_window(engine=None, settings: QSettings | None = None, load_default: bool = True):
@@ -61,14 +64,26 @@ def create_window(engine=None, settings: QSettings | None = None, load_default: 
     return window
 
 
-def main(argv: list[str] | None = None) -> int:
+def make_loop(app):
+    """asyncio on Qt's event loop (qasync), for I/O only: the API server, remote models' streams.
+
+    qasync's loop does not register asyncio's async-generator hooks (an asyncio loop's run_forever
+    does), so an async generator left suspended — httpx's nested stream iterators when a stream
+    is closed early, as Stop does — would be finalized with no loop to run its cleanup on; with
+    the hooks, the loop closes it as a task."""
     import qasync
 
+    loop = qasync.QEventLoop(app)
+    sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
+    return loop
+
+
+def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Playground")
     app.setOrganizationName("Playground")
     app.setStyle("Fusion")
-    loop = qasync.QEventLoop(app)
+    loop = make_loop(app)
     asyncio.set_event_loop(loop)
     window = create_window()
     window.show()

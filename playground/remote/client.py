@@ -5,6 +5,7 @@ loop): no thread per request.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -76,20 +77,21 @@ async def stream_chat(client: httpx.AsyncClient, url: str, api_key: str | None,
                                  headers=headers(api_key), timeout=TIMEOUT) as resp:
             if resp.status_code != 200:
                 raise RemoteError(_message(resp, await resp.aread()))
-            async for line in resp.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    return
-                try:
-                    obj = json.loads(data)
-                except ValueError:
-                    raise RemoteError(f"the endpoint sent an event that is not JSON: {data[:120]!r}") from None
-                if isinstance(obj, dict) and "error" in obj:
-                    err = obj["error"]
-                    raise RemoteError(err.get("message", str(err)) if isinstance(err, dict) else str(err))
-                yield obj
+            async with contextlib.aclosing(resp.aiter_lines()) as lines:
+                async for line in lines:
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    try:
+                        obj = json.loads(data)
+                    except ValueError:
+                        raise RemoteError(f"the endpoint sent an event that is not JSON: {data[:120]!r}") from None
+                    if isinstance(obj, dict) and "error" in obj:
+                        err = obj["error"]
+                        raise RemoteError(err.get("message", str(err)) if isinstance(err, dict) else str(err))
+                    yield obj
     except httpx.ConnectError as e:
         raise RemoteError(f"cannot connect to {base} (is the server running, and the address right?): {e}") from e
     except httpx.HTTPError as e:

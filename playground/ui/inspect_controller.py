@@ -38,7 +38,17 @@ class InspectController(QObject):
 
     def _label(self, token_id: int) -> str:
         m = self.win.model
-        return m.tokenizer.label(token_id) if m and m.tokenizer else str(token_id)
+        if m is not None and m.tokenizer is not None:
+            return m.tokenizer.label(token_id)
+        vocab = getattr(m, "vocab", None)  # a remote model: the token texts its server sent
+        return vocab.label(token_id) if vocab is not None else str(token_id)
+
+    def _unavailable(self, what: str) -> bool:
+        """A remote model has no insides here: say so (status bar and the view) and do nothing."""
+        why = self.win.model.unavailable(what) if getattr(self.win.model, "remote", False) else ""
+        if why:
+            self.win.statusBar().showMessage(why)
+        return bool(why)
 
     def _prompt_ids(self, upto: Message | None = None) -> list[int]:
         msgs = self.session.conv.messages_for_model(upto=upto)
@@ -56,11 +66,16 @@ class InspectController(QObject):
 
     def branch_from(self, reply: Message | None, index: int, token_id: int) -> None:
         """A new version of the reply: cut at token `index`, `token_id` put there, the model goes on."""
+        if self._unavailable("a reply continued from a chosen token"):
+            return
         if reply is not None and self._ready():
             self.session.continue_with(reply, index, token_id)
 
     def lens_at_inspected(self) -> None:
         reply, index = self.inspected
+        if self._unavailable("the logit lens"):
+            self.win.inside.setCurrentWidget(self.win.inside.lens)
+            return
         if reply is None or not self._ready():
             return
         ids = self._prompt_ids(upto=reply) + reply.record.token_ids[:index]
@@ -76,6 +91,8 @@ class InspectController(QObject):
 
     def compute_attention(self) -> None:
         win = self.win
+        if self._unavailable("attention"):
+            return
         if not self._ready() or not self.session.conv.path():
             win.statusBar().showMessage("Attention needs a loaded model and a conversation.")
             return
@@ -87,6 +104,8 @@ class InspectController(QObject):
     def attend_inspected(self) -> None:
         """Show what the inspected token attended to: its row, over the conversation's text."""
         reply, index = self.inspected
+        if self._unavailable("attention"):
+            return
         if reply is None or not self._ready():
             return
         prompt = self._prompt_ids(upto=reply)

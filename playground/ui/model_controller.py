@@ -18,6 +18,7 @@ class ModelController(QObject):
     def __init__(self, win: MainWindow):
         super().__init__(win)
         self.win = win
+        self.remote_source = None  # opens the remote endpoint dialog (ui/serving.py sets it)
         w = win.engine.worker
         w.modelLoading.connect(self._on_loading)
         w.modelLoaded.connect(self._on_loaded)
@@ -31,9 +32,11 @@ class ModelController(QObject):
     def pick(self) -> None:
         from .model_picker import ModelPicker
 
-        dlg = ModelPicker(self.win, self.win.model.path if self.win.model else "")
+        dlg = ModelPicker(self.win, self.win.model.path if self.win.model else "", remote=self.remote_source is not None)
         if dlg.exec() and dlg.chosen:
             self.win.load_model(*dlg.chosen)
+        elif dlg.remote_chosen and self.remote_source is not None:
+            self.remote_source()
 
     def show_none(self) -> None:
         self.win.banner_label.setText("No model is installed yet.")

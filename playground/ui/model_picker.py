@@ -39,11 +39,12 @@ def _describe_all() -> list[dict]:
 class ModelPicker(QDialog):
     found = Signal(list)  # rows from the discovery thread
 
-    def __init__(self, parent=None, current_path: str = ""):
+    def __init__(self, parent=None, current_path: str = "", remote: bool = False):
         super().__init__(parent)
         self.setWindowTitle("Choose a model")
         self.resize(900, 420)
         self.chosen: tuple[str, str, str] | None = None
+        self.remote_chosen = False  # the user asked for a remote endpoint instead
         lay = QVBoxLayout(self)
         self.status = QLabel("Looking for models on this computer…")
         lay.addWidget(self.status)
@@ -65,6 +66,12 @@ class ModelPicker(QDialog):
         open_dir.clicked.connect(self._open_folder)
         row.addWidget(open_file)
         row.addWidget(open_dir)
+        if remote:
+            self.remote_button = QPushButton("Remote endpoint…")
+            self.remote_button.setToolTip("A model served elsewhere through an OpenAI-compatible API "
+                                          "(vLLM, llama.cpp's server, Ollama, another Playground)")
+            self.remote_button.clicked.connect(self._choose_remote)
+            row.addWidget(self.remote_button)
         row.addStretch(1)
         row.addWidget(QLabel("Device"))
         self.device = QComboBox()
@@ -107,6 +114,10 @@ class ModelPicker(QDialog):
     def _choose(self, path: str) -> None:
         self.chosen = (path, self.device.currentText(), self.dtype.currentText())
         self.accept()
+
+    def _choose_remote(self) -> None:
+        self.remote_chosen = True
+        self.reject()
 
     def _accept_selected(self, *_) -> None:
         sel = self.table.selectionModel().selectedRows()
