@@ -12,7 +12,6 @@ import torch
 
 from ..model.config import ModelConfig
 from ..model.interface import CausalLM
-from ..model.rope import Rotary, rope_inv_freq
 from ..model.transformer import Transformer
 from ..tokenization.tokenizer import TextTokenizer
 from .errors import (
@@ -84,18 +83,13 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
                 p.copy_(torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
         if cfg.tie_embeddings:
             model.output.weight = model.tok_embeddings.weight
-        if cfg.arch == "llama":
-            inv_freq, scale = rope_inv_freq(cfg)
-            if freq_factors is not None:
-                inv_freq = inv_freq / freq_factors.float()
-            model.rotary = Rotary(inv_freq, scale, cfg.max_seq_len).to(device)
+        model.set_rope(freq_factors)
     model.to(dtype=dtype)
     return model.eval()
 
 
 def _load_gguf(path: Path, device, dtype, fast: bool) -> LoadedModel:
     from .gguf_loader import (
-        LLAMA_LIKE,
         fast_model_from_gguf,
         gguf_config,
         gguf_state_dict,
@@ -111,7 +105,7 @@ def _load_gguf(path: Path, device, dtype, fast: bool) -> LoadedModel:
         cfg = gguf_config(f)
         tokenizer = gguf_tokenizer(f)
         quant = quantization_name(f)
-        if fast and device.type == "cpu" and f.get("general.architecture") in LLAMA_LIKE:
+        if fast and device.type == "cpu" and cfg.arch == "llama":
             model = fast_model_from_gguf(f, cfg)
             return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
         state = gguf_state_dict(f, cfg)
