@@ -10,7 +10,7 @@ import torch
 
 from playground.loading import load_model
 from playground.loading.api import build_model
-from playground.loading.hf import load_hf_folder
+from playground.loading.hf import SafetensorsReader, open_hf_folder
 from tests.helpers import save_hf, tiny_hf_model
 
 LONGROPE = {"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
@@ -104,7 +104,8 @@ FEATURES = {
 @pytest.mark.parametrize("kind,switch", [(k, s) for k, switches in FEATURES.items() for s in switches])
 def test_each_family_switch_is_exercised(kind, switch, tmp_path):
     ref = tiny_hf_model(kind)
-    cfg, sd, _ = load_hf_folder(save_hf(ref, tmp_path / kind))
+    folder = open_hf_folder(save_hf(ref, tmp_path / kind))
+    cfg, sd = folder.cfg, folder.lazy_state(SafetensorsReader(folder.table))
     if switch == "qk_norm":
         sd = {k: v for k, v in sd.items() if "q_norm" not in k and "k_norm" not in k}
     model = build_model(dataclasses.replace(cfg, **{switch: FEATURES[kind][switch]}), sd, torch.device("cpu"),
