@@ -6,6 +6,7 @@ alternate within each repetition, and the table shows medians and our ratio to l
     .venv/bin/python benchmarks/bench_generate.py            # default model, 3 repetitions
     .venv/bin/python benchmarks/bench_generate.py --reps 5 --engines ours,llama.cpp
     .venv/bin/python benchmarks/bench_generate.py --engines ours,ours-pytorch-kernels,llama.cpp
+    .venv/bin/python benchmarks/bench_generate.py --engines ours-avx512,ours-avx2,llama.cpp   # per kernels variant
 
 llama.cpp comes from `pip install llama-cpp-python` (builds from source, ~5 min); transformers
 from the test extras. Engines that are not installed are skipped with a note.
@@ -171,8 +172,21 @@ def run_ours_torch(path):
     return run_ours(path)
 
 
+def _variant(name):
+    """Ours on one variant of the native kernels (PLAYGROUND_NATIVE forces it)."""
+    def run(path):
+        os.environ["PLAYGROUND_NATIVE"] = name
+        from playground.model import native
+
+        if native.library() is None:
+            raise SystemExit(f"kernels {name}: {native.why_unavailable()}")
+        return run_ours(path)
+    return run
+
+
 ENGINES = {"ours": run_ours, "llama.cpp": run_llamacpp, "transformers": run_transformers,
-           "ours-pytorch-kernels": run_ours_torch}
+           "ours-pytorch-kernels": run_ours_torch, "ours-avx512": _variant("avx512"), "ours-avx2": _variant("avx2"),
+           "ours-neon": _variant("neon"), "ours-portable": _variant("portable")}
 METRICS = [("decode_tok_s", "decode tok/s", True), ("prompt_tok_s", f"prompt tok/s ({PROMPT_TOKENS})", True),
            ("ttft_ms", "time to first token (ms)", False), ("load_s", "load (s)", False),
            ("peak_rss_mb", "peak RSS (MB)", False)]
@@ -212,13 +226,14 @@ def main() -> None:
     med = {e: {k: statistics.median(r[k] for r in rs) for k, _, _ in METRICS} for e, rs in results.items() if rs}
     cols = [e for e in engines if e in med]
     print(f"\n{path.name}, {THREADS} threads, medians of {a.reps} runs\n")
-    head = "| metric | " + " | ".join(cols) + (" | ours / llama.cpp |" if "ours" in med and "llama.cpp" in med else " |")
+    ours = [e for e in cols if e.startswith("ours") and "llama.cpp" in med]  # each gets a ratio column
+    head = "| metric | " + " | ".join(cols) + "".join(f" | {e} / llama.cpp" for e in ours) + " |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for key, label, higher_better in METRICS:
         row = f"| {label} | " + " | ".join(f"{med[e][key]:.1f}" if key != "load_s" else f"{med[e][key]:.2f}" for e in cols)
-        if "ours" in med and "llama.cpp" in med:
-            ratio = med["ours"][key] / med["llama.cpp"][key]
+        for e in ours:
+            ratio = med[e][key] / med["llama.cpp"][key]
             row += f" | {ratio:.2f}× {'(higher is better)' if higher_better else '(lower is better)'}"
         print(row + " |")
     for e, why in skipped.items():
