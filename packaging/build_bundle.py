@@ -35,7 +35,8 @@ def run(*cmd, **kw) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--reuse", action="store_true", help="keep packaging/build/venv if it is there")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep packaging/build/venv and PyInstaller's cache if they are there (a quicker rebuild)")
     args = ap.parse_args()
     t0 = time.time()
     build, dist = HERE / "build", HERE / "dist"
@@ -56,7 +57,8 @@ def main() -> int:
     run(py, "-m", "pip", "install", "-q", wheel)  # its dependencies (torch is there already)
 
     shutil.rmtree(dist / "playground", ignore_errors=True)
-    run(py, "-m", "PyInstaller", "--noconfirm", "--clean", "--distpath", dist, "--workpath", build / "pyinstaller",
+    clean = [] if args.reuse else ["--clean"]  # --reuse also keeps PyInstaller's analysis cache
+    run(py, "-m", "PyInstaller", "--noconfirm", *clean, "--distpath", dist, "--workpath", build / "pyinstaller",
         HERE / "playground.spec")
     folder = dist / "playground"
     name = f"playground-{_version(py)}-{sys.platform}-{platform.machine().lower()}"
