@@ -54,7 +54,7 @@ check-cross: setup
 	$(BIN)/python -m pytest -q tests/unit/test_native_check.py
 
 lint: setup
-	$(BIN)/ruff check playground tests benchmarks
+	$(BIN)/ruff check playground tests benchmarks fuzz
 	$(BIN)/lint-imports
 
 bench: setup
