@@ -78,11 +78,14 @@ def test_wheel_in_a_fresh_venv_without_a_compiler_passes_the_self_test(dist, tmp
     env = {k: v for k, v in os.environ.items() if k not in ("CC", "PYTHONPATH", "PLAYGROUND_NATIVE")}
     env.update(PATH=path, PLAYGROUND_HOME=str(tmp_path / "home"))
     where = subprocess.run([str(py), "-c", "from playground.model import native; import playground; "
-                                           "print(playground.__file__); print(native.library_path())"],
+                                           "from playground.paths import resources_dir; print(playground.__file__); "
+                                           "print(native.library_path()); print(resources_dir())"],
                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert where.returncode == 0, where.stderr[-2000:]
-    package, library = where.stdout.split()
+    package, library, resources = where.stdout.split()
     assert Path(package).is_relative_to(env_dir) and Path(library).is_relative_to(env_dir), where.stdout
+    # the shipped data from the install's share/ folder (a checkout's resources/ is not there)
+    assert Path(resources).is_relative_to(env_dir) and (Path(resources) / "corpus" / "shakespeare.txt").is_file()
     exe = bindir / ("playground.exe" if os.name == "nt" else "playground")
     proc = subprocess.run([str(exe), "--self-test"], capture_output=True, text=True, env=env, cwd=tmp_path,
                           timeout=600, stdin=subprocess.DEVNULL)
