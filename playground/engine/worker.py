@@ -40,7 +40,7 @@ class EngineWorker(QObject):
         self.live = LiveParams()
         self.stop_event = threading.Event()
         self._stop_lock = threading.Lock()
-        self._running: int | None = None  # the request being generated now
+        self._running: set[int] = set()  # the request(s) being generated now (an A/B run has one per side)
         self._cancelled: set[int] = set()  # requests stopped before they started
         self._loader = loader
         self.lm = None
@@ -50,7 +50,7 @@ class EngineWorker(QObject):
         """Stop the running generation before its next token; with a request id, only that request
         (running now, or still queued: it will end at once, "cancelled")."""
         with self._stop_lock:
-            if request_id is None or request_id == self._running:
+            if request_id is None or request_id in self._running:
                 self.stop_event.set()
             else:
                 self._cancelled.add(request_id)
@@ -101,19 +101,40 @@ class EngineWorker(QObject):
         replay's ParamsTimeline fixes them for this request."""
         from .local_backend import run_request
 
-        with self._stop_lock:
-            self._running = request_id
-            if request_id in self._cancelled:
-                self._cancelled.discard(request_id)
-                self.stop_event.set()
-            else:
-                self.stop_event.clear()
+        self._begin([request_id])
         try:
             run_request(self.lm, GenerationRequest(messages, tuple(prefix or ()), params), self.live,
                         self.stop_event, _SignalSink(self, request_id))
         finally:
-            with self._stop_lock:
-                self._running = None
+            self._end()
+
+    @Slot(int, list, list, list)
+    def generate_sides(self, first_id: int, messages: list, prefix: list, sides: list) -> None:
+        """A/B decoding: one reply per SamplingParams in `sides`, interleaved token by token on this
+        model; side i's events carry request id first_id + i. Stopping any of them stops all."""
+        from .local_backend import run_sides
+
+        ids = [first_id + i for i in range(len(sides))]
+        self._begin(ids)
+        try:
+            run_sides(self.lm, GenerationRequest(messages, tuple(prefix or ())), sides, self.stop_event,
+                      [_SignalSink(self, rid) for rid in ids])
+        finally:
+            self._end()
+
+    def _begin(self, ids: list[int]) -> None:
+        """Mark requests as running; one stopped while it was queued starts stopped."""
+        with self._stop_lock:
+            self._running = set(ids)
+            if self._cancelled & self._running:
+                self._cancelled -= self._running
+                self.stop_event.set()
+            else:
+                self.stop_event.clear()
+
+    def _end(self) -> None:
+        with self._stop_lock:
+            self._running = set()
 
 
 class _SignalSink:
@@ -140,6 +161,7 @@ class EngineClient(QObject):
 
     loadRequested = Signal(str, str, str)  # path, device, dtype
     generateRequested = Signal(int, list, list, object)  # request id, chat messages, forced first tokens, params
+    sidesRequested = Signal(int, list, list, list)  # first request id, chat messages, forced first tokens, params per side
     attentionRequested = Signal(int, list)  # request id, token ids
     lensRequested = Signal(int, list, int)  # request id, token ids, position
 
@@ -155,6 +177,7 @@ class Engine:
         self.client = EngineClient()
         self.client.loadRequested.connect(self.worker.load)
         self.client.generateRequested.connect(self.worker.generate)
+        self.client.sidesRequested.connect(self.worker.generate_sides)
         self.client.attentionRequested.connect(self.worker.attention)
         self.client.lensRequested.connect(self.worker.lens)
         self.thread.start()
@@ -172,6 +195,13 @@ class Engine:
         self._next_id += 1
         self.client.generateRequested.emit(self._next_id, messages, list(prefix or []), params)
         return self._next_id
+
+    def generate_sides(self, messages: list, sides: list, prefix: list | None = None) -> list[int]:
+        """A/B decoding: one reply per SamplingParams, interleaved; returns each side's request id."""
+        first = self._next_id + 1
+        self._next_id += len(sides)
+        self.client.sidesRequested.emit(first, messages, list(prefix or []), list(sides))
+        return list(range(first, first + len(sides)))
 
     def attention(self, ids: list) -> int:
         self._next_id += 1
