@@ -34,6 +34,7 @@ class EngineWorker(QObject):
     attentionReady = Signal(int, object)  # request id, AttentionMap
     lensReady = Signal(int, object)  # request id, [(layer, [(token label, prob)…])…]
     inspectFailed = Signal(int, str)  # request id, message
+    scoreReady = Signal(int, object)  # request id, TextScore (a text's per-token surprisal)
 
     def __init__(self, loader: Callable[..., Any] | None = None):
         super().__init__()
@@ -94,6 +95,15 @@ class EngineWorker(QObject):
             self.lensReady.emit(request_id, named)
         except Exception as e:
             self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+
+    @Slot(int, str)
+    def score(self, request_id: int, text: str) -> None:
+        from .score import score_text
+
+        try:
+            self.scoreReady.emit(request_id, score_text(self.lm, text))
+        except Exception as e:
+            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e))
 
     @Slot(int, list, list, object)
     def generate(self, request_id: int, messages: list, prefix: list, params=None) -> None:
@@ -164,6 +174,7 @@ class EngineClient(QObject):
     sidesRequested = Signal(int, list, list, list)  # first request id, chat messages, forced first tokens, params per side
     attentionRequested = Signal(int, list)  # request id, token ids
     lensRequested = Signal(int, list, int)  # request id, token ids, position
+    scoreRequested = Signal(int, str)  # request id, text
 
 
 class Engine:
@@ -180,6 +191,7 @@ class Engine:
         self.client.sidesRequested.connect(self.worker.generate_sides)
         self.client.attentionRequested.connect(self.worker.attention)
         self.client.lensRequested.connect(self.worker.lens)
+        self.client.scoreRequested.connect(self.worker.score)
         self.thread.start()
         self._next_id = 0
 
@@ -211,6 +223,12 @@ class Engine:
     def lens(self, ids: list, position: int) -> int:
         self._next_id += 1
         self.client.lensRequested.emit(self._next_id, list(ids), position)
+        return self._next_id
+
+    def score(self, text: str) -> int:
+        """A text's per-token surprisal under the loaded model (scoreReady)."""
+        self._next_id += 1
+        self.client.scoreRequested.emit(self._next_id, text)
         return self._next_id
 
     def stop(self, request_id: int | None = None) -> None:
