@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
-LABEL_GAP = 4.0  # pixels kept free between two tick labels
+LABEL_GAP = 12.0  # pixels kept free between two tick labels, so each reads as its own
 
 
 class TidyAxis(pg.AxisItem):
@@ -25,7 +25,9 @@ class TidyAxis(pg.AxisItem):
 
     def __init__(self, orientation: str, **kwargs):
         super().__init__(orientation, **kwargs)
-        self.setStyle(maxTickLevel=3, maxTextLevel=3)  # finer levels are safe: overlapping text is dropped
+        # every level is considered (overlapping text is dropped one label at a time, below), so a
+        # crowded fine level still fills the gaps where there is room
+        self.setStyle(maxTickLevel=3, maxTextLevel=3, textFillLimits=[(0, 100.0)])
 
     def generateDrawSpecs(self, p):
         specs = super().generateDrawSpecs(p)
