@@ -11,7 +11,7 @@ import resource
 import sys
 import threading
 
-from .sampling import PRESETS, SamplingParams
+from .sampling_params import PRESETS, SamplingParams  # not .sampling: torch would load before the window
 
 
 def _peak_rss_mb() -> float:
