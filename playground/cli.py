@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import threading
 
 from .sampling_params import PRESETS, SamplingParams  # not .sampling: torch would load before the window
 
 
-def _peak_rss_mb() -> float:
+def _peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MiB (None where the platform cannot say)."""
+    try:
+        import resource  # Unix only
+    except ImportError:
+        try:
+            import psutil
+        except ImportError:
+            return None
+        info = psutil.Process().memory_info()
+        return getattr(info, "peak_wset", info.rss) / 2**20  # Windows keeps the peak; elsewhere the current size
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024
 
@@ -96,11 +105,15 @@ def _stream(lm, prompt_ids, params, stats: bool, out=sys.stdout):
         out.write("\n[stopped]")
     out.write("\n")
     if stats and fin is not None:
+        from .model.native import in_use
+
+        peak = _peak_rss_mb()
         print(json.dumps({
             "load_s": round(lm.load_s, 3), "prompt_tokens": fin.prompt_tokens,
             "prefill_tok_s": round(fin.prefill_tok_s, 1), "ttft_ms": round(fin.ttft_s * 1000, 1),
             "generated_tokens": fin.generated_tokens, "decode_tok_s": round(fin.decode_tok_s, 1),
-            "peak_rss_mb": round(_peak_rss_mb(), 1), "finish_reason": fin.reason, "seed": fin.seed,
+            "peak_rss_mb": None if peak is None else round(peak, 1), "finish_reason": fin.reason, "seed": fin.seed,
+            "kernels": in_use(lm.model),
         }), file=sys.stderr if out is sys.stdout and not stats else sys.stdout, flush=True)
     return fin
 
@@ -254,6 +267,10 @@ def cmd_eval(a: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="playground", description="Chat with a local language model and see inside it.")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this install without opening a window (Qt, kernels, database, models) and exit")
+    p.add_argument("--qt-only", action="store_true", help="with --self-test: only whether Qt can open a window")
+    p.add_argument("--qt-probe", action="store_true", help=argparse.SUPPRESS)  # the child process of the Qt check
     sub = p.add_subparsers(dest="command")
     c = sub.add_parser("chat", help="chat in the terminal (multi-turn, streaming)")
     _add_model_args(c)
@@ -302,6 +319,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     p = build_parser()
     a = p.parse_args(argv)
+    if a.qt_probe:
+        from .qt_check import probe
+
+        return probe()
+    if a.self_test:
+        from .selftest import run
+
+        return run(qt_only=a.qt_only)
     if a.command is None:
         return run_default()
     try:

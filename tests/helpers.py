@@ -72,6 +72,24 @@ def tiny_hf_model(kind: str, **overrides):
     return model.eval()
 
 
+def sharpen(model, factor: float = 20.0):
+    """Scale a random model's output layer so its next-token distributions are as peaked as a trained
+    model's (logits with a spread of ~3 rather than ~0.2): then top-1 agreement means something."""
+    import torch
+
+    with torch.no_grad():
+        model.get_output_embeddings().weight.mul_(factor)
+    return model
+
+
+def agreement(ref_logits, logits) -> tuple[float, float]:
+    """Teacher-forced comparison of two models' logits (..., vocab) over the same positions:
+    (mean KL(ref ‖ other) in nats, share of positions whose top token is the same)."""
+    lp, lq = ref_logits.float().log_softmax(-1), logits.float().log_softmax(-1)
+    kl = (lp.exp() * (lp - lq)).sum(-1)
+    return kl.mean().item(), (lp.argmax(-1) == lq.argmax(-1)).float().mean().item()
+
+
 def save_hf(model, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder, safe_serialization=True)
@@ -202,17 +220,15 @@ def roundtrip_weights(model, qtype: str) -> None:
 
 
 class ScriptedModel:
-    """A stand-in for Transformer whose next-token logits follow a script: it strongly prefers
+    """A stand-in CausalLM whose next-token logits follow a script: it strongly prefers
     the enqueued tokens in order, then EOS. It records the positions it was called with."""
 
     def __init__(self, vocab_size: int, eos_id: int, script: list[int] | None = None, max_seq_len: int = 512):
-        import torch
 
         from playground.model.config import ModelConfig
 
         self.config = ModelConfig(arch="llama", vocab_size=vocab_size, dim=8, n_layers=1, n_heads=1,
                                   hidden_dim=8, max_seq_len=max_seq_len)
-        self.tok_embeddings = torch.nn.Embedding(1, 1)
         self.eos_id = eos_id
         self.script = list(script or [])
         self.cache = None
@@ -222,13 +238,34 @@ class ScriptedModel:
     def enqueue(self, *tokens: int) -> None:
         self.script.extend(tokens)
 
-    def setup_cache(self, max_len=None, batch=1):
-        class _C:
-            pass
+    # the CausalLM interface (playground/model/interface.py)
+    @property
+    def device(self):
+        import torch
 
-        self.cache = _C()
-        self.cache.max_len = max_len or self.config.max_seq_len
+        return torch.device("cpu")
+
+    def setup_cache(self, max_len=None, batch=1):
+        from playground.model.cache import KVCache
+
+        self.cache = KVCache(1, batch, 1, max_len or self.config.max_seq_len, 1)
         return self.cache
+
+    def embed(self, idx):
+        import torch
+
+        return torch.zeros(*idx.shape, self.config.dim)
+
+    def unembed(self, h):
+        import torch
+
+        return torch.zeros(*h.shape[:-1], self.config.vocab_size)
+
+    def runs_own_threads(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return "scripted"
 
     def __call__(self, idx, start=0, use_cache=False, last_only=False):
         import torch

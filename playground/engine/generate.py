@@ -1,7 +1,8 @@
 """Generation: a Python generator that prefills the prompt, then decodes one token at a time,
 yielding a `TokenEvent` per token and a `Finished` at the end.
 
-It knows nothing about Qt; the command line, the GUI worker and the server all consume it.
+It knows nothing about Qt; the command line, the GUI worker and the server all consume it. It
+knows no concrete model either: only the `CausalLM` interface (model/interface.py).
 Before every token it reads the sampling parameters afresh (from a `LiveParams` when given
 one) and checks the stop flag, so a slider moved or Stop pressed mid-reply acts on the very
 next token.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..model.transformer import Transformer
+from ..model.interface import CausalLM
 from ..sampling import LiveParams, SamplingParams, sample
 from ..tokenization.tokenizer import IncrementalDecoder, TextTokenizer
 
@@ -92,7 +93,7 @@ class _StopStrings:
 
 @torch.inference_mode()
 def generate(
-    model: Transformer,
+    model: CausalLM,
     tokenizer: TextTokenizer,
     prompt_ids: list[int],
     params: SamplingParams | LiveParams | None = None,
@@ -110,9 +111,10 @@ def generate(
     if len(prompt_ids) >= ctx:
         raise ValueError(f"the prompt has {len(prompt_ids)} tokens; the model's context holds {ctx}")
     seed = p.seed if p.seed is not None else random.randrange(2**31)
-    device = getattr(model, "device", torch.device("cpu"))
+    device = model.device
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    # a cache for the prompt and the reply, grown in steps so short chats stay small
+    # a cache for the prompt and the reply as planned; if the reply runs longer (max_tokens raised
+    # while it writes), the model grows it
     cache_len = min(ctx, len(prompt_ids) + p.max_tokens)
     model.setup_cache(cache_len)
 
@@ -136,8 +138,7 @@ def generate(
     # With the native kernels, a token's forward pass runs on their own threads; PyTorch's (which
     # spin for a while after each parallel op) would then compete with them for the cores, so the
     # small per-token ops (sampling, events) run on one thread. Measured: 69 → 96 tok/s on 2 cores.
-    native = getattr(model, "native", None)
-    one_thread = device.type == "cpu" and native is not None and native() is not None
+    one_thread = model.runs_own_threads()
     while True:
         if stop_event is not None and stop_event.is_set():
             reason = "cancelled"
@@ -175,8 +176,6 @@ def generate(
         if n >= params_at(n).max_tokens:
             reason = "length"
             break
-        if pos >= model.cache.max_len:
-            model.cache = _grow(model, pos, min(ctx, pos * 2))
         logits = model(torch.tensor([[tok]], device=device), start=pos, use_cache=True)[0, -1]
         pos += 1
     tail = ""
@@ -203,10 +202,3 @@ def _threads(n: int | None):
     finally:
         torch.set_num_threads(old)
 
-
-def _grow(model: Transformer, used: int, new_len: int):
-    old = model.cache
-    new = model.setup_cache(new_len)
-    new.k[:, :, :, :used] = old.k[:, :, :, :used]
-    new.v[:, :, :, :used] = old.v[:, :, :, :used]
-    return new

@@ -55,22 +55,7 @@ def model_info(lm, sha256: str = "") -> ModelInfo:
 
 def _backend(lm) -> str:
     """Which code runs the model, as the status bar says it."""
-    if type(lm.model).__name__ != "FastLlama":
-        return f"reference · {_dtype(lm)}"
-    native = lm.model.native()
-    if native is None:
-        from ..model import native as nat
-
-        return f"fast · PyTorch kernels ({nat.why_unavailable() or 'native kernels off'})"
-    lib = native[0]
-    return f"fast · native {lib.pg_simd().decode()}/{lib.pg_int8().decode()}"
-
-
-def _dtype(lm) -> str:
-    try:
-        return str(next(lm.model.parameters()).dtype).removeprefix("torch.")
-    except (StopIteration, AttributeError):
-        return "?"
+    return lm.model.describe()
 
 
 class EngineWorker(QObject):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,21 +12,24 @@ import numpy as np
 import torch
 
 from ..model.config import ModelConfig
-from ..model.transformer import Transformer, rope_inv_freq
+from ..model.interface import CausalLM
+from ..model.rope import Rotary, rope_inv_freq
+from ..model.transformer import Transformer
 from ..tokenization.tokenizer import TextTokenizer
+from . import memory, validate
 from .errors import (
     MissingFileError,
     ModelLoadError,
 )
 from .gguf_file import GGUFFile
-from .hf import PICKLE_SUFFIXES, load_hf_folder, refuse_pickle
+from .hf import PICKLE_SUFFIXES, SafetensorsReader, open_hf_folder, refuse_pickle
 
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 
 
 @dataclass
 class LoadedModel:
-    model: Transformer  # or FastLlama: the same forward() contract
+    model: CausalLM  # the reference Transformer or the fast path's FastLlama
     tokenizer: TextTokenizer
     config: ModelConfig
     path: Path
@@ -42,7 +46,7 @@ class LoadedModel:
 
     @property
     def device(self) -> torch.device:
-        return self.model.tok_embeddings.weight.device
+        return self.model.device
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -85,16 +89,16 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
                 p.copy_(torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
         if cfg.tie_embeddings:
             model.output.weight = model.tok_embeddings.weight
-        inv_freq, _ = rope_inv_freq(cfg) if cfg.arch == "llama" else (torch.zeros(1), 1.0)
-        if freq_factors is not None:
-            inv_freq = inv_freq / freq_factors.float()
-        model.inv_freq = inv_freq.to(device)
+        if cfg.arch == "llama":
+            inv_freq, scale = rope_inv_freq(cfg)
+            if freq_factors is not None:
+                inv_freq = inv_freq / freq_factors.float()
+            model.rotary = Rotary(inv_freq, scale, cfg.max_seq_len).to(device)
     model.to(dtype=dtype)
-    model.inv_freq = model.inv_freq.float()
     return model.eval()
 
 
-def _load_gguf(path: Path, device, dtype, fast: bool) -> LoadedModel:
+def _load_gguf(path: Path, device, dtype, fast: bool, context: int | None) -> LoadedModel:
     from .gguf_loader import (
         LLAMA_LIKE,
         fast_model_from_gguf,
@@ -110,28 +114,69 @@ def _load_gguf(path: Path, device, dtype, fast: bool) -> LoadedModel:
     state: dict = {}
     try:
         cfg = gguf_config(f)
+        use_fast = fast and device.type == "cpu" and f.get("general.architecture") in LLAMA_LIKE
+        _validate_gguf(f, cfg, use_fast, dtype, context)
         tokenizer = gguf_tokenizer(f)
         quant = quantization_name(f)
-        if fast and device.type == "cpu" and f.get("general.architecture") in LLAMA_LIKE:
-            model = fast_model_from_gguf(f, cfg)
-            return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
-        state = gguf_state_dict(f, cfg)
-        model = build_model(cfg, state, device, dtype, rope_freq_factors(f))
+        with _library_errors(path.name):
+            if use_fast:
+                model = fast_model_from_gguf(f, cfg)
+                return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
+            state = gguf_state_dict(f, cfg)
+            model = build_model(cfg, state, device, dtype, rope_freq_factors(f))
     finally:
         del state  # views into the map must go before it closes
         f.close()
     return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
 
 
+def _validate_gguf(f: GGUFFile, cfg: ModelConfig, fast: bool, dtype: torch.dtype, context: int | None) -> None:
+    """Everything about a GGUF file that can be checked before building: configuration ranges,
+    every tensor's presence, shape and type, the vocabulary, and the memory the load needs."""
+    arch = f.get("general.architecture")
+    where = f.path.name
+    validate.check_config(cfg, where)
+    expected = validate.expected_tensors(arch, cfg, "gguf", present=f.tensors)
+    table = {n: (t.shape, t.type.name) for n, t in f.tensors.items()}
+    validate.check_tensors(table, expected, where, validate.GGUF_MATRIX_TYPES, validate.GGUF_VECTOR_TYPES)
+    validate.check_gguf_vocab(f, cfg)
+    needed = {n: table[n] for n in expected}
+    if fast:
+        kept, transient = memory.fast_weight_bytes(needed)
+        mapped = f.size + memory.NATIVE_SCORES_PER_POSITION * cfg.max_seq_len
+        plan = memory.plan(cfg, kept, transient, context, 2, mapped)
+    else:
+        kept, transient = memory.float_weight_bytes({n: s for n, (s, _) in needed.items()}, 4)
+        plan = memory.plan(cfg, kept, transient, context, torch.tensor([], dtype=dtype).element_size(), f.size)
+    memory.check(plan, where)
+
+
+@contextmanager
+def _library_errors(where: str):
+    """torch, numpy and safetensors errors while building a model that passed validation become a
+    ModelLoadError that keeps their message (validation should have caught them: the fuzz counts these)."""
+    try:
+        yield
+    except ModelLoadError:
+        raise
+    except (RuntimeError, ValueError, TypeError, IndexError, KeyError, MemoryError, OSError) as e:
+        raise ModelLoadError(f"{where} could not be built: {type(e).__name__}: {e}") from e
+
+
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
-def load_model(path: str | os.PathLike, device: str = "auto", dtype: torch.dtype | str = torch.float32) -> LoadedModel:
+def load_model(path: str | os.PathLike, device: str = "auto", dtype: torch.dtype | str = torch.float32,
+               context: int | None = None) -> LoadedModel:
     """Load a model from a .gguf file or a model folder (Hugging Face or Playground checkpoint).
 
     dtype "auto" picks the fast path on a CPU for GGUF files of the Llama family (weights kept
     quantized, bfloat16 activations) and the float32 reference model otherwise; a torch dtype
     or its name always gives the reference model in that precision.
+
+    The whole model is validated before anything is built (validate.py), and the memory it
+    needs, with a KV cache for `context` tokens (default: memory.PLANNED_CONTEXT), is checked
+    against what is available (memory.py). Every failure is a ModelLoadError.
     """
     path = Path(path).expanduser()
     dev = pick_device(device)
@@ -142,24 +187,41 @@ def load_model(path: str | os.PathLike, device: str = "auto", dtype: torch.dtype
         if dtype not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {dtype!r}")
         dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    try:
+        return _load(path, dev, dtype, fast, context)
+    except OSError as e:  # unreadable files, permissions, a folder that vanished
+        raise ModelLoadError(f"cannot read {path}: {e.strerror or e}") from e
+
+
+def _load(path: Path, dev: torch.device, dtype: torch.dtype, fast: bool, context: int | None) -> LoadedModel:
     if not path.exists():
         raise MissingFileError(f"{path} does not exist")
     if path.is_dir():
-        t0 = time.perf_counter()
-        cfg, state, tokenizer = load_hf_folder(path)
-        model = build_model(cfg, state, dev, dtype)
-        fmt = "playground" if "playground" in (path / "config.json").read_text() else "hf"
-        dt = next(iter(state.values())).dtype
-        quant = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16"}.get(dt, str(dt))
-        return LoadedModel(model, tokenizer, cfg, path, fmt, quant, time.perf_counter() - t0)
+        return _load_folder(path, dev, dtype, context)
     if path.suffix.lower() in PICKLE_SUFFIXES:
         refuse_pickle(path)
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head == b"GGUF" or path.suffix.lower() == ".gguf":
-        return _load_gguf(path, dev, dtype, fast)
+        return _load_gguf(path, dev, dtype, fast, context)
     if head[:2] in _PICKLE_MAGIC or head == b"PK\x03\x04":
         refuse_pickle(path)
     if path.suffix == ".safetensors":
-        return load_model(path.parent, device, dtype)
+        return _load_folder(path.parent, dev, dtype, context)
     raise ModelLoadError(f"{path.name} is not a model file Playground knows (.gguf, or a folder with config.json)")
+
+
+def _load_folder(path: Path, dev: torch.device, dtype: torch.dtype, context: int | None) -> LoadedModel:
+    t0 = time.perf_counter()
+    h = open_hf_folder(path)
+    cfg = h.cfg
+    kept, transient = memory.float_weight_bytes({n: s for n, (s, _, _) in h.table.items()}, 4)
+    elem = torch.tensor([], dtype=dtype).element_size()
+    memory.check(memory.plan(cfg, kept, transient, context, elem, h.file_bytes), path.name or str(path))
+    reader = SafetensorsReader(h.table)
+    try:
+        with _library_errors(path.name):
+            model = build_model(cfg, h.lazy_state(reader), dev, dtype)
+    finally:
+        reader.close()
+    return LoadedModel(model, h.tokenizer, cfg, path, h.format, h.stored_type(), time.perf_counter() - t0)

@@ -1,7 +1,9 @@
 """Typed errors for everything that can be wrong with a model file or folder.
 
 Each message is written for the user who picked the file: what is wrong, and where it helps,
-what to do instead.
+what to do instead. Every failure while loading is one of these (the loader wraps what the
+`tokenizers`, `safetensors`, `jinja2` and torch libraries raise, keeping their message), so the
+command line prints one line and the window shows one dialog, never a traceback.
 """
 
 from __future__ import annotations
@@ -29,3 +31,19 @@ class UnsafeFormatError(ModelLoadError):
 
 class MissingFileError(ModelLoadError):
     """A file the format needs (tokenizer.json, config.json, weights) is absent."""
+
+
+class ConfigError(ModelLoadError):
+    """A configuration value (GGUF metadata or config.json) is missing, mistyped or out of range."""
+
+
+class TensorError(ModelLoadError):
+    """A tensor the architecture needs is missing, has the wrong shape, or a type we cannot use."""
+
+
+class TokenizerError(ModelLoadError):
+    """The vocabulary, merges, special tokens, tokenizer files or chat template are inconsistent."""
+
+
+class NotEnoughMemoryError(ModelLoadError):
+    """The model and its KV cache need more memory than this computer (or process) has available."""

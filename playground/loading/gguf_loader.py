@@ -16,6 +16,7 @@ from ._heap import trim
 from .errors import GGUFError, UnsupportedArchitectureError
 from .gguf_file import GGUFFile
 from .gguf_vocab import build_byte_level, build_sentencepiece
+from .hf import wrap_tokenizer
 from .meta import LLAMA_LIKE, gguf_config, quantization_name  # noqa: F401 (re-exported)
 
 
@@ -88,6 +89,12 @@ def gguf_state_dict(f: GGUFFile, cfg: ModelConfig) -> dict[str, Lazy]:
 
 
 def gguf_tokenizer(f: GGUFFile) -> TextTokenizer:
+    """The file's tokenizer. What the tokenizers library or the chat template compiler raise
+    becomes a TokenizerError with its message (validate.check_gguf_vocab has run before)."""
+    return wrap_tokenizer(f.path.name, lambda: _gguf_tokenizer(f))
+
+
+def _gguf_tokenizer(f: GGUFFile) -> TextTokenizer:
     model = f.get("tokenizer.ggml.model")
     tokens = f.get("tokenizer.ggml.tokens")
     if not tokens:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import struct
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,8 @@ from tokenizers import Tokenizer
 
 from ..model.config import ModelConfig
 from ..tokenization.tokenizer import TextTokenizer
-from .errors import MissingFileError, SafetensorsError, UnsafeFormatError, UnsupportedArchitectureError
+from . import validate
+from .errors import ConfigError, MissingFileError, SafetensorsError, TokenizerError, UnsafeFormatError
 from .meta import hf_config, is_weight_file
 
 _ST_DTYPES = {
@@ -63,9 +66,11 @@ def check_safetensors(path: Path) -> dict[str, Any]:
             dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
         except (TypeError, KeyError, ValueError):
             raise SafetensorsError(f"{path.name}: tensor {name!r} has a malformed header entry") from None
-        if dtype not in _ST_DTYPES:
+        if not isinstance(dtype, str) or dtype not in _ST_DTYPES:
             raise SafetensorsError(f"{path.name}: tensor {name!r} has unknown dtype {dtype!r}")
-        if not all(isinstance(d, int) and d >= 0 for d in shape) or not (
+        if not isinstance(shape, list) or len(shape) > 8:
+            raise SafetensorsError(f"{path.name}: tensor {name!r} has the shape {shape!r}, not a list of sizes")
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape) or not (
             isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end <= data_size
         ):
             raise SafetensorsError(
@@ -77,6 +82,9 @@ def check_safetensors(path: Path) -> dict[str, Any]:
                 f"{path.name}: tensor {name!r} of shape {shape} needs {expected} bytes, the header gives {end - begin}"
             )
         spans.append((begin, end, name))
+    meta = header.get("__metadata__")
+    if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
+        raise SafetensorsError(f"{path.name}: the header's __metadata__ is not a table of strings")
     spans.sort()
     pos = 0
     for begin, end, name in spans:
@@ -88,29 +96,84 @@ def check_safetensors(path: Path) -> dict[str, Any]:
     return header
 
 
-def read_safetensors(paths: list[Path]) -> dict[str, torch.Tensor]:
-    out: dict[str, torch.Tensor] = {}
+class LazyTensor:
+    """A tensor read from its safetensors file only when the model copies it in (or the fast
+    path converts it), so a load never holds every raw tensor and the model at once."""
+
+    def __init__(self, shape: tuple[int, ...], make):
+        self.shape, self._make = tuple(shape), make
+
+    def __call__(self) -> torch.Tensor:
+        return self._make()
+
+
+def read_header_table(paths: list[Path]) -> dict[str, tuple[tuple[int, ...], str, Path]]:
+    """Name → (shape, dtype name, file) of every tensor in these files, each header validated."""
+    table: dict[str, tuple[tuple[int, ...], str, Path]] = {}
     for p in paths:
-        check_safetensors(p)
-        with safe_open(str(p), framework="pt") as st:
-            for k in st.keys():
-                out[k] = st.get_tensor(k)
-    return out
+        for name, info in check_safetensors(p).items():
+            if name == "__metadata__":
+                continue
+            if name in table:
+                raise SafetensorsError(f"the tensor {name!r} is in both {table[name][2].name} and {p.name}")
+            table[name] = (tuple(info["shape"]), info["dtype"], p)
+    return table
+
+
+class SafetensorsReader:
+    """Open safetensors files (headers already validated) and hand out their tensors lazily.
+    Errors of the safetensors library become SafetensorsError with its message."""
+
+    def __init__(self, table: dict[str, tuple[tuple[int, ...], str, Path]]):
+        self.table = table
+        self._handles: dict[Path, Any] = {}
+
+    def _handle(self, p: Path):
+        if p not in self._handles:
+            try:
+                self._handles[p] = safe_open(str(p), framework="pt")
+            except Exception as e:  # safetensors raises its own SafetensorError (and OSError)
+                raise SafetensorsError(f"{p.name} could not be opened: {e}") from e
+        return self._handles[p]
+
+    def get(self, name: str) -> torch.Tensor:
+        shape, _, p = self.table[name]
+        try:
+            t = self._handle(p).get_tensor(name)
+        except SafetensorsError:
+            raise
+        except Exception as e:
+            raise SafetensorsError(f"{p.name}: the tensor {name!r} could not be read: {e}") from e
+        if tuple(t.shape) != shape:
+            raise SafetensorsError(f"{p.name}: the tensor {name!r} read as {list(t.shape)}, its header says {list(shape)}")
+        return t
+
+    def lazy(self, name: str) -> LazyTensor:
+        return LazyTensor(self.table[name][0], lambda: self.get(name))
+
+    def close(self) -> None:
+        self._handles.clear()
 
 
 def _weight_files(folder: Path) -> list[Path]:
     index = folder / "model.safetensors.index.json"
     if index.exists():
         try:
-            weight_map = json.loads(index.read_text())["weight_map"]
-        except (json.JSONDecodeError, KeyError, TypeError):
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
             raise SafetensorsError(f"{index.name} is not a valid shard index") from None
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) and v for v in weight_map.values()):
+            raise SafetensorsError(f"{index.name}: its weight_map is not a table of file names")
         files = []
         for name in dict.fromkeys(weight_map.values()):
-            p = (folder / name).resolve()
-            if p.parent != folder.resolve():
+            try:
+                p = (folder / name).resolve()
+                inside, there = p.parent == folder.resolve(), p.is_file()
+            except (OSError, ValueError):
+                raise SafetensorsError(f"{index.name} names a shard that is not a file name: {name[:80]!r}") from None
+            if not inside:
                 raise SafetensorsError(f"{index.name} names a shard outside the folder: {name!r}")
-            if not p.exists():
+            if not there:
                 raise MissingFileError(f"the shard {name} listed in {index.name} is missing")
             files.append(p)
         return files
@@ -130,9 +193,10 @@ _LLAMA_KEYS = {
 }
 
 
-def hf_state_dict(raw_sd: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str, torch.Tensor]:
-    """Map Hugging Face parameter names (and GPT-2's transposed Conv1D weights) onto ours."""
-    sd: dict[str, torch.Tensor] = {}
+def hf_state_dict(raw_sd: dict[str, LazyTensor], cfg: ModelConfig) -> dict[str, LazyTensor]:
+    """Map Hugging Face parameter names (and GPT-2's transposed Conv1D weights) onto ours; the
+    values stay lazy (read, transposed and split only when the model copies them in)."""
+    sd: dict[str, LazyTensor] = {}
     if cfg.arch == "llama":
         for k, v in raw_sd.items():
             k = k.removeprefix("model.")
@@ -148,6 +212,15 @@ def hf_state_dict(raw_sd: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str
                 if mod in _LLAMA_KEYS:
                     sd[f"layers.{i}.{_LLAMA_KEYS[mod]}.{param}"] = v
         return sd
+
+    def transposed(v: LazyTensor) -> LazyTensor:
+        return LazyTensor(v.shape[::-1], lambda: v().t().contiguous())
+
+    def third(v: LazyTensor, j: int, param: str) -> LazyTensor:  # Conv1D c_attn holds q, k, v side by side
+        if param == "weight":
+            return LazyTensor((v.shape[1] // 3, v.shape[0]), lambda: v().t().chunk(3, dim=0)[j].contiguous())
+        return LazyTensor((v.shape[0] // 3,), lambda: v().chunk(3, dim=0)[j].contiguous())
+
     for k, v in raw_sd.items():
         k = k.removeprefix("transformer.")
         if k.startswith("wte."):
@@ -167,32 +240,56 @@ def hf_state_dict(raw_sd: dict[str, torch.Tensor], cfg: ModelConfig) -> dict[str
             elif mod == "ln_2":
                 sd[L + "ffn_norm." + param] = v
             elif mod == "attn.c_attn":
-                w = v.t() if param == "weight" else v  # Conv1D stores (in, out)
-                for name, part in zip(("wq", "wk", "wv"), w.chunk(3, dim=0)):
-                    sd[L + f"attention.{name}.{param}"] = part.contiguous()
+                for j, name in enumerate(("wq", "wk", "wv")):
+                    sd[L + f"attention.{name}.{param}"] = third(v, j, param)
             elif mod in ("attn.c_proj", "mlp.c_fc", "mlp.c_proj"):
                 dst = {"attn.c_proj": "attention.wo", "mlp.c_fc": "feed_forward.fc", "mlp.c_proj": "feed_forward.proj"}[mod]
-                sd[L + f"{dst}.{param}"] = (v.t() if param == "weight" else v).contiguous()
+                sd[L + f"{dst}.{param}"] = transposed(v) if param == "weight" else v
     return sd
 
 
-def _token_str(v: Any) -> str:
+def _token_str(v: Any, key: str) -> str:
     if isinstance(v, dict):
-        return str(v.get("content", ""))
-    return str(v) if v is not None else ""
+        v = v.get("content", "")
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise TokenizerError(f"tokenizer_config.json: {key} is {v!r}, not a token")
+    return v
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise MissingFileError(f"{path.name} could not be read: {e}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise ConfigError(f"{path.name} could not be read: {e}") from None
     if not isinstance(data, dict):
-        raise MissingFileError(f"{path.name} is not a JSON object")
+        raise ConfigError(f"{path.name} is not a JSON object")
     return data
 
 
-def hf_tokenizer(folder: Path, raw_config: dict[str, Any]) -> TextTokenizer:
+def _chat_template(folder: Path, tc: dict[str, Any]) -> str | None:
+    """The chat template: chat_template.jinja, else chat_template.json, else tokenizer_config.json's."""
+    if (folder / "chat_template.jinja").exists():
+        try:
+            return (folder / "chat_template.jinja").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise TokenizerError(f"chat_template.jinja could not be read: {e}") from None
+    template = tc.get("chat_template")
+    if (folder / "chat_template.json").exists():
+        template = _read_json(folder / "chat_template.json").get("chat_template", template)
+    if isinstance(template, list):  # named templates: take the default one
+        named = [t for t in template if isinstance(t, dict) and t.get("name") == "default"]
+        template = named[0].get("template") if named else None
+    if template is not None and not isinstance(template, str):
+        raise TokenizerError(f"the chat template is {type(template).__name__}, not text")
+    return template
+
+
+def hf_tokenizer(folder: Path, raw_config: dict[str, Any], n_model: int) -> TextTokenizer:
+    """tokenizer.json plus the special tokens and chat template of tokenizer_config.json,
+    generation_config.json and config.json. Whatever the tokenizers library or the template
+    compiler raises becomes a TokenizerError with its message."""
     tj = folder / "tokenizer.json"
     if not tj.exists():
         raise MissingFileError(
@@ -202,24 +299,37 @@ def hf_tokenizer(folder: Path, raw_config: dict[str, Any]) -> TextTokenizer:
     try:
         tok = Tokenizer.from_file(str(tj))
     except Exception as e:  # the tokenizers library raises a bare Exception
-        raise MissingFileError(f"tokenizer.json could not be parsed: {e}") from None
+        raise TokenizerError(f"tokenizer.json could not be parsed: {e}") from e
     tc = _read_json(folder / "tokenizer_config.json") if (folder / "tokenizer_config.json").exists() else {}
-    template = tc.get("chat_template")
-    if isinstance(template, list):  # named templates: take the default one
-        template = next((t["template"] for t in template if t.get("name") == "default"), None)
-    if (folder / "chat_template.jinja").exists():
-        template = (folder / "chat_template.jinja").read_text(encoding="utf-8")
-    elif (folder / "chat_template.json").exists():
-        template = _read_json(folder / "chat_template.json").get("chat_template", template)
-    bos, eos = _token_str(tc.get("bos_token")), _token_str(tc.get("eos_token"))
-    bos_id = tok.token_to_id(bos) if bos else raw_config.get("bos_token_id")
-    eos_ids: list[int] = []
+    template = _chat_template(folder, tc)
+    bos, eos = _token_str(tc.get("bos_token"), "bos_token"), _token_str(tc.get("eos_token"), "eos_token")
     gc = _read_json(folder / "generation_config.json") if (folder / "generation_config.json").exists() else {}
-    for src in (gc.get("eos_token_id"), raw_config.get("eos_token_id"), tok.token_to_id(eos) if eos else None):
-        for i in src if isinstance(src, list) else [src]:
-            if isinstance(i, int) and i not in eos_ids:
-                eos_ids.append(i)
     add_bos = tc.get("add_bos_token")
+    if add_bos is not None and not isinstance(add_bos, bool):
+        raise TokenizerError(f"tokenizer_config.json: add_bos_token is {add_bos!r}, not true or false")
+    return wrap_tokenizer(
+        folder.name or str(folder),
+        lambda: _special_tokens(tok, raw_config, gc, bos, eos, add_bos, template, n_model),
+    )
+
+
+def _special_tokens(tok, raw_config, gc, bos, eos, add_bos, template, n_model: int) -> TextTokenizer:
+    """bos must be a token the model has (it is fed to it); an end-of-sequence id the model can
+    never produce is harmless and dropped, but one that is not a whole number is an error."""
+    bos_id = tok.token_to_id(bos) if bos else raw_config.get("bos_token_id")
+    if bos_id is not None:
+        validate.check_token_id(bos_id, n_model, "bos_token_id")
+    eos_ids: list[int] = []
+    for src, key in ((gc.get("eos_token_id"), "generation_config.json eos_token_id"),
+                     (raw_config.get("eos_token_id"), "config.json eos_token_id"),
+                     (tok.token_to_id(eos) if eos else None, "eos_token")):
+        for i in src if isinstance(src, list) else [src]:
+            if i is None:
+                continue
+            if isinstance(i, bool) or not isinstance(i, int):
+                raise TokenizerError(f"{key} is {i!r}, not a token id")
+            if 0 <= i < n_model and i not in eos_ids:
+                eos_ids.append(i)
     if add_bos is None:  # infer from the post-processor
         add_bos = bos_id is not None and tok.encode("a").ids[:1] == [bos_id]
     return TextTokenizer(
@@ -228,16 +338,83 @@ def hf_tokenizer(folder: Path, raw_config: dict[str, Any]) -> TextTokenizer:
     )
 
 
-def load_hf_folder(folder: Path) -> tuple[ModelConfig, dict[str, torch.Tensor], TextTokenizer]:
+def wrap_tokenizer(where: str, build):
+    """Run build(); what the tokenizers library or the chat template compiler raise there becomes
+    a TokenizerError that keeps the original message."""
+    from ..tokenization.chat_template import ChatTemplateError
+
+    try:
+        return build()
+    except TokenizerError:
+        raise
+    except ChatTemplateError as e:
+        raise TokenizerError(f"{where}: {e}") from e
+    except Exception as e:  # tokenizers raises bare Exceptions
+        raise TokenizerError(f"{where}: the tokenizer could not be built: {type(e).__name__}: {e}") from e
+
+
+@dataclass
+class HFFolder:
+    """A model folder whose config, tensor table and tokenizer have been read and validated;
+    no weight has been read yet."""
+
+    folder: Path
+    cfg: ModelConfig
+    format: str  # "hf" | "playground"
+    arch: str  # its validate.SPECS entry ("" for a Playground checkpoint)
+    table: dict[str, tuple[tuple[int, ...], str, Path]]  # names as in the files
+    prefix: str  # the prefix its names carry ("model.", "transformer.", or "")
+    tokenizer: TextTokenizer
+    file_bytes: int
+
+    def stored_type(self) -> str:
+        """What most matrices are stored as (F32, F16, BF16)."""
+        counts = Counter(dtype for shape, dtype, _ in self.table.values() if len(shape) == 2)
+        return counts.most_common(1)[0][0] if counts else "?"
+
+    def lazy_state(self, reader: SafetensorsReader) -> dict[str, LazyTensor]:
+        """Every tensor under our parameter names, read on demand."""
+        raw = {k: reader.lazy(k) for k in self.table}
+        return raw if self.format == "playground" else hf_state_dict(raw, self.cfg)
+
+
+def open_hf_folder(folder: Path) -> HFFolder:
+    """Read and check config.json, every safetensors header and the tokenizer files."""
     cfg_path = folder / "config.json"
     if not cfg_path.exists():
         raise MissingFileError(f"{folder} has no config.json, so it is not a Hugging Face model folder")
     raw = _read_json(cfg_path)
-    try:
-        cfg = hf_config(raw)
-    except KeyError as e:
-        raise UnsupportedArchitectureError(f"config.json lacks the field {e.args[0]!r}") from None
-    tokenizer = hf_tokenizer(folder, raw)
-    raw_sd = read_safetensors(_weight_files(folder))
-    sd = raw_sd if "playground" in raw else hf_state_dict(raw_sd, cfg)
-    return cfg, sd, tokenizer
+    cfg = hf_config(raw)
+    validate.check_config(cfg, "config.json")
+    fmt = "playground" if "playground" in raw else "hf"
+    files = _weight_files(folder)
+    table = read_header_table(files)
+    where = folder.name or str(folder)
+    if fmt == "playground":
+        arch, prefix = "", ""
+        expected = _own_expected(cfg)
+    else:
+        archs = raw.get("architectures") or []
+        arch, prefix = validate.HF_ARCHS.get(archs[0] if archs else "", ("gpt2" if cfg.arch == "gpt2" else "llama", ""))
+        if prefix and not any(k.startswith(prefix) for k in table):
+            prefix = ""
+        expected = {prefix + n if n != "lm_head.weight" else n: s
+                    for n, s in validate.expected_tensors(arch, cfg, "hf").items()}
+    found = {n: (s, t) for n, (s, t, _) in table.items()}
+    validate.check_tensors(found, expected, where, validate.HF_FLOAT_TYPES, validate.HF_FLOAT_TYPES)
+    tokenizer = hf_tokenizer(folder, raw, cfg.vocab_size)
+    validate.check_token_ids(cfg.vocab_size, tokenizer.vocab_size, "tokenizer.json")
+    size = sum(p.stat().st_size for p in files)
+    return HFFolder(folder, cfg, fmt, arch, {n: table[n] for n in expected}, prefix, tokenizer, size)
+
+
+def _own_expected(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """A Playground checkpoint holds our Transformer's parameters under their own names."""
+    from ..model.transformer import Transformer
+
+    with torch.device("meta"):
+        model = Transformer(cfg)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if cfg.tie_embeddings:
+        expected.pop("output.weight", None)
+    return expected

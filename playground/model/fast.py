@@ -6,7 +6,7 @@ out for speed when decoding one token at a time:
 - weights stay quantized as the file has them (quant.py: Q4_0/Q4_1 as 4-bit groups, Q8_0, others
   requantized to 8-bit groups);
 - a few tokens at a time (decoding, short prompts) run as one call into the native kernels
-  (native/kernels.c) when they built: no interpreter work per layer;
+  (native/, built with the package) when present: no interpreter work per layer;
 - otherwise (no C compiler, or attention maps and hidden states wanted) the per-layer loop below
   runs on PyTorch: RoPE from a precomputed table, a preallocated bfloat16 KV cache shared with
   the native path, plain lists of tensors, and for wide inputs (prefill) dense bfloat16 products.
@@ -22,16 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cache import KVCache
 from .config import ModelConfig
 from .quant import NATIVE_DENSE_ROWS, PREFILL_ROWS, QLinear
+from .rope import Rotary, apply_rope
 from .transformer import causal_mask
-
-
-class FastKVCache:
-    def __init__(self, n_layers: int, n_kv: int, max_len: int, hs: int, dtype, device):
-        self.k = torch.zeros(n_layers, 1, n_kv, max_len, hs, dtype=dtype, device=device)  # (L, 1, nkv, S, hs)
-        self.v = torch.zeros_like(self.k)
-        self.max_len = max_len
 
 
 class FastLlama(nn.Module):
@@ -44,7 +39,7 @@ class FastLlama(nn.Module):
         super().__init__()
         self.config = cfg
         self.dtype = torch.bfloat16
-        self.embed = embed
+        self.embed_layer = embed
         self.norms32 = ([layer["attn_norm"].float().contiguous() for layer in layers],
                         [layer["ffn_norm"].float().contiguous() for layer in layers], norm.float().contiguous())
         self.attn_norm = [n.to(self.dtype) for n in self.norms32[0]]
@@ -55,10 +50,8 @@ class FastLlama(nn.Module):
         self.down = nn.ModuleList(layer["down"] for layer in layers)
         self.norm_w = norm.to(self.dtype)
         self.output = output
-        self.inv_freq = inv_freq.float().contiguous()
-        self.rope_scale = rope_scale
-        self._rope_len = 0
-        self.cache: FastKVCache | None = None
+        self.rotary = Rotary(inv_freq, rope_scale, cfg.max_seq_len)
+        self.cache: KVCache | None = None
         self.use_native = True  # False: the PyTorch loop only (set when the native kernels are unavailable)
         self._native = None  # (library, model handle), built on first use
 
@@ -76,28 +69,35 @@ class FastLlama(nn.Module):
                 total += t.numel() * t.element_size()
         return total
 
-    # -- tables ------------------------------------------------------------------
-    def _ensure_rope(self, n: int) -> None:
-        if n <= self._rope_len:
-            return
-        n = max(n, 2 * self._rope_len, 256)
-        n = min(n, self.config.max_seq_len)
-        pos = torch.arange(n, dtype=torch.float32)
-        freqs = torch.outer(pos, self.inv_freq)  # (n, hs/2)
-        cos, sin = freqs.cos() * self.rope_scale, freqs.sin() * self.rope_scale
-        self.cos = torch.cat((cos, cos), -1).to(self.dtype)  # (n, hs)
-        self.sin = torch.cat((-sin, sin), -1).to(self.dtype)
-        self._rope_len = n
-
-    def setup_cache(self, max_len: int | None = None, batch: int = 1) -> FastKVCache:
+    # -- the CausalLM interface (interface.py) ------------------------------------
+    def setup_cache(self, max_len: int | None = None, batch: int = 1) -> KVCache:
+        """An empty bfloat16 cache for max_len positions (at most the context); forward passes grow it."""
         cfg = self.config
+        if batch != 1:
+            raise ValueError("the fast path decodes one sequence at a time")
         max_len = min(max_len or cfg.max_seq_len, cfg.max_seq_len)
-        self.cache = FastKVCache(cfg.n_layers, cfg.n_kv_heads, max_len, cfg.head_dim, self.dtype, self.device)
-        self._ensure_rope(max_len)
+        self.cache = self._new_cache(max_len)
         return self.cache
 
-    def embed_tokens(self, idx: torch.Tensor) -> torch.Tensor:
-        return self.embed.rows(idx).to(self.dtype)
+    def _new_cache(self, max_len: int) -> KVCache:
+        cfg = self.config
+        return KVCache(cfg.n_layers, 1, cfg.n_kv_heads, max_len, cfg.head_dim, self.dtype, self.device)
+
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        """The residual stream's first value for tokens idx: their embeddings, in bfloat16."""
+        return self.embed_layer.rows(idx).to(self.dtype)
+
+    def runs_own_threads(self) -> bool:
+        return self.native() is not None
+
+    def describe(self) -> str:
+        native = self.native()
+        if native is None:
+            from . import native as nat
+
+            return f"fast · PyTorch kernels ({nat.why_unavailable() or 'native kernels off'})"
+        lib = native[0]
+        return f"fast · native {lib.pg_simd().decode()}/{lib.pg_int8().decode()}"
 
     # -- the native kernels ----------------------------------------------------------------------
     def native(self):
@@ -117,8 +117,8 @@ class FastLlama(nn.Module):
                 nat.Layer(attn32[i].data_ptr(), ffn32[i].data_ptr(), self.qkv[i].mat(), self.wo[i].mat(),
                           self.gate_up[i].mat(), self.down[i].mat()) for i in range(cfg.n_layers)])
             desc = nat.Desc(cfg.dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.hidden_dim,
-                            self.embed.out_features, NATIVE_DENSE_ROWS - 1, cfg.max_seq_len, cfg.norm_eps,
-                            self.rope_scale, self.inv_freq.data_ptr(), out32.data_ptr(), self.embed.mat(),
+                            self.embed_layer.out_features, NATIVE_DENSE_ROWS - 1, cfg.max_seq_len, cfg.norm_eps,
+                            self.rotary.scale, self.rotary.inv_freq.data_ptr(), out32.data_ptr(), self.embed_layer.mat(),
                             self.output.mat(), layers)
             handle = lib.pg_model_new(ctypes.byref(desc))
             if not handle:
@@ -128,7 +128,7 @@ class FastLlama(nn.Module):
             self._native = (lib, handle)
         return self._native
 
-    def _native_forward(self, idx: torch.Tensor, start: int, cache: FastKVCache, last_only: bool) -> torch.Tensor:
+    def _native_forward(self, idx: torch.Tensor, start: int, cache: KVCache, last_only: bool) -> torch.Tensor:
         lib, handle = self._native
         ids = idx[0].to(torch.int32).contiguous()
         T = ids.numel()
@@ -136,7 +136,7 @@ class FastLlama(nn.Module):
         rc = lib.pg_forward(handle, ids.data_ptr(), T, start, cache.k.data_ptr(), cache.v.data_ptr(), cache.max_len,
                             out.data_ptr(), int(last_only))
         if rc == -2:
-            raise IndexError(f"a token id is outside the vocabulary (0..{self.embed.out_features - 1})")
+            raise IndexError(f"a token id is outside the vocabulary (0..{self.embed_layer.out_features - 1})")
         if rc:
             raise RuntimeError(f"the native forward pass refused its arguments ({rc})")
         return out
@@ -163,26 +163,23 @@ class FastLlama(nn.Module):
         if not use_cache:  # a one-off pass (e.g. for attention maps) must not disturb the chat's cache
             if start:
                 raise ValueError("without the cache, a forward pass starts at position 0")
-            cache = FastKVCache(cfg.n_layers, cfg.n_kv_heads, end, cfg.head_dim, self.dtype, self.device)
+            cache = self._new_cache(end)
         else:
             if self.cache is None:
                 self.setup_cache(end)
-            elif end > self.cache.max_len:
-                self._grow(start, end)
             cache = self.cache
+            cache.reserve(end, cfg.max_seq_len)
         if T < NATIVE_DENSE_ROWS and not (need_weights or return_hidden) and self.native() is not None:
             return self._native_forward(idx, start, cache, last_only)
-        self._ensure_rope(end)
         nh, nkv, hs = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
-        cos = self.cos[start:end]  # (T, hs) with the table doubled: [cos, cos]
-        sin = self.sin[start:end]  # (T, hs): [-sin, sin]
-        x = self.embed_tokens(idx[0])  # (T, C)
+        cos, sin = self.rotary.table(start, T, self.dtype)  # (T, hs) each: [cos, cos], [sin, sin]
+        x = self.embed(idx[0])  # (T, C)
         keep = causal_mask(T, end, start, idx.device) if T > 1 or need_weights else None
         mask = keep if T > 1 else None
         eps = cfg.norm_eps
         attn, hidden = [], [x.float()[None]] if return_hidden else None
         gqa = nh != nkv
-        half, nqk = hs // 2, nh + nkv
+        nqk = nh + nkv
         cos_, sin_ = cos[:, None], sin[:, None]
         future = ~keep if need_weights else None
         # plain lists of the layers' products: no module lookups in the per-token loop, and for a
@@ -195,9 +192,7 @@ class FastLlama(nn.Module):
         for i in range(cfg.n_layers):
             h = F.rms_norm(x, (cfg.dim,), self.attn_norm[i], eps)
             qkv = qkv_l[i](h).view(T, nqk + nkv, hs)  # (T, nh+2nkv, hs)
-            # RoPE on q and k together, in halves: x·cos + (x2, x1)·(-sin, sin)
-            qk = qkv[:, :nqk]
-            qk = torch.addcmul(qk * cos_, qk.roll(half, -1), sin_)
+            qk = apply_rope(qkv[:, :nqk], cos_, sin_)  # RoPE on q and k together
             q = qk[:, :nh].transpose(0, 1)[None]  # (1, nh, T, hs)
             cache.k[i, 0, :, start:end] = qk[:, nh:].transpose(0, 1)
             cache.v[i, 0, :, start:end] = qkv[:, nqk:].transpose(0, 1)
@@ -250,12 +245,3 @@ class FastLlama(nn.Module):
             self._kernel_fns = tuple([m.torch_kernel() for m in mods]
                                      for mods in (self.qkv, self.wo, self.gate_up, self.down))
         return self._kernel_fns
-
-    def _grow(self, used: int, need: int) -> None:
-        old = self.cache
-        new = FastKVCache(self.config.n_layers, self.config.n_kv_heads,
-                          min(self.config.max_seq_len, max(need, 2 * old.max_len)), self.config.head_dim,
-                          self.dtype, self.device)
-        new.k[:, :, :, :used] = old.k[:, :, :, :used]
-        new.v[:, :, :, :used] = old.v[:, :, :, :used]
-        self.cache = new

@@ -6,7 +6,7 @@ token. Weights keep the file's own quantization, split into arrays, in groups of
   bytes of a group holding element i in the low nibble and i + 16 in the high one, as GGUF does;
 - "q8": w = d·q with q int8 (GGUF Q8_0 as is; every other type is requantized to it);
 d and m are float16, as the file has them (so Q4_1 costs 20 bytes per 32 weights, not 24).
-Products with a few rows go to the native kernels (`native/kernels.c`) when they built, else to
+Products with a few rows go to the native kernels (`native/`, built with the package) when present, else to
 PyTorch's int4/int8 CPU kernels (converted on first use); wide products (prefill) dequantize to
 bfloat16 and use a dense matrix product.
 """

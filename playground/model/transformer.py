@@ -17,93 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .cache import KVCache
 from .config import ModelConfig
+from .rope import Rotary, apply_rope, rope_inv_freq
 
-
-# ---------------------------------------------------------------------------- RoPE
-def rope_inv_freq(cfg: ModelConfig) -> tuple[torch.Tensor, float]:
-    """Inverse frequencies (hs/2,) and the cos/sin scale ("attention factor") for RoPE.
-
-    Plain RoPE rotates pair i of each head by position * theta^(-2i/hs). The scaling variants
-    stretch the slow (long-wavelength) pairs so a model reaches past its training context:
-    "linear" divides every frequency, "llama3" only the low ones with a smooth ramp between,
-    "yarn" blends interpolated and extrapolated frequencies and rescales cos/sin.
-    """
-    hs = cfg.head_dim
-    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
-    sc = dict(cfg.rope_scaling or {})
-    kind = sc.get("rope_type", sc.get("type", "default"))
-    attention_factor = 1.0
-    if kind in (None, "default"):
-        pass
-    elif kind == "linear":
-        inv_freq = inv_freq / sc["factor"]
-    elif kind == "llama3":
-        factor, lo, hi = sc["factor"], sc["low_freq_factor"], sc["high_freq_factor"]
-        old_ctx = sc["original_max_position_embeddings"]
-        lo_wavelen, hi_wavelen = old_ctx / lo, old_ctx / hi
-        wavelen = 2 * math.pi / inv_freq
-        scaled = torch.where(wavelen > lo_wavelen, inv_freq / factor, inv_freq)
-        smooth = (old_ctx / wavelen - lo) / (hi - lo)
-        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
-        medium = (wavelen >= hi_wavelen) & (wavelen <= lo_wavelen)
-        inv_freq = torch.where(medium, smoothed, scaled)
-    elif kind == "yarn":
-        factor = sc.get("factor") or cfg.max_seq_len / sc["original_max_position_embeddings"]
-        orig = sc.get("original_max_position_embeddings") or cfg.max_seq_len
-        beta_fast, beta_slow = sc.get("beta_fast") or 32, sc.get("beta_slow") or 1
-
-        def mscale(scale: float, m: float = 1.0) -> float:
-            return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
-
-        attention_factor = sc.get("attention_factor")
-        if attention_factor is None:
-            if sc.get("mscale") and sc.get("mscale_all_dim"):
-                attention_factor = mscale(factor, sc["mscale"]) / mscale(factor, sc["mscale_all_dim"])
-            else:
-                attention_factor = mscale(factor)
-
-        def correction_dim(rot: float) -> float:
-            return (hs * math.log(orig / (rot * 2 * math.pi))) / (2 * math.log(cfg.rope_theta))
-
-        low, high = correction_dim(beta_fast), correction_dim(beta_slow)
-        if sc.get("truncate", True):
-            low, high = math.floor(low), math.ceil(high)
-        low, high = max(low, 0), min(high, hs - 1)
-        if low == high:
-            high += 0.001
-        ramp = ((torch.arange(hs // 2, dtype=torch.float64) - low) / (high - low)).clamp(0, 1)
-        extrapolation = 1 - ramp
-        inv_freq = (inv_freq / factor) * (1 - extrapolation) + inv_freq * extrapolation
-    else:
-        raise ValueError(f"unsupported RoPE scaling type {kind!r} (supported: linear, llama3, yarn)")
-    return inv_freq.float(), float(attention_factor)
-
-
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return torch.cat((-x2, x1), dim=-1)
-
-
-# ---------------------------------------------------------------------------- KV cache
-class KVCache(nn.Module):
-    """Keys and values of every layer for positions already seen, preallocated to max length."""
-
-    def __init__(self, n_layers: int, batch: int, n_kv: int, max_len: int, hs: int, dtype, device):
-        super().__init__()
-        shape = (n_layers, batch, n_kv, max_len, hs)  # (L, B, nkv, S, hs)
-        self.register_buffer("k", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
-        self.register_buffer("v", torch.zeros(shape, dtype=dtype, device=device), persistent=False)
-        self.max_len = max_len
-
-    def update(self, layer: int, start: int, k: torch.Tensor, v: torch.Tensor):
-        """Store k, v (B, nkv, T, hs) at positions start..start+T; return all keys/values so far."""
-        end = start + k.shape[2]
-        if end > self.max_len:
-            raise ValueError(f"context full: position {end} is past the cache length {self.max_len}")
-        self.k[layer, :, :, start:end] = k
-        self.v[layer, :, :, start:end] = v
-        return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
+__all__ = ["KVCache", "Transformer", "causal_mask", "rope_inv_freq"]
 
 
 # ---------------------------------------------------------------------------- blocks
@@ -138,8 +56,7 @@ class Attention(nn.Module):
         v = self.wv(x).view(B, T, self.nkv, self.hs).transpose(1, 2)  # (B, nkv, T, hs)
         if self.use_rope:
             cos, sin = rope  # (T, hs)
-            q = q * cos + rotate_half(q) * sin
-            k = k * cos + rotate_half(k) * sin
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:
             k, v = cache.update(layer, start, k, v)  # (B, nkv, S, hs)
         S = k.shape[2]
@@ -236,8 +153,7 @@ class Transformer(nn.Module):
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.output.weight = self.tok_embeddings.weight
-        inv_freq, self.rope_scale = rope_inv_freq(cfg) if cfg.arch == "llama" else (torch.zeros(1), 1.0)
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.rotary = Rotary(*rope_inv_freq(cfg), limit=cfg.max_seq_len) if cfg.arch == "llama" else None
         self.cache: KVCache | None = None
 
     @property
@@ -257,23 +173,35 @@ class Transformer(nn.Module):
                 nn.init.zeros_(p)
 
     def setup_cache(self, max_len: int | None = None, batch: int = 1) -> KVCache:
+        """An empty cache for max_len positions (at most the context); forward passes grow it as needed."""
         cfg = self.config
         max_len = min(max_len or cfg.max_seq_len, cfg.max_seq_len)
         p = self.tok_embeddings.weight
         self.cache = KVCache(cfg.n_layers, batch, cfg.n_kv_heads, max_len, cfg.head_dim, p.dtype, p.device)
         return self.cache
 
-    def rope(self, start: int, T: int, dtype) -> tuple[torch.Tensor, torch.Tensor] | None:
-        if self.pos_embeddings is not None:
+    def rope(self, start: int, T: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """cos, sin (T, hs) for positions start..start+T, in x's dtype and on its device."""
+        if self.rotary is None:
             return None
-        pos = torch.arange(start, start + T, device=self.inv_freq.device, dtype=torch.float32)
-        freqs = torch.outer(pos, self.inv_freq)  # (T, hs/2)
-        emb = torch.cat((freqs, freqs), dim=-1)  # (T, hs)
-        return (emb.cos() * self.rope_scale).to(dtype), (emb.sin() * self.rope_scale).to(dtype)
+        if self.rotary.inv_freq.device != x.device:
+            self.rotary = self.rotary.to(x.device)
+        return self.rotary.table(start, T, x.dtype)
+
+    # -- the CausalLM interface (interface.py) ------------------------------------
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        """The residual stream's first value for tokens idx: their embeddings."""
+        return self.tok_embeddings(idx)
 
     def unembed(self, h: torch.Tensor) -> torch.Tensor:
-        """Logits for a residual-stream vector: final norm, then the output layer (logit lens)."""
-        return self.output(self.norm(h.to(self.tok_embeddings.weight.dtype)))
+        """Logits (float32) for residual-stream vectors: final norm, then the output layer (logit lens)."""
+        return self.output(self.norm(h.to(self.tok_embeddings.weight.dtype))).float()
+
+    def runs_own_threads(self) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return f"reference · {str(self.tok_embeddings.weight.dtype).removeprefix('torch.')}"
 
     # -- forward ----------------------------------------------------------------
     def forward(
@@ -290,20 +218,23 @@ class Transformer(nn.Module):
         With use_cache, keys and values are written to (and read from) self.cache, so a
         decode step passes one token. need_weights returns the attention probabilities of
         every layer (or, if it is a callable, hands each layer's to it: long contexts need not
-        hold them all in float32 at once);        every layer as a list of (B, nh, T, S); return_hidden the residual stream after the
-        embedding and after every layer, for the logit lens.
+        hold them all in float32 at once) as a list of (B, nh, T, S); return_hidden the residual
+        stream after the embedding and after every layer, for the logit lens.
         """
         B, T = idx.shape
         if start + T > self.config.max_seq_len:
             raise ValueError(f"sequence of {start + T} tokens is longer than the context ({self.config.max_seq_len})")
-        cache = self.cache if use_cache else None
-        if use_cache and cache is None:
-            cache = self.setup_cache(batch=B)
-        x = self.tok_embeddings(idx)  # (B, T, C)
+        cache = None
+        if use_cache:
+            if self.cache is None or self.cache.k.shape[1] != B:
+                self.setup_cache(start + T, batch=B)
+            cache = self.cache
+            cache.reserve(start + T, self.config.max_seq_len)
+        x = self.embed(idx)  # (B, T, C)
         if self.pos_embeddings is not None:
             x = x + self.pos_embeddings(torch.arange(start, start + T, device=idx.device))
         x = self.drop(x)
-        rope = self.rope(start, T, x.dtype)
+        rope = self.rope(start, T, x)
         attn, hidden = [], [x] if return_hidden else None
         for i, layer in enumerate(self.layers):
             x, w = layer(x, rope, start, cache, i, bool(need_weights))

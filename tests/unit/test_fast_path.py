@@ -15,7 +15,7 @@ from playground.model import native
 from playground.model.fast import FastLlama
 from playground.model.quant import NATIVE_DENSE_ROWS, QLinear, q4_blocks, q8_0_blocks
 from playground.sampling import SamplingParams
-from tests.helpers import tiny_hf_model, tiny_tokenizer, write_llama_gguf
+from tests.helpers import agreement, sharpen, tiny_hf_model, tiny_tokenizer, write_llama_gguf
 
 
 def _layer(kind: str, rows=96, cols=128, seed=0):
@@ -44,19 +44,52 @@ def test_float_requantized_to_8bit_groups():
         QLinear("q8", layer.qs[:, :64], layer.d)
 
 
-def test_native_kernels_build_where_there_is_a_compiler():
-    if native._compiler() is None:
-        pytest.skip("no C compiler here: the PyTorch kernels are used")
+def test_native_kernels_are_built_with_the_package():
+    """The library comes from the package build (never from a compiler on the user's machine) and
+    holds a variant this CPU runs; PLAYGROUND_NATIVE picks which (the suite runs once per variant:
+    make test-variants)."""
     lib = native.library()
-    assert lib is not None, native.why_unavailable()
-    assert lib.pg_simd().decode() in ("avx512", "scalar")
-    assert native.library("scalar").pg_simd() == b"scalar"
+    if native.setting() == "off":
+        assert lib is None and "PLAYGROUND_NATIVE" in native.why_unavailable()
+        return
+    assert native.library_path() is not None, "the kernels library is not built: pip install -e . builds it"
+    runs = native.runnable()
+    assert runs and runs[-1] == "portable"
+    if native.setting() in runs:
+        assert lib is not None and lib.variant == native.setting()
+    elif native.setting() == "native":
+        assert lib is not None and lib.variant == runs[0], native.why_unavailable()
+    else:
+        assert lib is None and native.why_unavailable()
+    assert native.library("portable").describe() == "portable/none"
+
+
+def test_playground_native_forces_a_variant(monkeypatch):
+    """Each variant this CPU runs can be forced; one it cannot run (or that is not built for this
+    architecture) leaves the PyTorch kernels in use, saying why."""
+    if native.setting() == "off" or native.library_path() is None:
+        pytest.skip(f"native kernels unavailable: {native.why_unavailable()}")
+    runs = native.runnable()
+    for variant in native.VARIANTS:
+        monkeypatch.setenv("PLAYGROUND_NATIVE", variant)
+        monkeypatch.setattr(native, "_libs", {})
+        monkeypatch.setattr(native, "_why", {})
+        lib = native.library()
+        if variant in runs:
+            assert lib is not None and lib.variant == variant
+        else:
+            assert lib is None
+            assert variant in native.why_unavailable() and ("lacks" in native.why_unavailable() or
+                                                            "no " in native.why_unavailable())
+    monkeypatch.setenv("PLAYGROUND_NATIVE", "sse9")
+    monkeypatch.setattr(native, "_libs", {})
+    assert native.library() is None and "unknown" in native.why_unavailable()
 
 
 def _products(layer: QLinear, x: torch.Tensor, monkeypatch) -> dict[str, torch.Tensor]:
-    """The layer's product through each backend: native (SIMD), native portable, PyTorch's kernels."""
+    """The layer's product through each backend: every native variant this CPU runs, PyTorch's kernels."""
     out = {}
-    for name in [*native.VARIANTS, "torch"]:
+    for name in [*native.runnable(), "torch"]:
         lib = native.library(name) if name != "torch" else None
         if name != "torch" and lib is None:
             continue
@@ -72,13 +105,13 @@ def test_products_agree_with_the_exact_weight(kind, rows, cols, monkeypatch):
     layer, exact = _layer(kind, rows=80, cols=cols, seed=rows)
     x = torch.randn(rows, cols, generator=torch.Generator().manual_seed(rows))
     ref = x @ exact.t()
-    libs = {name: native.library(name) for name in native.VARIANTS}
+    libs = {name: native.library(name) for name in native.runnable()}
     got = _products(layer, x, monkeypatch)
     for name, y in got.items():
         # bfloat16 activations in PyTorch's kernels and in the dense prefill: about 1% off
         tol = 2e-2
         if name != "torch" and rows < NATIVE_DENSE_ROWS:
-            if rows == 1 and name != "scalar" and libs[name].pg_int8() != b"none":
+            if rows == 1 and libs[name].int8 != "none":
                 # one token: x rounded to int8 per group of 32 for the d·q part (as llama.cpp does),
                 # the sums of x that multiply q4's minimum m kept in float32
                 assert (y - _int8_kernel(layer, x)).abs().max() <= 1e-4 * ref.abs().max()
@@ -114,8 +147,9 @@ def test_bias_is_added(monkeypatch):
 
 @pytest.fixture(scope="module", params=["Q4_1", "Q4_0", "Q8_0"])
 def pair(request, tmp_path_factory):
-    path = write_llama_gguf(tiny_hf_model("llama"), tiny_tokenizer(),
-                            tmp_path_factory.mktemp("f") / f"t-{request.param}.gguf", request.param)
+    hf = sharpen(tiny_hf_model("llama", max_position_embeddings=512))
+    path = write_llama_gguf(hf, tiny_tokenizer(), tmp_path_factory.mktemp("f") / f"t-{request.param}.gguf",
+                            request.param)
     return load_model(path, device="cpu", dtype="auto"), load_model(path, device="cpu")
 
 
@@ -123,16 +157,27 @@ def _ids(n=40):
     return torch.randint(0, 320, (1, n), generator=torch.Generator().manual_seed(5))
 
 
-def test_fast_matches_reference(pair):
+# The fast path against the float32 reference on the same file, teacher-forced over 256 positions:
+# mean KL(reference ‖ fast) and top-1 agreement (the sharpened tiny model's distributions are
+# about as peaked as a trained model's; see benchmarks/bench_accuracy.py for real models).
+FAST_KL, FAST_TOP1 = 2e-3, 0.95
+
+
+@pytest.mark.parametrize("how", ["prompt", "token by token"])
+def test_fast_agrees_with_the_reference_over_256_positions(pair, how):
     fast, ref = pair
     assert isinstance(fast.model, FastLlama)
-    ids = _ids()
+    ids = _ids(256)
+    m = fast.model
     with torch.no_grad():
-        a = fast.model(ids, use_cache=False)
-        b = ref.model(ids)
-    scale = b.abs().max().item()
-    assert (a - b).abs().max().item() < 0.03 * scale
-    assert (a.argmax(-1) == b.argmax(-1)).float().mean().item() >= 0.9
+        expected = ref.model(ids)
+        if how == "prompt":  # one pass over all positions (the prefill path)
+            got = m(ids, use_cache=False)
+        else:  # one token at a time (the decode path: the native kernels where they built)
+            m.setup_cache(8)
+            got = torch.cat([m(ids[:, t : t + 1], start=t, use_cache=True) for t in range(256)], 1)
+    kl, top1 = agreement(expected, got)
+    assert kl < FAST_KL and top1 >= FAST_TOP1, (kl, top1)
 
 
 def test_fast_cached_decode_equals_full_forward(pair):
@@ -216,18 +261,18 @@ def test_native_forward_equals_the_pytorch_path(pair, monkeypatch):
         m.setup_cache(40)
         ref = [m(ids[:, :9], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(9, 30)]
     a, b = torch.cat(nat, 1), torch.cat(ref, 1)
-    scale = b.abs().max().item()
-    assert (a - b).abs().max().item() < 0.02 * scale  # float32 vs bfloat16 activations
-    assert (a.argmax(-1) == b.argmax(-1)).float().mean().item() >= 0.9
+    kl, top1 = agreement(b, a)  # float32 and int8 activations against bfloat16 ones
+    assert kl < FAST_KL and top1 >= 0.9, (kl, top1)  # (30 positions: one differing top token is 3%)
     # the cache it leaves is the PyTorch path's cache (so either can continue the other's work)
-    assert (k_native[:, :, :, :30].float() - m.cache.k[:, :, :, :30].float()).abs().max() < 0.05 * scale
+    k_ref = m.cache.k[:, :, :, :30].float()
+    assert (k_native[:, :, :, :30].float() - k_ref).abs().max() < 0.05 * k_ref.abs().max()
 
 
-@pytest.mark.parametrize("variant", ["native", "avx2"])
+@pytest.mark.parametrize("variant", ["native", "avx512", "avx2", "neon"])
 def test_native_simd_builds_equal_the_portable_build(variant, tmp_path, monkeypatch):
-    simd, scalar = native.library(variant), native.library("scalar")
+    simd, scalar = native.library(variant), native.library("portable")
     if simd is None or scalar is None:
-        pytest.skip(f"{variant} kernels unavailable: {native.why_unavailable(variant) or native.why_unavailable('scalar')}")
+        pytest.skip(f"{variant} kernels unavailable: {native.why_unavailable(variant) or native.why_unavailable('portable')}")
     path = write_llama_gguf(tiny_hf_model("llama"), tiny_tokenizer(), tmp_path / "t.gguf", "Q4_1")
     ids = _ids(20)
     outs = []
@@ -375,12 +420,14 @@ def test_native_attention_head_size_64(heads, kv, tmp_path, monkeypatch):
     simd = native.library()
     if simd is None:
         pytest.skip(f"native kernels unavailable: {native.why_unavailable()}")
-    scalar = native.library("scalar")
+    scalar = native.library("portable")
     got = run(True, simd)
     ref = run(False)
     scale = ref.abs().max().item()
     assert (got - ref).abs().max().item() < 0.03 * scale
     assert (got.argmax(-1) == ref.argmax(-1)).float().mean().item() >= 0.9
     portable = run(True, scalar)
-    assert (got[:, :20] - portable[:, :20]).abs().max() < 1e-4 * scale  # float32 in both for the prompt
+    # float32 in both for the prompt; sums in another order can round a key or value of the
+    # bfloat16 cache the other way (2^-8 of it), which the next layers carry: a few 1e-4 at most
+    assert (got[:, :20] - portable[:, :20]).abs().max() < 5e-4 * scale
     assert (got - portable).abs().max() < 2e-2 * scale

@@ -9,8 +9,8 @@ import torch
 
 from playground.engine.generate import TokenEvent, generate
 from playground.loading import load_model
-from playground.sampling import LiveParams, SamplingParams
-from tests.helpers import ScriptedModel, save_hf, tiny_hf_model
+from playground.sampling import LiveParams, ParamsTimeline, SamplingParams
+from tests.helpers import ScriptedModel, save_hf, tiny_hf_model, tiny_tokenizer, write_llama_gguf
 
 
 @pytest.fixture(scope="module")
@@ -117,12 +117,48 @@ def test_prompt_longer_than_context_is_a_clear_error(tiny):
         list(generate(tiny.model, tiny.tokenizer, [1] * 300, SamplingParams()))
 
 
-def test_cache_grows_past_its_first_size(tiny):
-    tiny.tokenizer.eos_ids = []
-    prompt = tiny.tokenizer.encode("the")
-    toks, fin = _run(tiny.model, tiny.tokenizer, prompt, SamplingParams(temperature=0, max_tokens=40))
-    assert fin.generated_tokens == 40
-    seq = prompt + [e.token_id for e in toks]
-    with torch.no_grad():
-        full = tiny.model(torch.tensor([seq[:-1]]))[0].argmax(-1)
-    assert full[len(prompt) - 1 :].tolist() == [e.token_id for e in toks]
+def _reply(model, tok, prompt, params):
+    events = list(generate(model, tok, prompt, params))
+    return [(e.token_id, e.prob, e.top) for e in events if isinstance(e, TokenEvent)]
+
+
+@pytest.fixture(scope="module")
+def fast_q4(tmp_path_factory):
+    path = write_llama_gguf(tiny_hf_model("llama"), tiny_tokenizer(), tmp_path_factory.mktemp("f") / "t.gguf", "Q4_1")
+    return load_model(path, device="cpu", dtype="auto")
+
+
+@pytest.mark.parametrize("which", ["reference", "fast", "fast-pytorch"])
+def test_a_reply_that_outgrows_its_cache_equals_one_with_room_from_the_start(which, tiny, fast_q4, monkeypatch):
+    """generate() sizes the cache for the prompt and max_tokens; raising max_tokens mid-reply makes
+    the reply outgrow it, and the model grows the cache (KVCache.reserve) keeping what it holds."""
+    lm = tiny if which == "reference" else fast_q4
+    if which == "fast-pytorch":
+        monkeypatch.setattr(lm.model, "use_native", False)
+    lm.tokenizer.eos_ids = []
+    prompt = lm.tokenizer.encode("the quick brown fox")
+    p = SamplingParams(temperature=1.0, top_k=0, top_p=1.0, min_p=0.0, seed=11, max_tokens=60)
+    roomy = _reply(lm.model, lm.tokenizer, prompt, p)
+    assert lm.model.cache.max_len == len(prompt) + 60  # never grew
+    # the first allocation holds 4 tokens of reply; at token 2 the limit goes up to 60
+    grown = _reply(lm.model, lm.tokenizer, prompt, ParamsTimeline([(0, p.replace(max_tokens=4)), (2, p)]))
+    assert lm.model.cache.max_len > len(prompt) + 4  # it did grow
+    assert len(grown) == len(roomy) == 60
+    assert grown == roomy  # same tokens, same probabilities, to the bit
+
+
+def test_kv_cache_reserve_keeps_what_it_holds():
+    from playground.model.cache import KVCache
+
+    c = KVCache(2, 1, 3, 5, 4)
+    k = torch.randn(1, 3, 5, 4)
+    c.update(1, 0, k, -k)
+    assert not c.reserve(5, 100) and c.max_len == 5
+    assert c.reserve(6, 100) and c.max_len == 10  # doubles
+    assert torch.equal(c.k[1, :, :, :5], k) and torch.equal(c.v[1, :, :, :5], -k)
+    assert c.k[:, :, :, 5:].abs().max() == 0
+    assert c.reserve(11, 12) and c.max_len == 12  # at most the context
+    with pytest.raises(ValueError, match="context full"):
+        c.reserve(13, 12)
+    with pytest.raises(ValueError, match="context full"):
+        c.update(0, 10, torch.zeros(1, 3, 3, 4), torch.zeros(1, 3, 3, 4))

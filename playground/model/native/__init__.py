@@ -1,44 +1,40 @@
-"""Native CPU kernels (kernels.c), built on first use with the machine's C compiler.
+"""Native CPU kernels: one library (pgkernels), built with the package, holding every
+instruction-set variant of its architecture (AVX-512, AVX2 and portable on x86-64; NEON with
+and without dot products, and portable on ARM64), bound here with ctypes.
 
-The fast path decodes with them when they build: one call from Python per token runs the whole
-forward pass over the file's quantized weights (see kernels.c). Where there is no compiler (or
-PLAYGROUND_NATIVE=0), everything still works through PyTorch's kernels, only slower.
-
-The library is cached per source, compiler flags and machine in the user cache folder (or
-PLAYGROUND_CACHE), written atomically, so two processes building at once do not collide.
+The fast path decodes with them: one call from Python per token runs the whole forward pass
+over the file's quantized weights (engine.c). The library picks the best variant the CPU runs
+(dispatch.c); PLAYGROUND_NATIVE=avx512|avx2|neon|portable forces one (for tests and bug reports),
+PLAYGROUND_NATIVE=0 turns them off. Where the library is missing (a source checkout that was
+never installed) or the forced variant cannot run, everything still works through PyTorch's
+kernels, only slower, and `why_unavailable()` says why.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
+import functools
 import logging
 import os
 import platform
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(__file__).with_name("kernels.c")
-ABI = 7
+ABI = 8
 Q4, Q8 = 0, 1
-
-# How each build is compiled: "native" is what the app uses; the others are for the tests, which
-# check every build this CPU can run against the portable one.
-VARIANTS = {
-    "native": ["-march=native"],
-    "scalar": ["-march=native", "-DPG_SCALAR"],  # the portable C, no intrinsics
-    "avx2": ["-mavx2", "-mfma", "-mf16c"],  # what most laptops without AVX-512 get
-}
-_NEEDS = {"avx2": ("avx2", "fma")}
+VARIANTS = ("avx512", "avx2", "neon", "portable")  # every variant there is, best first
+_ALIASES = {"scalar": "portable"}
+_OFF = ("0", "off", "no", "false")
+_BEST = ("", "1", "on", "yes", "true", "auto", "native")
+LIBRARY_NAMES = ("pgkernels.so", "pgkernels.dll", "pgkernels.dylib")
 
 _lock = threading.Lock()
-_libs: dict[str, ctypes.CDLL | None] = {}
+_dll: ctypes.CDLL | None = None
+_dll_why = ""
+_libs: dict[str, Kernels | None] = {}
 _why: dict[str, str] = {}
 
 
@@ -59,85 +55,134 @@ class Desc(ctypes.Structure):
         ("out_norm", ctypes.c_void_p), ("embed", Mat), ("output", Mat), ("layers", ctypes.POINTER(Layer))]
 
 
-def cache_dir() -> Path:
-    env = os.environ.get("PLAYGROUND_CACHE")
-    if env:
-        return Path(env).expanduser() / "native"
-    try:
-        from platformdirs import user_cache_dir
+class Kernels:
+    """One variant of the kernels: the library's entry points with that variant's table bound, so
+    callers write `k.pg_gemm(mat, x, T, y)` whatever the variant."""
 
-        return Path(user_cache_dir("playground", appauthor=False)) / "native"
-    except ImportError:  # pragma: no cover - platformdirs is a dependency
-        return Path.home() / ".cache" / "playground" / "native"
+    def __init__(self, dll: ctypes.CDLL, table: int, path: Path):
+        self.dll, self.table, self.path = dll, table, path
+        self.variant = dll.pg_kernels_name(table).decode()
+        self.int8 = dll.pg_kernels_int8(table).decode()
+        self.pg_set_threads = dll.pg_set_threads
+        self.pg_forward = dll.pg_forward
+        self.pg_model_free = dll.pg_model_free
+        self.pg_gemm = functools.partial(dll.pg_gemm, table)
+        self.pg_dequant_bf16 = functools.partial(dll.pg_dequant_bf16, table)
+        self.pg_model_new = functools.partial(dll.pg_model_new, table)
+
+    def pg_simd(self) -> bytes:
+        return self.variant.encode()
+
+    def pg_int8(self) -> bytes:
+        return self.int8.encode()
+
+    def describe(self) -> str:
+        """e.g. "avx512/vnni": the variant, and how it sums one-token products."""
+        return f"{self.variant}/{self.int8}"
+
+    def __repr__(self) -> str:
+        return f"<native kernels {self.describe()} from {self.path}>"
 
 
-def _compiler() -> str | None:
-    for cc in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if cc and shutil.which(cc):
-            return cc
+def setting() -> str:
+    """PLAYGROUND_NATIVE, normalized: "off", "native" (the best this CPU runs) or a variant's name."""
+    value = os.environ.get("PLAYGROUND_NATIVE", "").strip().lower()
+    if value in _OFF:
+        return "off"
+    if value in _BEST:
+        return "native"
+    return _ALIASES.get(value, value)
+
+
+def library_path() -> Path | None:
+    """Where the built library is: lib/ beside this file (an install from a wheel), or in a
+    site-packages folder an editable install put it in."""
+    here = Path(__file__).resolve().parent / "lib"
+    rel = Path("playground", "model", "native", "lib")
+    for folder in [here] + [Path(p) / rel for p in sys.path if p]:
+        for name in LIBRARY_NAMES:
+            if (folder / name).is_file():
+                return folder / name
     return None
 
 
-def _build(cc: str, variant: str) -> Path:
-    flags = ["-O3", "-fPIC", "-shared", "-pthread", "-std=c11"]
-    arch = VARIANTS[variant]
-    src = SOURCE.read_bytes()
-    key = hashlib.sha256(src + " ".join([cc, *flags, *arch, platform.machine(), platform.processor(),
-                                          _cpu_flags()]).encode()).hexdigest()[:16]
-    out = cache_dir() / f"pgkernels-{variant}-{key}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
-    os.close(fd)
+def _open() -> ctypes.CDLL | None:
+    global _dll, _dll_why
+    if _dll is not None or _dll_why:
+        return _dll
+    path = library_path()
+    if path is None:
+        _dll_why = ("the kernels library is not built (install the package: pip install -e . "
+                    "or make setup builds it)")
+        return None
     try:
-        errors = ""
-        # some compilers (or CPUs) refuse -march=native: then the compiler's defaults
-        for extra in ([arch, [a for a in arch if a != "-march=native"]] if variant != "avx2" else [arch]):
-            proc = subprocess.run([cc, *flags, *extra, "-o", tmp, str(SOURCE), "-lm"], capture_output=True,
-                                  text=True, timeout=120)
-            if proc.returncode == 0:
-                os.replace(tmp, out)
-                return out
-            errors = proc.stderr.strip()
-        raise OSError(f"{cc} could not build the kernels: {errors[-400:]}")
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        dll = ctypes.CDLL(str(path))
+        if dll.pg_abi() != ABI:
+            raise OSError(f"stale kernels library {path} (ABI {dll.pg_abi()}, need {ABI}): rebuild with make setup")
+    except (OSError, AttributeError) as e:
+        _dll_why = str(e)
+        return None
+    _warn_if_stale(path)
+    _declare(dll)
+    import torch
+
+    dll.pg_set_threads(max(1, torch.get_num_threads()))
+    _dll = dll
+    return dll
 
 
-def _cpu_flags() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    return line
-    except OSError:
-        pass
-    return ""
+def _warn_if_stale(path: Path) -> None:
+    """In a checkout, kernels built before their sources were last edited are worth a warning."""
+    sources = list(Path(__file__).parent.glob("*.[ch]"))
+    if sources and max(s.stat().st_mtime for s in sources) > path.stat().st_mtime + 1:
+        log.warning("the native kernels (%s) are older than their C sources: run `make setup` to rebuild them", path)
 
 
-def library(variant: str = "native") -> ctypes.CDLL | None:
-    """The kernels, built if need be; None (with `why_unavailable()`) where they cannot be."""
+def _declare(dll: ctypes.CDLL) -> None:
+    P, Int = ctypes.c_void_p, ctypes.c_int
+    dll.pg_kernels_for.argtypes = [ctypes.c_char_p]
+    dll.pg_kernels_for.restype = P
+    dll.pg_variant_status.argtypes = [ctypes.c_char_p]
+    dll.pg_built_variants.restype = ctypes.c_char_p
+    dll.pg_kernels_name.argtypes = [P]
+    dll.pg_kernels_name.restype = ctypes.c_char_p
+    dll.pg_kernels_int8.argtypes = [P]
+    dll.pg_kernels_int8.restype = ctypes.c_char_p
+    dll.pg_set_threads.argtypes = [Int]
+    dll.pg_gemm.argtypes = [P, ctypes.POINTER(Mat), P, Int, P]
+    dll.pg_dequant_bf16.argtypes = [P, ctypes.POINTER(Mat), P]
+    dll.pg_model_new.argtypes = [P, ctypes.POINTER(Desc)]
+    dll.pg_model_new.restype = P
+    dll.pg_model_free.argtypes = [P]
+    dll.pg_forward.argtypes = [P, P, Int, Int, P, P, Int, P, Int]
+
+
+def library(variant: str = "native") -> Kernels | None:
+    """The kernels: "native" is what the app uses (the best variant this CPU runs, or the one
+    PLAYGROUND_NATIVE forces); a variant's name asks for that one (tests compare them). None,
+    with `why_unavailable(variant)`, where it cannot run."""
     with _lock:
         if variant in _libs:
             return _libs[variant]
         lib, why = None, ""
-        setting = os.environ.get("PLAYGROUND_NATIVE", "1").strip().lower()
-        missing = [f for f in _NEEDS.get(variant, ()) if f not in _cpu_flags().split()]
-        if setting in ("0", "off", "no", "false"):
+        mode = setting()
+        name = _ALIASES.get(variant, variant)
+        if name == "native":
+            name = mode
+        if mode == "off":
             why = "turned off by PLAYGROUND_NATIVE"
-        elif sys.platform == "win32":
-            why = "not built on Windows yet"
-        elif missing:
-            why = f"this CPU lacks {', '.join(missing)}"
-        elif (cc := _compiler()) is None:
-            why = "no C compiler found (set CC, or install gcc or clang)"
+        elif name != "native" and name not in VARIANTS:
+            why = f"unknown kernels variant {name!r} (PLAYGROUND_NATIVE takes {', '.join(VARIANTS)} or 0)"
+        elif (dll := _open()) is None:
+            why = _dll_why
         else:
-            try:
-                lib = _bind(ctypes.CDLL(str(_build(cc, "scalar" if setting == "scalar" else variant))))
-            except (OSError, subprocess.SubprocessError, AttributeError) as e:
-                why = str(e)
+            table = dll.pg_kernels_for(name.encode())
+            if table:
+                lib = Kernels(dll, table, library_path())
+            elif dll.pg_variant_status(name.encode()) == 1:
+                why = f"no {name} kernels on {platform.machine() or 'this architecture'}"
+            else:
+                why = f"this CPU lacks the {name} instructions"
         if lib is None:
             log.info("native kernels (%s) unavailable: %s; using PyTorch's", variant, why)
         _libs[variant], _why[variant] = lib, why
@@ -148,20 +193,21 @@ def why_unavailable(variant: str = "native") -> str:
     return _why.get(variant, "")
 
 
-def _bind(lib: ctypes.CDLL) -> ctypes.CDLL:
-    if lib.pg_abi() != ABI:
-        raise OSError("stale native kernels (ABI mismatch)")
-    lib.pg_simd.restype = ctypes.c_char_p
-    lib.pg_int8.restype = ctypes.c_char_p
-    lib.pg_set_threads.argtypes = [ctypes.c_int]
-    lib.pg_gemm.argtypes = [ctypes.POINTER(Mat), ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
-    lib.pg_dequant_bf16.argtypes = [ctypes.POINTER(Mat), ctypes.c_void_p]
-    lib.pg_model_new.argtypes = [ctypes.POINTER(Desc)]
-    lib.pg_model_new.restype = ctypes.c_void_p
-    lib.pg_model_free.argtypes = [ctypes.c_void_p]
-    lib.pg_forward.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
-                               ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int]
-    import torch
+def runnable() -> list[str]:
+    """The variants this CPU runs, best first (none where the library is not built)."""
+    dll = _open()
+    if dll is None:
+        return []
+    built = dll.pg_built_variants().decode().split(",")
+    return [v for v in built if dll.pg_variant_status(v.encode()) == 0]
 
-    lib.pg_set_threads(max(1, torch.get_num_threads()))
-    return lib
+
+def in_use(model) -> str:
+    """Which kernels run `model`, for the status bar and --stats: "native avx512/vnni",
+    "PyTorch kernels (why)", or "reference" for the float model."""
+    if not hasattr(model, "native"):
+        return "reference"
+    k = model.native()
+    if k is None:
+        return f"PyTorch kernels ({why_unavailable() or 'native kernels off'})"
+    return f"native {k[0].describe()}"

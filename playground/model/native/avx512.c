@@ -1,0 +1,360 @@
+/* AVX-512 kernels (F, BW, VL, DQ, VNNI; with AVX2, FMA and F16C), compiled with those flags only for
+ * this file (CMakeLists.txt) and run only where dispatch.c finds the CPU and the OS support them.
+ * Float tiles 16 lanes wide; one-token products as int8 with VPDPBUSD; bfloat16 dequantization;
+ * attention for head size 64 with 16 keys' scores summed at once. */
+#include "kernels.h"
+
+#if defined(PG_X86)
+#include <immintrin.h>
+
+PG_INLINE float h2f(uint16_t h) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))); }
+
+PG_INLINE __m128 two_h2f(const uint16_t *p) { /* p[0], p[1] as the low two floats */
+    uint32_t two;
+    memcpy(&two, p, sizeof two);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128((int)two));
+}
+
+PG_INLINE __m512 q4_lo(__m512i v) { return _mm512_cvtepi32_ps(_mm512_and_si512(v, _mm512_set1_epi32(15))); }
+PG_INLINE __m512 q4_hi(__m512i v) { return _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4)); }
+PG_INLINE __m512i q4_load(const uint8_t *q) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)q)); }
+PG_INLINE __m512 q8_load(const int8_t *q) { return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)q))); }
+
+/* a group of 32 weights as two vectors of 16 floats */
+PG_INLINE void group(const pg_mat *w, int r, int b, const int kind, __m512 *w0, __m512 *w1) {
+    const int nb = w->cols / QK;
+    const __m512 dv = _mm512_set1_ps(h2f(w->d[(size_t)r * nb + b]));
+    if (kind == PG_Q4) {
+        __m512i v = q4_load(q4_group(w, r, b));
+        __m512 mv = _mm512_set1_ps(h2f(w->m[(size_t)r * nb + b]));
+        *w0 = _mm512_fmadd_ps(q4_lo(v), dv, mv);
+        *w1 = _mm512_fmadd_ps(q4_hi(v), dv, mv);
+    } else {
+        const int8_t *qb = q8_group(w, r, b);
+        *w0 = _mm512_mul_ps(q8_load(qb), dv);
+        *w1 = _mm512_mul_ps(q8_load(qb + 16), dv);
+    }
+}
+
+/* ------------------------------------------------------------------ float32 tiles */
+/* NT activation rows against one weight row, NT a constant after inlining (accumulators in registers) */
+PG_INLINE void tile(const pg_mat *w, int r, const float *x, int ldx, float *y, int ldy, const int NT, const int kind) {
+    const int nb = w->cols / QK;
+    __m512 lo[4], hi[4];
+    for (int i = 0; i < NT; i++) lo[i] = hi[i] = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        __m512 w0, w1;
+        group(w, r, b, kind, &w0, &w1);
+        for (int i = 0; i < NT; i++) {
+            const float *xb = x + (size_t)i * ldx + QK * b;
+            lo[i] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xb), lo[i]);
+            hi[i] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xb + 16), hi[i]);
+        }
+    }
+    for (int i = 0; i < NT; i++) y[(size_t)i * ldy] = _mm512_reduce_add_ps(_mm512_add_ps(lo[i], hi[i]));
+}
+
+PG_INLINE void rows_k(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy, const int kind) {
+    int t = 0;
+    for (; t + 4 <= T; t += 4) tile(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 4, kind);
+    for (; t + 2 <= T; t += 2) tile(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 2, kind);
+    for (; t < T; t++) tile(w, r, x + (size_t)t * ldx, ldx, y + (size_t)t * ldy, ldy, 1, kind);
+}
+
+static void q4_rows(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy) {
+    rows_k(w, r, x, T, ldx, y, ldy, PG_Q4);
+}
+
+static void q8_rows(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy) {
+    rows_k(w, r, x, T, ldx, y, ldy, PG_Q8);
+}
+
+/* ------------------------------------------------------------------ one token, int8 */
+/* x rounded to int8 per group of 32 (as llama.cpp does), weights unpacked to bytes, and byte
+ * products summed by VPDPBUSD (64 weight bytes × 64 activation bytes per instruction). q4 pairs of
+ * groups are loaded as 32 bytes [group b | group b+1]; their low nibbles (elements 0..15 of each)
+ * and high nibbles (16..31) make 64 bytes, so x is stored in that order for each pair. */
+PG_INLINE void quantize_k(const float *x, int cols, xscratch *s, const int kind) {
+    const int nb = cols / QK;
+    for (int b = 0; b < nb; b++) {
+        const float *xb = x + QK * b;
+        int8_t *out = s->xq + QK * b;
+        const __m512 lo = _mm512_loadu_ps(xb), hi = _mm512_loadu_ps(xb + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+        const float inv = amax > 0.f ? 127.f / amax : 0.f;
+        s->dx[b] = amax / 127.f;
+        s->sx[b] = _mm512_reduce_add_ps(_mm512_add_ps(lo, hi));
+        const __m512 iv = _mm512_set1_ps(inv); /* round to nearest even, like lrintf */
+        __m128i qlo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)));
+        __m128i qhi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(hi, iv)));
+        if (kind == PG_Q4 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
+            int8_t *pair = s->xq + QK * (b & ~1);
+            const int at = b % 2 ? 16 : 0;
+            _mm_storeu_si128((__m128i *)(pair + at), qlo);
+            _mm_storeu_si128((__m128i *)(pair + 32 + at), qhi);
+        } else {
+            _mm_storeu_si128((__m128i *)out, qlo);
+            _mm_storeu_si128((__m128i *)(out + 16), qhi);
+        }
+    }
+    for (int p = 0; p + 1 < nb; p += 2) {
+        float *v = s->dxv + 8 * p;
+        for (int i = 0; i < 16; i++) v[i] = kind == PG_Q4 ? s->dx[p + ((i / 4) % 2)] : s->dx[p + i / 8];
+    }
+}
+
+static void q4_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, PG_Q4); }
+static void q8_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, PG_Q8); }
+
+PG_INLINE float hsum_i32x8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return (float)_mm_cvtsi128_si32(s);
+}
+
+static void q4_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
+    const int nb = w->cols / QK;
+    const uint8_t *q = q4_group(w, r, 0);
+    const uint16_t *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
+    const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m256i m4 = _mm256_set1_epi8(15);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int b = 0;
+#define Q4PAIR(acc)                                                                                            \
+    do {                                                                                                       \
+        __m256i v = _mm256_loadu_si256((const __m256i *)(q + 16 * b));                                         \
+        __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m4)),                        \
+                                        _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), 1);                      \
+        __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512(s->xq + QK * b));      \
+        __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two_h2f(d + b)));                        \
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
+    } while (0)
+    for (; b + 3 < nb; b += 2) {
+        Q4PAIR(acc0);
+        b += 2;
+        Q4PAIR(acc1);
+    }
+    for (; b + 1 < nb; b += 2) Q4PAIR(acc0);
+#undef Q4PAIR
+    /* the minimum's part, sum_j m[j] * sx[j], 16 groups at a time (a scalar loop here was a
+     * chain of dependent multiply-adds that cost as much as the products themselves) */
+    int j = 0;
+    for (; j + 16 <= nb; j += 16)
+        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(m + j))), _mm512_loadu_ps(s->sx + j), acc1);
+    if (j < nb) {
+        const __mmask16 k = (__mmask16)((1u << (nb - j)) - 1);
+        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, m + j)), _mm512_maskz_loadu_ps(k, s->sx + j), acc1);
+    }
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    if (b < nb) { /* a last, unpaired group: its 32 bytes in natural order */
+        __m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * b));
+        const __m128i m4x = _mm_set1_epi8(15);
+        __m256i wv = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4x), _mm_and_si128(v, m4x));
+        __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
+        sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
+    }
+    *y = sum;
+}
+
+static void q8_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
+    const int nb = w->cols / QK;
+    const int8_t *q = q8_group(w, r, 0);
+    const uint16_t *d = w->d + (size_t)r * nb;
+    const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    int b = 0;
+#define Q8PAIR(acc)                                                                                            \
+    do {                                                                                                       \
+        __m512i wv = _mm512_loadu_si512(q + QK * b);                                                           \
+        __m512i xv = _mm512_loadu_si512(s->xq + QK * b);                                                       \
+        xv = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), xv);                   \
+        __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), xv);                     \
+        __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two_h2f(d + b)));                        \
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
+    } while (0)
+    for (; b + 3 < nb; b += 2) {
+        Q8PAIR(acc0);
+        b += 2;
+        Q8PAIR(acc1);
+    }
+    for (; b + 1 < nb; b += 2) Q8PAIR(acc0);
+#undef Q8PAIR
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    if (b < nb) {
+        __m256i wv = _mm256_loadu_si256((const __m256i *)(q + QK * b));
+        __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s->xq + QK * b)), wv);
+        __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wv), xv);
+        sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
+    }
+    *y = sum;
+}
+
+/* ------------------------------------------------------------------ bfloat16 rows (dense prefill) */
+PG_INLINE void dequant_bf16_k(const pg_mat *w, int r, uint16_t *o, const int kind) {
+    const int nb = w->cols / QK;
+    const __m512i round = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+    for (int b = 0; b < nb; b++) {
+        __m512 v[2];
+        group(w, r, b, kind, &v[0], &v[1]);
+        for (int h = 0; h < 2; h++) { /* round to nearest even, as PyTorch converts */
+            __m512i u = _mm512_castps_si512(v[h]);
+            u = _mm512_add_epi32(u, _mm512_add_epi32(round, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+            _mm256_storeu_si256((__m256i *)(o + QK * b + 16 * h), _mm512_cvtepi32_epi16(_mm512_srli_epi32(u, 16)));
+        }
+    }
+}
+
+static void q4_dequant_bf16(const pg_mat *w, int r, uint16_t *o) { dequant_bf16_k(w, r, o, PG_Q4); }
+static void q8_dequant_bf16(const pg_mat *w, int r, uint16_t *o) { dequant_bf16_k(w, r, o, PG_Q8); }
+
+/* ------------------------------------------------------------------ attention */
+PG_INLINE __m512 bf16x16(const uint16_t *p) { /* 16 bfloat16 values widened to float32 */
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+}
+
+/* r[k] = sum of v[k]'s 16 lanes, for 16 vectors at once: ~3 operations a vector instead of ~8 */
+PG_INLINE __m512 sum16x16(const __m512 *v) {
+    __m512 w[8], x[4], y[2];
+    for (int k = 0; k < 8; k++) /* halves: each 256 bits of w[k] hold 8 partial sums of one vector */
+        w[k] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_f32x4(v[2 * k], v[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int k = 0; k < 4; k++) /* quarters: 128-bit lane j of x[k] holds 4 partial sums of vector 4k + j */
+        x[k] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(w[2 * k], w[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int k = 0; k < 2; k++)
+        y[k] = _mm512_add_ps(_mm512_unpacklo_ps(x[2 * k], x[2 * k + 1]), _mm512_unpackhi_ps(x[2 * k], x[2 * k + 1]));
+    const __m512 z = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(y[0]), _mm512_castps_pd(y[1]))),
+                                   _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(y[0]), _mm512_castps_pd(y[1]))));
+    /* z[4j + i] is the sum of vector 4i + j */
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), z);
+}
+
+/* e^x for x <= 0 (scores minus their maximum), Cephes' expf polynomial: relative error < 2e-7 */
+PG_INLINE __m512 exp_neg512(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/* One head of size 64 over keys 0..n-1: scores and their exponentials 16 keys at a time, the
+ * output in registers (at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
+static void attend_head64(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
+                          float *out) {
+    const __m512 q0 = _mm512_loadu_ps(q), q1 = _mm512_loadu_ps(q + 16), q2 = _mm512_loadu_ps(q + 32),
+                 q3 = _mm512_loadu_ps(q + 48);
+    __m512 mxv = _mm512_set1_ps(-INFINITY);
+    int s = 0;
+    for (; s + 16 <= n; s += 16) {
+        __m512 acc[16];
+        for (int k = 0; k < 16; k++) {
+            const uint16_t *kr = K + (size_t)(s + k) * 64;
+            __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
+            a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
+            a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
+            acc[k] = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+        }
+        const __m512 d = _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(scale));
+        _mm512_storeu_ps(sc + s, d);
+        mxv = _mm512_max_ps(mxv, d);
+    }
+    float mx = _mm512_reduce_max_ps(mxv);
+    for (; s < n; s++) {
+        const uint16_t *kr = K + (size_t)s * 64;
+        __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
+        a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
+        a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
+        a = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+        sc[s] = _mm512_reduce_add_ps(a) * scale;
+        mx = sc[s] > mx ? sc[s] : mx;
+    }
+    __m512 sumv = _mm512_setzero_ps();
+    const __m512 mv = _mm512_set1_ps(mx);
+    for (s = 0; s + 16 <= n; s += 16) {
+        const __m512 e = exp_neg512(_mm512_sub_ps(_mm512_loadu_ps(sc + s), mv));
+        _mm512_storeu_ps(sc + s, e);
+        sumv = _mm512_add_ps(sumv, e);
+    }
+    float sum = _mm512_reduce_add_ps(sumv);
+    for (; s < n; s++) {
+        sc[s] = expf(sc[s] - mx);
+        sum += sc[s];
+    }
+    __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+    for (s = 0; s < n; s++) {
+        const uint16_t *vr = V + (size_t)s * 64;
+        const __m512 p = _mm512_set1_ps(sc[s]);
+        o0 = _mm512_fmadd_ps(p, bf16x16(vr), o0);
+        o1 = _mm512_fmadd_ps(p, bf16x16(vr + 16), o1);
+        o2 = _mm512_fmadd_ps(p, bf16x16(vr + 32), o2);
+        o3 = _mm512_fmadd_ps(p, bf16x16(vr + 48), o3);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sum);
+    _mm512_storeu_ps(out, _mm512_mul_ps(o0, inv));
+    _mm512_storeu_ps(out + 16, _mm512_mul_ps(o1, inv));
+    _mm512_storeu_ps(out + 32, _mm512_mul_ps(o2, inv));
+    _mm512_storeu_ps(out + 48, _mm512_mul_ps(o3, inv));
+}
+
+/* any head size: scores one key at a time, 16 values a step where hd allows */
+static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale, float *sc,
+                   float *out) {
+    if (hd == 64) {
+        attend_head64(q, K, V, n, scale, sc, out);
+        return;
+    }
+    const int vec = hd % 16 == 0;
+    float mx = -INFINITY;
+    for (int s = 0; s < n; s++) {
+        const uint16_t *k = K + (size_t)s * hd;
+        float dot = 0.f;
+        if (vec) {
+            __m512 acc = _mm512_setzero_ps();
+            for (int i = 0; i < hd; i += 16) acc = _mm512_fmadd_ps(bf16x16(k + i), _mm512_loadu_ps(q + i), acc);
+            dot = _mm512_reduce_add_ps(acc);
+        } else {
+            for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
+        }
+        sc[s] = dot * scale;
+        if (sc[s] > mx) mx = sc[s];
+    }
+    float sum = 0.f;
+    for (int s = 0; s < n; s++) {
+        sc[s] = expf(sc[s] - mx);
+        sum += sc[s];
+    }
+    for (int i = 0; i < hd; i++) out[i] = 0.f;
+    const float inv = 1.0f / sum;
+    for (int s = 0; s < n; s++) {
+        const uint16_t *v = V + (size_t)s * hd;
+        const float a = sc[s] * inv;
+        if (vec) {
+            const __m512 av = _mm512_set1_ps(a);
+            for (int i = 0; i < hd; i += 16)
+                _mm512_storeu_ps(out + i, _mm512_fmadd_ps(av, bf16x16(v + i), _mm512_loadu_ps(out + i)));
+        } else {
+            for (int i = 0; i < hd; i++) out[i] += a * bf16_to_f32(v[i]);
+        }
+    }
+}
+
+const pg_kernels pg_kernels_avx512 = {
+    "avx512",
+    "vnni",
+    {
+        [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8},
+        [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8},
+    },
+    attend,
+};
+#endif

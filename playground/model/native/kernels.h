@@ -1,0 +1,142 @@
+/* Playground's native CPU kernels: what every file shares.
+ *
+ * The library is built once, when the package is built (CMakeLists.txt at the project root), for
+ * every instruction set of its target architecture: portable.c (plain C, the reference every
+ * other variant is checked against), avx2.c and avx512.c on x86-64, neon.c (twice: with and
+ * without the dot-product instructions) on ARM64. Each ISA file is compiled with its own flags
+ * and fills a table of function pointers (pg_kernels) with the hot loops it has; dispatch.c picks
+ * the best table the CPU can run (or the one PLAYGROUND_NATIVE names, through Python) and fills
+ * the entries a variant leaves empty from the portable table. engine.c (the thread pool, the
+ * matrix products, the whole forward pass) is compiled for the baseline and calls the table.
+ *
+ * Weights stay as the file stores them, split into arrays (structure of arrays), per kind:
+ *   PG_Q4: w = d*q + m for q in 0..15, groups of 32; Q4_1 as is, Q4_0 with m = -8d (d, m float16).
+ *          Byte i of a group holds element i (low nibble) and element i + 16 (high nibble), as in GGUF.
+ *   PG_Q8: w = d*q for q in -128..127, groups of 32 (Q8_0; d float16).
+ * docs/architecture.md says how to add a kind.
+ */
+#ifndef PG_KERNELS_H
+#define PG_KERNELS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PG_ABI 8
+#define QK 32 /* weights per group */
+
+enum { PG_Q4 = 0, PG_Q8 = 1, PG_KINDS };
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
+#define PG_X86 1
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define PG_ARM 1
+#endif
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define PG_INLINE static __forceinline
+#else
+#define PG_INLINE static inline __attribute__((always_inline))
+#endif
+
+#if defined(_WIN32)
+#define PG_EXPORT __declspec(dllexport)
+#else
+#define PG_EXPORT __attribute__((visibility("default")))
+#endif
+
+typedef struct {
+    int32_t kind; /* PG_Q4, PG_Q8, ... */
+    int32_t rows, cols;
+    const uint16_t *d, *m; /* float16 (rows, cols/32), as GGUF stores them; m unused for q8 */
+    const uint8_t *qs;     /* q4: rows*cols/2 bytes; q8: rows*cols int8 */
+    const float *bias;     /* rows, or NULL */
+} pg_mat;
+
+/* Scratch for one input row x of a one-token product: per-group sums (sx), and x rounded to int8
+ * per group of 32 (xq, dx), in whatever order and with whatever extra scale layout (dxv) the
+ * variant's int8 kernels want: only the variant that wrote it reads it. */
+typedef struct {
+    float *sx, *dx, *dxv;
+    int8_t *xq;
+} xscratch;
+
+/* The hot loops of one kind of weight. dequant is required (portable.c has it for every kind);
+ * the others may be NULL in an ISA's table (the portable one is used then). quantize_x and
+ * dot_int8 come as a pair: where they are NULL, one-token products use rows (float32). */
+typedef struct {
+    void (*dequant)(const pg_mat *w, int r, float *out);         /* row r → float32 (embeddings) */
+    void (*dequant_bf16)(const pg_mat *w, int r, uint16_t *out); /* row r → bfloat16 (dense prefill) */
+    /* y[t*ldy] = x[t*ldx ...] · row r, for t < T: the float32 tiles, several tokens at once */
+    void (*rows)(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy);
+    void (*quantize_x)(const float *x, int cols, xscratch *s); /* one token: x to int8 per group */
+    void (*dot_int8)(const pg_mat *w, int r, const xscratch *s, float *y); /* and its product with row r */
+} pg_kind_ops;
+
+/* One head's attention over keys 0..n-1 of a bfloat16 cache (rows of hd values): softmax(q·K*scale)·V.
+ * sc is scratch for n scores. */
+typedef void (*pg_attend_fn)(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale,
+                             float *sc, float *out);
+
+typedef struct {
+    const char *name; /* "avx512", "avx2", "neon", "portable" */
+    const char *int8; /* how one-token products are summed: "vnni", "avx2", "dotprod", "neon", "none" */
+    pg_kind_ops ops[PG_KINDS];
+    pg_attend_fn attend;
+} pg_kernels;
+
+/* the tables, each defined by its ISA file (the ones not built for this architecture are absent) */
+extern const pg_kernels pg_kernels_portable;
+#if defined(PG_X86)
+extern const pg_kernels pg_kernels_avx2, pg_kernels_avx512;
+#elif defined(PG_ARM)
+extern const pg_kernels pg_kernels_neon, pg_kernels_neon_dotprod;
+#endif
+
+/* dispatch.c: a variant's table with its empty entries filled from the portable one, or NULL
+ * where that variant is not built for this architecture or the CPU cannot run it. */
+const pg_kernels *pg_resolve(const char *name);
+
+/* portable.c: one-token products the way the SIMD int8 kernels compute them (x rounded to int8
+ * per group, integer sums), in plain C — what the C check program compares them with. */
+void pg_ref_quantize_x(const float *x, int cols, xscratch *s);
+void pg_ref_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y);
+
+/* ------------------------------------------------------------------ number formats */
+PG_INLINE float bf16_to_f32(uint16_t h) {
+    union { uint32_t u; float f; } v;
+    v.u = (uint32_t)h << 16;
+    return v.f;
+}
+
+PG_INLINE uint16_t f32_to_bf16(float f) { /* round to nearest even, as PyTorch does */
+    union { float f; uint32_t u; } v;
+    v.f = f;
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x40); /* NaN stays NaN */
+    v.u += 0x7fffu + ((v.u >> 16) & 1u);
+    return (uint16_t)(v.u >> 16);
+}
+
+/* float16 → float32 in plain C (ISA files use their conversion instructions) */
+PG_INLINE float h2f_c(uint16_t h) {
+    const uint32_t sign = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    union { uint32_t u; float f; } v;
+    if (e == 0) { /* zero or subnormal: man · 2^-24 */
+        v.f = (float)man * (1.0f / 16777216.0f);
+        v.u |= sign;
+    } else if (e == 31) {
+        v.u = sign | 0x7f800000u | (man << 13);
+    } else {
+        v.u = sign | ((e + 112u) << 23) | (man << 13);
+    }
+    return v.f;
+}
+
+/* where group b of row r starts */
+PG_INLINE const uint8_t *q4_group(const pg_mat *w, int r, int b) { return w->qs + ((size_t)r * (w->cols / QK) + b) * 16; }
+PG_INLINE const int8_t *q8_group(const pg_mat *w, int r, int b) {
+    return (const int8_t *)w->qs + (size_t)r * w->cols + (size_t)QK * b;
+}
+
+#endif

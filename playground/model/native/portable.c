@@ -1,0 +1,173 @@
+/* The portable kernels: plain C for every kind of weight, compiled for the architecture's baseline.
+ * They are what a CPU without a faster variant runs, the fallback for any entry an ISA file leaves
+ * empty, and the reference the other variants are tested against (tests/unit/test_fast_path.py,
+ * tests/native/kernel_check.c). One-token products stay in float32 here (no int8 rounding of x);
+ * pg_ref_* below compute them the int8 way, for the checks only. */
+#include "kernels.h"
+
+/* ------------------------------------------------------------------ q4: w = d*q + m */
+static void q4_dequant(const pg_mat *w, int r, float *out) {
+    const int nb = w->cols / QK;
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *q = q4_group(w, r, b);
+        const float d = h2f_c(w->d[(size_t)r * nb + b]), m = h2f_c(w->m[(size_t)r * nb + b]);
+        for (int i = 0; i < 16; i++) {
+            out[QK * b + i] = d * (float)(q[i] & 15) + m;
+            out[QK * b + 16 + i] = d * (float)(q[i] >> 4) + m;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ q8: w = d*q */
+static void q8_dequant(const pg_mat *w, int r, float *out) {
+    const int nb = w->cols / QK;
+    for (int b = 0; b < nb; b++) {
+        const int8_t *q = q8_group(w, r, b);
+        const float d = h2f_c(w->d[(size_t)r * nb + b]);
+        for (int i = 0; i < QK; i++) out[QK * b + i] = d * (float)q[i];
+    }
+}
+
+/* ------------------------------------------------------------------ bfloat16 rows (dense prefill) */
+static void q4_dequant_bf16(const pg_mat *w, int r, uint16_t *out) {
+    const int nb = w->cols / QK;
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *q = q4_group(w, r, b);
+        const float d = h2f_c(w->d[(size_t)r * nb + b]), m = h2f_c(w->m[(size_t)r * nb + b]);
+        for (int i = 0; i < 16; i++) {
+            out[QK * b + i] = f32_to_bf16(d * (float)(q[i] & 15) + m);
+            out[QK * b + 16 + i] = f32_to_bf16(d * (float)(q[i] >> 4) + m);
+        }
+    }
+}
+
+static void q8_dequant_bf16(const pg_mat *w, int r, uint16_t *out) {
+    const int nb = w->cols / QK;
+    for (int b = 0; b < nb; b++) {
+        const int8_t *q = q8_group(w, r, b);
+        const float d = h2f_c(w->d[(size_t)r * nb + b]);
+        for (int i = 0; i < QK; i++) out[QK * b + i] = f32_to_bf16(d * (float)q[i]);
+    }
+}
+
+/* float32 tiles: up to 4 tokens against one weight row, the row's groups dequantized once */
+static void rows_generic(void (*group)(const pg_mat *, int, int, float *), const pg_mat *w, int r, const float *x,
+                         int T, int ldx, float *y, int ldy) {
+    const int nb = w->cols / QK;
+    float wb[QK], acc[4];
+    for (int t0 = 0; t0 < T; t0 += 4) {
+        const int nt = T - t0 < 4 ? T - t0 : 4;
+        for (int i = 0; i < 4; i++) acc[i] = 0.f;
+        for (int b = 0; b < nb; b++) {
+            group(w, r, b, wb);
+            for (int i = 0; i < nt; i++) {
+                const float *xb = x + (size_t)(t0 + i) * ldx + QK * b;
+                float s = 0.f;
+                for (int k = 0; k < QK; k++) s += wb[k] * xb[k];
+                acc[i] += s;
+            }
+        }
+        for (int i = 0; i < nt; i++) y[(size_t)(t0 + i) * ldy] = acc[i];
+    }
+}
+
+static void q4_group_f32(const pg_mat *w, int r, int b, float *wb) {
+    const uint8_t *q = q4_group(w, r, b);
+    const int nb = w->cols / QK;
+    const float d = h2f_c(w->d[(size_t)r * nb + b]), m = h2f_c(w->m[(size_t)r * nb + b]);
+    for (int i = 0; i < 16; i++) {
+        wb[i] = d * (float)(q[i] & 15) + m;
+        wb[i + 16] = d * (float)(q[i] >> 4) + m;
+    }
+}
+
+static void q8_group_f32(const pg_mat *w, int r, int b, float *wb) {
+    const int8_t *q = q8_group(w, r, b);
+    const float d = h2f_c(w->d[(size_t)r * (w->cols / QK) + b]);
+    for (int i = 0; i < QK; i++) wb[i] = d * (float)q[i];
+}
+
+static void q4_rows(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy) {
+    rows_generic(q4_group_f32, w, r, x, T, ldx, y, ldy);
+}
+
+static void q8_rows(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy) {
+    rows_generic(q8_group_f32, w, r, x, T, ldx, y, ldy);
+}
+
+/* ------------------------------------------------------------------ attention, one head */
+static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale, float *sc,
+                   float *out) {
+    float mx = -INFINITY;
+    for (int s = 0; s < n; s++) {
+        const uint16_t *k = K + (size_t)s * hd;
+        float dot = 0.f;
+        for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
+        sc[s] = dot * scale;
+        if (sc[s] > mx) mx = sc[s];
+    }
+    float sum = 0.f;
+    for (int s = 0; s < n; s++) {
+        sc[s] = expf(sc[s] - mx);
+        sum += sc[s];
+    }
+    for (int i = 0; i < hd; i++) out[i] = 0.f;
+    const float inv = 1.0f / sum;
+    for (int s = 0; s < n; s++) {
+        const uint16_t *v = V + (size_t)s * hd;
+        const float p = sc[s] * inv;
+        for (int i = 0; i < hd; i++) out[i] += p * bf16_to_f32(v[i]);
+    }
+}
+
+const pg_kernels pg_kernels_portable = {
+    "portable",
+    "none",
+    {
+        [PG_Q4] = {q4_dequant, q4_dequant_bf16, q4_rows, NULL, NULL},
+        [PG_Q8] = {q8_dequant, q8_dequant_bf16, q8_rows, NULL, NULL},
+    },
+    attend,
+};
+
+/* ------------------------------------------------------------------ the int8 reference */
+/* x per group of 32: dx = max|x|/127, xq = round-to-even(x/dx) clamped to ±127, sx = sum of x;
+ * then a row's product is sum_b d_b·dx_b·(q·xq)_b (+ m_b·sx_b for q4), in natural element order. */
+void pg_ref_quantize_x(const float *x, int cols, xscratch *s) {
+    const int nb = cols / QK;
+    for (int b = 0; b < nb; b++) {
+        const float *xb = x + QK * b;
+        float amax = 0.f, sum = 0.f;
+        for (int i = 0; i < QK; i++) {
+            const float a = fabsf(xb[i]);
+            amax = a > amax ? a : amax;
+            sum += xb[i];
+        }
+        const float inv = amax > 0.f ? 127.f / amax : 0.f;
+        s->dx[b] = amax / 127.f;
+        s->sx[b] = sum;
+        for (int i = 0; i < QK; i++) {
+            const int q = (int)lrintf(xb[i] * inv);
+            s->xq[QK * b + i] = (int8_t)(q > 127 ? 127 : (q < -127 ? -127 : q));
+        }
+    }
+}
+
+void pg_ref_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
+    const int nb = w->cols / QK;
+    float sum = 0.f;
+    for (int b = 0; b < nb; b++) {
+        const int8_t *xq = s->xq + QK * b;
+        int32_t acc = 0;
+        if (w->kind == PG_Q4) {
+            const uint8_t *q = q4_group(w, r, b);
+            for (int i = 0; i < 16; i++) acc += (int32_t)(q[i] & 15) * xq[i] + (int32_t)(q[i] >> 4) * xq[16 + i];
+            sum += h2f_c(w->m[(size_t)r * nb + b]) * s->sx[b];
+        } else {
+            const int8_t *q = q8_group(w, r, b);
+            for (int i = 0; i < QK; i++) acc += (int32_t)q[i] * xq[i];
+        }
+        sum += h2f_c(w->d[(size_t)r * nb + b]) * s->dx[b] * (float)acc;
+    }
+    *y = sum;
+}

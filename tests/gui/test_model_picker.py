@@ -1,0 +1,80 @@
+"""Choosing a broken model in the picker: the window shows the loader's one-line message (the
+same the command line prints) and the previous model stays loaded. Driven through the real
+widgets: the toolbar's model button, the picker's "Open file…" button, the engine's real loader."""
+
+from __future__ import annotations
+
+import pytest
+
+from playground.engine.worker import Engine
+from playground.ui.main_window import MainWindow
+from tests.helpers import fake_loaded_model
+from tests.hostile_files import ISSUE_17_CLASSES
+
+TEXT = "hello world, this is a tiny corpus"
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    engine = Engine()
+    win = MainWindow(engine, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    engine.shutdown()
+
+
+def _pick_file_through_the_picker(window, qtbot, monkeypatch, path):
+    """Click the toolbar's model button; in the picker that opens, click "Open file…" (whose file
+    dialog answers `path`)."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog, QPushButton
+
+    from playground.ui.model_picker import ModelPicker
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    clicked = []
+
+    def click_open_file():
+        dlg = QApplication.activeModalWidget()
+        if not isinstance(dlg, ModelPicker):  # not shown yet: try again on the next turn of its loop
+            QTimer.singleShot(10, click_open_file)
+            return
+        button = next(b for b in dlg.findChildren(QPushButton) if b.text() == "Open file…")
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        clicked.append(dlg)
+
+    QTimer.singleShot(0, click_open_file)
+    qtbot.mouseClick(window.model_button, Qt.MouseButton.LeftButton)
+    assert clicked
+
+
+@pytest.mark.parametrize("kind", ["missing-tensor", "kv-heads-disagree"])
+def test_a_broken_file_shows_the_one_line_message_and_keeps_the_model(window, qtbot, monkeypatch, tmp_path, kind):
+    from PySide6.QtWidgets import QMessageBox
+
+    from playground.loading import ModelLoadError, load_model
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a[2]))
+    with qtbot.waitSignal(window.engine.worker.modelLoaded, timeout=5000):
+        window.engine.worker.set_model(fake_loaded_model(TEXT))
+    bad = ISSUE_17_CLASSES[kind][0](tmp_path)
+    with pytest.raises(ModelLoadError) as e:
+        load_model(bad, device="cpu", dtype="auto")
+    one_line = str(e.value)
+    assert "\n" not in one_line
+
+    with qtbot.waitSignal(window.loadFailed, timeout=30000) as failed:
+        _pick_file_through_the_picker(window, qtbot, monkeypatch, bad)
+    text = failed.args[0]
+    assert text == f"{bad}\n\n{one_line}\n\nfake is still loaded."
+    assert shown == [text]
+    assert window.model.name == "fake" and window.engine.worker.lm.model.config.name == "fake"
+    assert "fake" in window.model_button.text()
+    with qtbot.waitSignal(window.replyFinished, timeout=10000) as done:  # and it still chats
+        window.input.setPlainText("hi")
+        window.send()
+    assert done.args[0].text == TEXT
