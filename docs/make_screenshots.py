@@ -78,11 +78,11 @@ def main() -> int:
     widget = window.chat.widgets[first_reply.id]
     widget.tokens.setChecked(True)
     widget.refresh()
-    window.inspect_token(first_reply, 5)
+    window.inspect_ctl.inspect_token(first_reply, 5)
     window.chat.verticalScrollBar().setValue(0)
     pump(300)
     window.grab().save(str(DOCS / "token_inspector.png"))
-    window.compute_attention()
+    window.inspect_ctl.compute_attention()
     wait_for(window.attentionShown)
     view = window.inside.attention
     view.layer.setValue(3)

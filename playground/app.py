@@ -25,11 +25,24 @@ def make_settings() -> QSettings:
     return QSettings(str(home() / "settings.ini"), QSettings.Format.IniFormat)
 
 
+def build_window(engine, settings: QSettings | None = None, store=None, studio_engine=None):
+    """The window over a chat session over the engine worker (the wiring of every layer)."""
+    from .engine.worker_backend import WorkerBackend
+    from .session import ChatSession
+    from .ui.main_window import MainWindow
+
+    try:
+        session = ChatSession(WorkerBackend(engine), store)
+    except BaseException:
+        engine.shutdown()
+        raise
+    return MainWindow(engine, session, settings, studio_engine)
+
+
 def create_window(engine=None, settings: QSettings | None = None, load_default: bool = True):
     from .engine.worker import Engine
     from .paths import home
     from .storage import Store, StoreError
-    from .ui.main_window import MainWindow
 
     engine = engine or Engine()
     settings = settings or make_settings()
@@ -40,7 +53,7 @@ def create_window(engine=None, settings: QSettings | None = None, load_default: 
         store = None
     from .engine.training_worker import TrainingEngine
 
-    window = MainWindow(engine, settings, store, TrainingEngine())
+    window = build_window(engine, settings, store, TrainingEngine())
     if store is None:
         window.statusBar().showMessage(f"History cannot be saved in {home()}: conversations last until you quit.")
     window.input.setFocus()  # the message box has the keyboard from the start

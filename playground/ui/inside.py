@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..records import TokenRecord
 from .architecture_view import ArchitectureView
 from .attention_view import AttentionView
 from .lens_view import LensView
@@ -78,19 +79,20 @@ class TokenInspector(QWidget):
         lay.addWidget(self.params)
         self.ids: list[int] = []
 
-    def show_token(self, record: dict, label) -> None:
-        """record: {"id", "p", "raw_p", "entropy", "top": [[id, p]…], "top_final": …, "removed_by": …, "params"}"""
-        chosen = record["id"]
+    def show_token(self, record: TokenRecord, label) -> None:
+        """What the model chose between at one token of a reply (its TokenRecord)."""
+        chosen = record.token_id
+        raw_p = record.raw_prob
         self.header.setText(
-            f"<b>{html.escape(label(chosen))}</b> (id {chosen}) — model p {record.get('raw_p', 0):.3f}, "
-            f"sampled p {record.get('p', 0):.3f}, surprisal {-math.log(max(record.get('raw_p', 1e-12), 1e-12)):.2f} "
-            f"nats, entropy {record.get('entropy', 0):.2f} nats")
-        final = {t: p for t, p in record.get("top_final", [])}
+            f"<b>{html.escape(label(chosen))}</b> (id {chosen}) — model p {raw_p:.3f}, "
+            f"sampled p {record.prob:.3f}, surprisal {-math.log(max(raw_p, 1e-12)):.2f} "
+            f"nats, entropy {record.entropy:.2f} nats" + (" — chosen by you" if record.chosen else ""))
+        final = dict(record.top_final)
         removed = {}
-        for stage, ids in (record.get("removed_by") or {}).items():
+        for stage, ids in record.removed_by.items():
             for t in ids:
                 removed.setdefault(t, stage)
-        top = record.get("top", [])
+        top = record.top
         self.ids = [t for t, _ in top]
         self.table.setRowCount(len(top))
         for r, (t, p) in enumerate(top):
@@ -101,7 +103,7 @@ class TokenInspector(QWidget):
                 if t == chosen:
                     item.setBackground(pg.mkColor("#fff59d"))
                 self.table.setItem(r, c, item)
-        params = record.get("params")
+        params = record.params.to_dict() if record.params is not None else None
         self.params.setText("Sampled under: " + ", ".join(f"{k}={v}" for k, v in params.items()
                                                            if k not in ("order", "logit_bias", "stop"))
                             if params else "")

@@ -56,6 +56,7 @@ class SamplingPanel(QWidget):
         super().__init__()
         self.settings = settings
         self._updating = False
+        self._kept = SamplingParams()  # fields without a control here (logit_bias, order) keep their values
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.presets = QComboBox()
@@ -140,9 +141,10 @@ class SamplingPanel(QWidget):
         values = {name: self.spins[name].value() for name, *_ in FLOATS}
         values.update({name: int(self.spins[name].value()) for name, *_ in INTS})
         stops = tuple(s.strip().replace("\\n", "\n") for s in self.stop.text().split("|") if s.strip())
-        return SamplingParams(seed=self.seed.value() if self.seed_fixed.isChecked() else None, stop=stops, **values)
+        return self._kept.replace(seed=self.seed.value() if self.seed_fixed.isChecked() else None, stop=stops, **values)
 
     def set_params(self, p: SamplingParams) -> None:
+        self._kept = p
         self._updating = True
         try:
             for name in self.spins:
@@ -180,7 +182,7 @@ class SamplingPanel(QWidget):
             return None
         try:
             d = json.loads(self.settings.value("sampling/current", "") or "null")
-            return _params_from_dict(d) if d else None
+            return SamplingParams.from_dict(d) if d else None
         except (TypeError, ValueError):
             return None
 
@@ -197,9 +199,11 @@ class SamplingPanel(QWidget):
         if not data:
             return
         kind, name = data
-        p = PRESETS[name] if kind == "builtin" else _params_from_dict(self._user_presets().get(name, {}))
-        if p is not None:
-            self.set_params(p)
+        try:
+            p = PRESETS[name] if kind == "builtin" else SamplingParams.from_dict(self._user_presets().get(name, {}))
+        except ValueError:
+            return
+        self.set_params(p)
 
     def save_preset(self, name: str) -> None:
         if self.settings is None or not name.strip():
@@ -223,13 +227,3 @@ class SamplingPanel(QWidget):
         self.settings.setValue("sampling/presets", json.dumps(presets))
         self._reload_presets()
 
-
-def _params_from_dict(d: dict) -> SamplingParams | None:
-    try:
-        d = dict(d)
-        d["stop"] = tuple(d.get("stop", ()))
-        d["logit_bias"] = tuple(tuple(x) for x in d.get("logit_bias", ()))
-        d["order"] = tuple(d.get("order", SamplingParams().order))
-        return SamplingParams(**d)
-    except (TypeError, ValueError):
-        return None

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
+from playground.app import build_window
 from playground.engine.training_worker import TrainingEngine
 from playground.engine.worker import Engine
-from playground.ui.main_window import MainWindow
 
 
 @pytest.fixture
 def window(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
-    win = MainWindow(Engine(), QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
-                     studio_engine=TrainingEngine())
+    win = build_window(Engine(), QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                       studio_engine=TrainingEngine())
     qtbot.addWidget(win)
     yield win
     win.close()

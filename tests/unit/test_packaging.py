@@ -3,6 +3,7 @@ compiled when the wheel was built, and the shipped data (corpus, QA set, teachin
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -29,7 +30,16 @@ def test_wheel_carries_the_compiled_kernels_and_the_shipped_data(tmp_path):
     for rel in ("corpus/shakespeare.txt", "qa/shakespeare_qa.jsonl", "checkpoints/shakespeare-qa/model.safetensors",
                 "checkpoints/shakespeare-qa/tokenizer.json", "checkpoints/shakespeare-qa/config.json"):
         assert f"share/playground/resources/{rel}" in data, rel
-    # and resources_dir() finds them there (a checkout finds resources/ beside the package)
-    from playground.paths import resources_dir
-
-    assert (resources_dir() / "corpus" / "shakespeare.txt").is_file()
+    # and an install of that wheel finds them: a fresh environment, away from the checkout, where
+    # resources_dir() must point into the install's share/ folder (a checkout's resources/ is not there)
+    env_dir = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=120)
+    py = env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q",
+                           str(wheel)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = subprocess.run([str(py), "-c", "from playground.paths import resources_dir; print(resources_dir())"],
+                           capture_output=True, text=True, timeout=60, cwd=tmp_path, env={"PATH": os.environ["PATH"]})
+    assert found.returncode == 0, found.stderr[-2000:]
+    where = Path(found.stdout.strip())
+    assert where.is_relative_to(env_dir) and (where / "corpus" / "shakespeare.txt").is_file(), where
