@@ -14,7 +14,6 @@ def started(qtbot, tmp_path):
 
     from playground.app import create_window
     from playground.engine.worker import Engine
-
     from tests.helpers import fake_loaded_model
 
     loads = []
