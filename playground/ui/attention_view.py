@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSpinBox,
     QTextBrowser,
@@ -145,6 +146,12 @@ class AttentionView(QWidget):
         self.legend = QLabel(HINT)
         self.legend.setWordWrap(True)
         lay.addWidget(self.legend)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # indeterminate: the worker does not report steps
+        self.busy.setMaximumHeight(6)
+        self.busy.setTextVisible(False)
+        self.busy.setVisible(False)
+        lay.addWidget(self.busy)
         self.plot = pg.GraphicsLayoutWidget()
         self.view = self.plot.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
         self.view.invertY(True)
@@ -186,7 +193,13 @@ class AttentionView(QWidget):
         self.image.mouseClickEvent = self._click
 
     # -- data ----------------------------------------------------------------------------------
+    def set_busy(self, text: str) -> None:
+        """Computing: say what, with a moving bar, until the map (or a hint) comes."""
+        self.busy.setVisible(True)
+        self.legend.setText(text)
+
     def set_map(self, amap) -> None:
+        self.busy.setVisible(False)
         self.map = amap
         L, H, T, _ = amap.shape
         self.row = None
@@ -204,8 +217,9 @@ class AttentionView(QWidget):
         self.highlight_html = ""
         self.redraw()
 
-    def clear(self) -> None:
+    def clear(self, hint: str = HINT) -> None:
         """Back to no map (another conversation, or another model): say what to do."""
+        self.busy.setVisible(False)
         self.map = None
         self.row = None
         self.image.clear()
@@ -213,7 +227,7 @@ class AttentionView(QWidget):
         self.rowplot.setTitle("")
         self.highlight.clear()
         self.highlight_html = ""
-        self.legend.setText(HINT)
+        self.legend.setText(hint)
 
     def open_layer(self, layer: int) -> None:
         self.grid.setChecked(False)

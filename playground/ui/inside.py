@@ -1,35 +1,27 @@
-"""Seeing inside the model: the token inspector here, and the tabs that hold it beside the
-attention viewer, the logit lens, the prompt inspector and the architecture view (each in its
-own file). Everything here draws numpy arrays and strings the worker computed; nothing here
-runs the model."""
+"""The "Inside the model" workspace: the token inspector, attention, the logit lens, the prompt and
+the architecture, as tabs of a main area beside the chat (not a narrow dock), so a click on a
+token in the chat drives the views while both stay in sight.
+
+Each view is built the first time it is needed (the attention viewer brings pyqtgraph, which the
+window's first frame does without). The workspace re-emits the views' requests as its own
+signals, so the controller wires them before any view exists. Everything here draws what the
+worker computed; nothing here runs the model.
+"""
 
 from __future__ import annotations
 
-import html
 import math
 
-import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+TABS = (  # attribute, tab title, one-line hint shown until the view is built
+    ("token", "Token", "Click a token of a reply (turn on Tokens under it) to see what the model chose between."),
+    ("attention", "Attention", "Attention over the conversation: press Compute, or open this tab after a reply."),
+    ("lens", "Logit lens", "What each layer would predict at a token: click a token, then 'Logit lens here'."),
+    ("prompt", "Prompt", "The exact text the model reads, token by token."),
+    ("architecture", "Architecture", "The loaded model's layers and sizes."),
 )
-
-from ..records import TokenRecord
-from .architecture_view import ArchitectureView
-from .attention_view import AttentionView
-from .lens_view import LensView
-from .prompt_view import PromptView
-
-__all__ = ["ArchitectureView", "AttentionView", "InsidePanel", "LensView", "PromptView", "TokenInspector",
-           "surprisal_color"]
 
 
 def surprisal_color(p: float) -> str:
@@ -40,97 +32,137 @@ def surprisal_color(p: float) -> str:
     return f"rgb(255,{g},{g})"
 
 
-# ------------------------------------------------------------------------------ token inspector
-class TokenInspector(QWidget):
-    branchRequested = Signal(int)  # continue the reply with this token instead
-    lensRequested = Signal()
-    attendRequested = Signal()  # show what this token attended to
+class InsideWorkspace(QTabWidget):
+    # the views' requests, re-emitted (wire these; the views may not exist yet)
+    branchRequested = Signal(int)  # continue the inspected reply with this token
+    lensRequested = Signal()  # the logit lens at the inspected token
+    attendRequested = Signal()  # the inspected token's row of attention
+    funnelRequested = Signal()  # the inspected token's 50 alternatives, recomputed
+    computeRequested = Signal()  # attention over the whole conversation
+    viewOpened = Signal(str)  # a tab was brought to the front: "token", "attention", …
+    headChosen = Signal(int, int)  # the attention viewer's layer and head (-1: the mean)
 
     def __init__(self):
         super().__init__()
-        lay = QVBoxLayout(self)
-        self.header = QLabel("Click a token of a reply (turn on Tokens under it) to see what the model chose between.")
-        self.header.setWordWrap(True)
-        lay.addWidget(self.header)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["token", "id", "model p", "sampled p", "removed by"])
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        lay.addWidget(self.table, 1)
-        row = QHBoxLayout()
-        self.branch = QPushButton("Continue with the selected token")
-        self.branch.setToolTip("Cut the reply here, put this token in its place, and let the model go on: "
-                               "a new version of the reply")
-        self.branch.clicked.connect(self._branch)
-        self.lens_button = QPushButton("Logit lens here")
-        self.lens_button.setToolTip("What each layer would have predicted at this position")
-        self.lens_button.clicked.connect(self.lensRequested)
-        self.attend_button = QPushButton("What it attended to")
-        self.attend_button.setToolTip("This token's row of attention, over the conversation's text")
-        self.attend_button.clicked.connect(self.attendRequested)
-        lay.addWidget(self.branch)  # on its own row: the panel stays narrow enough to sit beside the chat
-        row.addWidget(self.lens_button)
-        row.addWidget(self.attend_button)
-        lay.addLayout(row)
-        self.params = QLabel()
-        self.params.setWordWrap(True)
-        self.params.setStyleSheet("color: gray;")
-        lay.addWidget(self.params)
-        self.ids: list[int] = []
+        self.setDocumentMode(True)
+        self._views: dict[str, QWidget] = {}
+        self._pages: dict[str, QWidget] = {}
+        self._model_info = None
+        for name, title, hint in TABS:
+            page = QWidget()
+            lay = QVBoxLayout(page)
+            lay.setContentsMargins(0, 0, 0, 0)
+            placeholder = QLabel(hint)
+            placeholder.setWordWrap(True)
+            placeholder.setObjectName("hint")
+            lay.addWidget(placeholder)
+            lay.addStretch(1)
+            page.placeholder = placeholder
+            self._pages[name] = page
+            self.addTab(page, title)
+        self.currentChanged.connect(self._on_tab_changed)
 
-    def show_token(self, record: TokenRecord, label) -> None:
-        """What the model chose between at one token of a reply (its TokenRecord)."""
-        chosen = record.token_id
-        raw_p = record.raw_prob
-        self.header.setText(
-            f"<b>{html.escape(label(chosen))}</b> (id {chosen}) — model p {raw_p:.3f}, "
-            f"sampled p {record.prob:.3f}, surprisal {-math.log(max(raw_p, 1e-12)):.2f} "
-            f"nats, entropy {record.entropy:.2f} nats" + (" — chosen by you" if record.chosen else ""))
-        final = dict(record.top_final)
-        removed = {}
-        for stage, ids in record.removed_by.items():
-            for t in ids:
-                removed.setdefault(t, stage)
-        top = record.top
-        self.ids = [t for t, _ in top]
-        self.table.setRowCount(len(top))
-        for r, (t, p) in enumerate(top):
-            cells = [label(t), str(t), f"{p:.4f}", f"{final[t]:.4f}" if t in final else "—",
-                     removed.get(t, "") + (" ← chosen" if t == chosen else "")]
-            for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if t == chosen:
-                    item.setBackground(pg.mkColor("#fff59d"))
-                self.table.setItem(r, c, item)
-        params = record.params.to_dict() if record.params is not None else None
-        self.params.setText("Sampled under: " + ", ".join(f"{k}={v}" for k, v in params.items()
-                                                           if k not in ("order", "logit_bias", "stop"))
-                            if params else "")
+    # -- the views, built on first use -------------------------------------------------------------
+    def view(self, name: str) -> QWidget:
+        if name not in self._views:
+            self._views[name] = widget = getattr(self, f"_make_{name}")()
+            page = self._pages[name]
+            page.placeholder.setVisible(False)
+            lay = page.layout()
+            lay.takeAt(lay.count() - 1)  # the stretch under the placeholder
+            lay.addWidget(widget, 1)
+        return self._views[name]
 
-    def _branch(self) -> None:
-        rows = self.table.selectionModel().selectedRows()
-        if rows:
-            self.branchRequested.emit(self.ids[rows[0].row()])
+    def built(self, name: str) -> bool:
+        return name in self._views
+
+    @property
+    def token(self):
+        return self.view("token")
+
+    @property
+    def attention(self):
+        return self.view("attention")
+
+    @property
+    def lens(self):
+        return self.view("lens")
+
+    @property
+    def prompt(self):
+        return self.view("prompt")
+
+    @property
+    def architecture(self):
+        return self.view("architecture")
+
+    def _make_token(self):
+        from .token_inspector import TokenInspector
+
+        v = TokenInspector()
+        v.branchRequested.connect(self.branchRequested)
+        v.lensRequested.connect(self.lensRequested)
+        v.attendRequested.connect(self.attendRequested)
+        v.funnelRequested.connect(self.funnelRequested)
+        return v
+
+    def _make_attention(self):
+        from .attention_view import AttentionView
+
+        v = AttentionView()
+        v.computeRequested.connect(self.computeRequested)
+        v.layer.valueChanged.connect(lambda _: self.headChosen.emit(v.layer.value(), v.head.value()))
+        v.head.valueChanged.connect(lambda _: self.headChosen.emit(v.layer.value(), v.head.value()))
+        return v
+
+    def _make_lens(self):
+        from .lens_view import LensView
+
+        return LensView()
+
+    def _make_prompt(self):
+        from .prompt_view import PromptView
+
+        return PromptView()
+
+    def _make_architecture(self):
+        from .architecture_view import ArchitectureView
+
+        v = ArchitectureView()
+        v.layerClicked.connect(self.open_layer)
+        if self._model_info is not None:
+            v.show_model(self._model_info)
+        return v
+
+    # -- showing -----------------------------------------------------------------------------------------
+    def show_view(self, name: str) -> QWidget:
+        """Bring a tab to the front (building its view) and return the view."""
+        v = self.view(name)
+        self.setCurrentWidget(self._pages[name])
+        return v
+
+    def current(self) -> str:
+        """The name of the tab in front."""
+        return TABS[self.currentIndex()][0]
+
+    def current_view(self) -> QWidget:
+        return self.view(self.current())
+
+    def set_model(self, info) -> None:
+        """The loaded model, for the architecture view (now, or when it is first built)."""
+        self._model_info = info
+        if self.built("architecture"):
+            self._views["architecture"].show_model(info)
+
+    def open_layer(self, layer: int) -> None:
+        view = self.show_view("attention")
+        view.open_layer(layer)
+
+    def _on_tab_changed(self, index: int) -> None:
+        if 0 <= index < len(TABS):
+            name = TABS[index][0]
+            self.view(name)
+            self.viewOpened.emit(name)
 
 
-class InsidePanel(QTabWidget):
-    def __init__(self):
-        super().__init__()
-        self.token = TokenInspector()
-        self.attention = AttentionView()
-        self.lens = LensView()
-        self.prompt = PromptView()
-        self.architecture = ArchitectureView()
-        self.addTab(self.token, "Token")
-        self.addTab(self.attention, "Attention")
-        self.addTab(self.lens, "Logit lens")
-        self.addTab(self.prompt, "Prompt")
-        self.addTab(self.architecture, "Architecture")
-        self.architecture.layerClicked.connect(self._open_layer)
-
-    def _open_layer(self, layer: int) -> None:
-        self.setCurrentWidget(self.attention)
-        self.attention.open_layer(layer)
-        self.attention.layerChosen.emit(layer)
-
+InsidePanel = InsideWorkspace  # the name the dock had

@@ -3,8 +3,16 @@ went straight through the final norm and the unembedding. Shows rows the worker 
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QProgressBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 CAPTION = ("The logit lens: for one position, the tokens each layer's residual stream would predict through the "
            "final norm and the unembedding.")
@@ -21,11 +29,32 @@ class LensView(QWidget):
         self.hint = QLabel(HINT)
         self.hint.setWordWrap(True)
         lay.addWidget(self.hint)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)
+        self.busy.setMaximumHeight(6)
+        self.busy.setTextVisible(False)
+        self.busy.setVisible(False)
+        lay.addWidget(self.busy)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         lay.addWidget(self.table, 1)
 
+    def set_busy(self, text: str) -> None:
+        self.hint.setText(text)
+        self.hint.setVisible(True)
+        self.busy.setVisible(True)
+
+    def highlight_layer(self, layer: int) -> None:
+        """Embolden the row of the layer chosen in the attention viewer (-1, the mean: none)."""
+        for r in range(self.table.rowCount()):
+            item = self.table.verticalHeaderItem(r)
+            if item is not None:
+                f = QFont(item.font())
+                f.setBold(r == layer + 1 and layer >= 0)
+                item.setFont(f)
+
     def set_rows(self, rows: list, title: str = "") -> None:
+        self.busy.setVisible(False)
         k = max((len(r) for r in rows), default=0)
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(k)
@@ -42,6 +71,7 @@ class LensView(QWidget):
             self.caption.setText(title)
 
     def clear(self, hint: str = HINT) -> None:
+        self.busy.setVisible(False)
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
         self.caption.setText(CAPTION)
