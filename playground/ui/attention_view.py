@@ -14,22 +14,25 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QSplitter,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from .plots import TidyAxis, chart, palette_colors, style_plot
+from .plots import LABEL_GAP, TidyAxis, chart, palette_colors, style_plot
 
 LOG_FLOOR = 1e-4  # the log scale's lowest colour: weights below it look the same
 # key shown in the menu → what the legend says the colour is
@@ -102,13 +105,6 @@ class AttentionView(QWidget):
         self._cell = 1
         self.current = np.zeros((1, 1), dtype=np.float32)
         lay = QVBoxLayout(self)
-        top = QHBoxLayout()
-        self.compute = QPushButton("Compute for this conversation")
-        self.compute.setToolTip("A separate forward pass with written-out attention over every token so far")
-        self.compute.clicked.connect(self.computeRequested)
-        top.addWidget(self.compute)
-        top.addStretch(1)
-        lay.addLayout(top)
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
         self.layer = QSpinBox()
@@ -142,6 +138,20 @@ class AttentionView(QWidget):
             w.setVisible(False)
             row.addWidget(w)
         row.addStretch(1)
+        self.compute = QPushButton("Compute")
+        self.compute.setToolTip("Attention over every token of the conversation so far: a separate forward pass "
+                                "with the attention written out")
+        self.compute.clicked.connect(self.computeRequested)
+        row.addWidget(self.compute)
+        self.export = QToolButton()
+        self.export.setText("Export")
+        self.export.setToolTip("Save the picture (PNG), the matrix shown (CSV) or every layer and head (NPY)")
+        self.export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export)
+        for text, kind in (("Picture (PNG)…", "png"), ("This matrix (CSV)…", "csv"), ("Every layer and head (NPY)…", "npy")):
+            menu.addAction(text, lambda k=kind: self._ask_export(k))
+        self.export.setMenu(menu)
+        row.addWidget(self.export)
         lay.addLayout(row)
         self.legend = QLabel(HINT)
         self.legend.setWordWrap(True)
@@ -162,33 +172,34 @@ class AttentionView(QWidget):
         self.bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=12)
         self.bar.setImageItem(self.image, insert_in=self.view)
         style_plot(self.plot, self.view)
-        lay.addWidget(self.plot, 3)
+        # one head: the square heatmap beside one token's row; all heads: the wide grid above it
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.plot)
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
         self.hover = QLabel("Hover a cell for its value; click a row to see what that token attended to.")
         self.hover.setWordWrap(True)
-        lay.addWidget(self.hover)
+        sl.addWidget(self.hover)
         self.rowplot = chart()
         self.rowplot.setMinimumHeight(110)
-        self.rowplot.setMaximumHeight(160)
         self.rowplot.setMouseEnabled(y=False)
-        lay.addWidget(self.rowplot, 1)
+        sl.addWidget(self.rowplot, 1)
         self.highlight = QTextBrowser()
-        self.highlight.setMaximumHeight(120)
         self.highlight.setPlaceholderText("Click a row (or a token's 'What it attended to'): the text, shaded by attention.")
-        lay.addWidget(self.highlight)
+        sl.addWidget(self.highlight, 1)
+        self.split.addWidget(side)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        lay.addWidget(self.split, 1)
         self.highlight_html = ""
-        exp = QHBoxLayout()
-        for text, fn in (("Export PNG…", "png"), ("Export CSV…", "csv"), ("Export NPY…", "npy")):
-            b = QPushButton(text)
-            b.clicked.connect(lambda _=False, k=fn: self._ask_export(k))
-            exp.addWidget(b)
-        exp.addStretch(1)
-        lay.addLayout(exp)
         for w in (self.layer, self.head):
             w.valueChanged.connect(self.redraw)
         self.scale.currentIndexChanged.connect(self.redraw)
         self.grid.toggled.connect(self._on_grid_toggled)
         self.prev_page.clicked.connect(lambda: self._turn(-1))
         self.next_page.clicked.connect(lambda: self._turn(1))
+        self.view.getViewBox().sigResized.connect(self._on_view_resized)  # the grid re-pages to fit
         self.image.hoverEvent = self._hover
         self.image.mouseClickEvent = self._click
 
@@ -263,6 +274,8 @@ class AttentionView(QWidget):
             self.view.getAxis("bottom").setTicks(ticks)
             self.view.getAxis("left").setTicks(ticks)
             self._fit_left_axis(self.map.labels)
+            for side in ("left", "bottom"):
+                self.view.getAxis(side).gap = LABEL_GAP
             self.view.setLabel("bottom", "key: the token attended to")
             self.view.setLabel("left", "query: the token attending")
             self.legend.setText(f"<b>{self._which()}</b> · {SCALES[kind]}")
@@ -299,6 +312,8 @@ class AttentionView(QWidget):
         self.view.getAxis("bottom").setTicks(_number_levels(list(layers), cell))
         self.view.getAxis("left").setTicks(_number_levels(list(range(H)), cell))
         self._fit_left_axis([str(H - 1)])
+        for side in ("left", "bottom"):
+            self.view.getAxis(side).gap = 6.0  # short numbers: a little room between them is enough
         self.view.setLabel("bottom", "layer")
         self.view.setLabel("left", "head")
         self.legend.setText(f"<b>every head of layers {layers.start}–{layers.stop - 1}</b> (click one to open it) · "
@@ -326,14 +341,19 @@ class AttentionView(QWidget):
         return min(r.width(), r.height())
 
     def _on_grid_toggled(self, on: bool) -> None:
+        """The grid is wide: it goes above the row of bars; one head is square: it sits beside them."""
+        self.split.setOrientation(Qt.Orientation.Vertical if on else Qt.Orientation.Horizontal)
+        total = self.split.width() if not on else self.split.height()
+        self.split.setSizes([int(total * (0.62 if on else 0.6)), int(total * (0.38 if on else 0.4))])
         self.redraw()
 
     def _turn(self, delta: int) -> None:
         self.page += delta
         self.redraw()
 
-    def resizeEvent(self, e) -> None:
-        super().resizeEvent(e)
+    def _on_view_resized(self, *_) -> None:
+        if self.map is not None and not self.grid.isChecked():
+            self.view.autoRange(padding=0)  # the square map, centred in the room it now has
         if self.map is not None and self.grid.isChecked():
             fit = self._layers_that_fit()
             if (self.map.shape[0] if fit >= self.map.shape[0] else fit) != self.per_page:

@@ -165,6 +165,8 @@ class InspectController(QObject):
     def _refresh_architecture(self) -> None:
         if self.win.model is not None:
             self.inside.set_model(self.win.model)
+        if self.inside.built("attention"):
+            self.inside.architecture.highlight_layer(self.inside.attention.layer.value())
 
     def _on_head_chosen(self, layer: int, head: int) -> None:
         if self.inside.built("lens"):

@@ -59,7 +59,7 @@ class ExpiringStatusBar(QStatusBar):
     beside a model that is working."""
 
     def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt's name)
-        super().showMessage(text, timeout or STATUS_SECONDS * 1000)
+        super().showMessage(text, timeout or int(STATUS_SECONDS * 1000))
 
 
 class MainWindow(QMainWindow):
@@ -323,15 +323,20 @@ class MainWindow(QMainWindow):
             self._chat_layout = (self.splitter.sizes(), self.sampling_dock.isVisible())
             self.sampling_dock.hide()
             self.inside.show()
-            width = sum(self.splitter.sizes()) or self.width()
-            chat = max(CHAT_MIN_PX, int(width * CHAT_SHARE))
-            self.splitter.setSizes([0, chat, width - chat])
+            self._share_width()
+            QTimer.singleShot(0, self._share_width)  # again once the dock's room has come to the splitter
             self.inspect_ctl.refresh_open_view()
         else:
             sizes, sampling = getattr(self, "_chat_layout", ([220, max(self.width() - 220, 400), 0], True))
             self.inside.hide()
             self.sampling_dock.setVisible(sampling)
             self.splitter.setSizes(sizes[:2] + [0])
+
+    def _share_width(self) -> None:
+        if self.inside.isVisible():
+            width = self.splitter.width()
+            chat = max(CHAT_MIN_PX, int(width * CHAT_SHARE))
+            self.splitter.setSizes([0, chat, width - chat - self.splitter.handleWidth() * 2])
 
     # -- the session's hooks -----------------------------------------------------------------------------
     def _on_reply_started(self, reply: Message) -> None:

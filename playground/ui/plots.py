@@ -28,6 +28,7 @@ class TidyAxis(pg.AxisItem):
         # every level is considered (overlapping text is dropped one label at a time, below), so a
         # crowded fine level still fills the gaps where there is room
         self.setStyle(maxTickLevel=3, maxTextLevel=3, textFillLimits=[(0, 100.0)])
+        self.gap = LABEL_GAP
 
     def generateDrawSpecs(self, p):
         specs = super().generateDrawSpecs(p)
@@ -37,7 +38,7 @@ class TidyAxis(pg.AxisItem):
         kept: list[QRectF] = []
         tidy = []
         for rect, flags, text in texts:
-            padded = rect.adjusted(-LABEL_GAP / 2, -LABEL_GAP / 2, LABEL_GAP / 2, LABEL_GAP / 2)
+            padded = rect.adjusted(-self.gap / 2, -self.gap / 2, self.gap / 2, self.gap / 2)
             if any(padded.intersects(r) for r in kept):
                 continue
             kept.append(padded)

@@ -59,6 +59,10 @@ def stage_setting(stage: str, params) -> str:
     return stage
 
 
+def _p(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else "<0.001"
+
+
 class TokenInspector(QWidget):
     branchRequested = Signal(int)  # continue the reply with this token instead
     lensRequested = Signal()
@@ -153,9 +157,9 @@ class TokenInspector(QWidget):
         self._fill(rows, chosen)
         self._draw_funnel(getattr(record, "survivors", None) or [], rows, chosen, record.params)
         p = record.params
-        self.params.setText("Sampled under: " + ", ".join(f"{k}={v}" for k, v in p.to_dict().items()
-                                                           if k not in ("order", "logit_bias", "stop"))
-                            if p is not None else "")
+        self.params.setText("Sampled under: " + " · ".join(
+            f"{k.replace('_', ' ')} {'random' if v is None else f'{v:g}' if isinstance(v, float) else v}"
+            for k, v in p.to_dict().items() if k not in ("order", "logit_bias", "stop")) if p is not None else "")
         self.more_status.setText("")
         self._enable(True)
         self.more.setEnabled(not getattr(record, "chosen", False))
@@ -201,7 +205,7 @@ class TokenInspector(QWidget):
             if not name:
                 continue
             gone = [(t, p) for t, p, _, s in rows if s == stage]
-            named = ", ".join(f"{html.escape(self.label(t))} {p:.3f}" for t, p in gone[:SHOWN_REMOVED])
+            named = ", ".join(f"{html.escape(self.label(t))} {_p(p)}" for t, p in gone[:SHOWN_REMOVED])
             if len(gone) > SHOWN_REMOVED:
                 named += f" and {len(gone) - SHOWN_REMOVED} more of those listed"
             note = f"removed {named}" if named else STAGE_HELP.get(stage, "")
@@ -210,8 +214,9 @@ class TokenInspector(QWidget):
         drawn = "took the most likely" if params is not None and params.greedy else "drew"
         lines.append(f"<tr><td><b>{drawn}</b></td><td colspan=2><b>{html.escape(self.label(chosen))}</b>"
                      + (f" (p {p_final:.3f})" if p_final else "") + "</td></tr>")
-        intro = ("" if vocab else "<p>Ten alternatives were recorded with the reply; "
-                 "“Show 50 alternatives” counts every stage's candidates.</p>")
+        intro = ("<p>How the sampler narrowed the candidates down (bars on a log scale):</p>" if vocab else
+                 "<p>Ten alternatives were recorded with the reply; “Show 50 alternatives” counts every stage's "
+                 "candidates.</p>")
         self.funnel_view.setHtml(f"{intro}<table cellspacing=2 cellpadding=2 width='100%'>{''.join(lines)}</table>")
 
     def _stage_row(self, name: str, count, vocab, note: str) -> str:
@@ -219,7 +224,7 @@ class TokenInspector(QWidget):
             frac = math.log10(max(count, 1)) / max(math.log10(vocab), 1e-9)
             width = max(2, int(round(120 * frac)))
             bar = (f"<table cellspacing=0 cellpadding=0><tr><td width={width} bgcolor='#64b5f6'>&nbsp;</td>"
-                   f"<td>&nbsp;{count:,}</td></tr></table>")
+                   f"<td nowrap>&nbsp;{count:,}</td></tr></table>")
         else:
             bar = ""
         return (f"<tr><td valign=top><b>{html.escape(name)}</b></td><td valign=top>{bar}</td>"

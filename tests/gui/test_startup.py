@@ -42,7 +42,7 @@ def test_the_default_model_loads_after_the_first_paint(started, qtbot):
     assert len(loads) == 1
 
 
-def test_the_first_frame_imports_neither_torch_nor_the_gguf_reader(tmp_path):
+def test_the_first_frame_imports_neither_torch_nor_pyqtgraph_nor_the_gguf_reader(tmp_path):
     """In a fresh interpreter: build and show the window as `playground` does, and list what was
     imported by the time it painted."""
     import subprocess
@@ -55,7 +55,7 @@ def test_the_first_frame_imports_neither_torch_nor_the_gguf_reader(tmp_path):
         "qa = QApplication([])\n"
         "w = a.create_window(load_default=False)\n"
         "w.show(); qa.processEvents()\n"
-        "print(' '.join(m for m in ('torch', 'gguf', 'playground.loading.gguf_file') if m in sys.modules))\n"
+        "print(' '.join(m for m in ('torch', 'pyqtgraph', 'gguf', 'playground.loading.gguf_file') if m in sys.modules))\n"
         "w.close()\n"
     )
     env = {"PLAYGROUND_HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"}
