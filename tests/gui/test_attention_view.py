@@ -62,6 +62,7 @@ def test_the_default_scale_is_named_on_the_legend(view):
 
 def test_token_labels_never_overlap_at_any_zoom(view, qtbot):
     _assert_tidy(view)
+    whole = len(view.view.getAxis("bottom").labels())
     for lo, hi in ((0, 300), (0, 120), (100, 160), (140, 152)):  # zooming in shows more tokens, never overlapping
         view.view.setXRange(lo, hi, padding=0)
         view.view.setYRange(lo, hi, padding=0)
@@ -69,7 +70,7 @@ def test_token_labels_never_overlap_at_any_zoom(view, qtbot):
         _assert_tidy(view, at_least=1)
     view.view.setXRange(140, 152, padding=0)
     shown = [t for _, t in view.view.getAxis("bottom").labels()]
-    assert len(shown) >= 6  # zoomed in: most of the 12 tokens there are named
+    assert len(shown) >= 4 and len(shown) / 12 > whole / 300  # zoomed in: a larger share of tokens named
 
 
 def test_the_all_heads_grid_has_readable_numbered_rows_and_columns(view, qtbot):
