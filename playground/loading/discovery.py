@@ -48,7 +48,7 @@ class FoundModel:
                 raw = json.loads((self.path / "config.json").read_text())
                 cfg = hf_config(raw)
                 info["name"] = display_name(None if "playground" in raw else cfg.name, self.path, self.name)
-                info.update(arch=(raw.get("architectures") or [cfg.arch])[0], quantization=str(raw.get("torch_dtype", raw.get("dtype", "?"))),
+                info.update(arch=(raw.get("architectures") or [cfg.arch])[0], quantization=str(raw.get("torch_dtype", raw.get("dtype", "float32" if "playground" in raw else "?"))),
                             params=cfg.n_params, context=cfg.max_seq_len)
         except Exception as e:  # a listing must not fail because one file is odd
             info["error"] = str(e)

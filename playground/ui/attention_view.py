@@ -165,7 +165,6 @@ class AttentionView(QWidget):
         self.plot = pg.GraphicsLayoutWidget()
         self.view = self.plot.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
         self.view.invertY(True)
-        self.view.setAspectLocked(True)
         self.view.setMenuEnabled(False)
         self.image = pg.ImageItem()
         self.view.addItem(self.image)
@@ -189,8 +188,8 @@ class AttentionView(QWidget):
         self.highlight.setPlaceholderText("Click a row (or a token's 'What it attended to'): the text, shaded by attention.")
         sl.addWidget(self.highlight, 1)
         self.split.addWidget(side)
-        self.split.setStretchFactor(0, 3)
-        self.split.setStretchFactor(1, 2)
+        self.split.setStretchFactor(0, 2)
+        self.split.setStretchFactor(1, 1)
         lay.addWidget(self.split, 1)
         self.highlight_html = ""
         for w in (self.layer, self.head):
@@ -341,10 +340,12 @@ class AttentionView(QWidget):
         return min(r.width(), r.height())
 
     def _on_grid_toggled(self, on: bool) -> None:
-        """The grid is wide: it goes above the row of bars; one head is square: it sits beside them."""
+        """The grid is wide: it goes above the row of bars, its thumbnails square; one head fills
+        the room beside them (its cells need not be square)."""
+        self.view.setAspectLocked(on)
         self.split.setOrientation(Qt.Orientation.Vertical if on else Qt.Orientation.Horizontal)
         total = self.split.width() if not on else self.split.height()
-        self.split.setSizes([int(total * (0.62 if on else 0.6)), int(total * (0.38 if on else 0.4))])
+        self.split.setSizes([int(total * (0.62 if on else 0.64)), int(total * (0.38 if on else 0.36))])
         self.redraw()
 
     def _turn(self, delta: int) -> None:
@@ -417,7 +418,8 @@ class AttentionView(QWidget):
         _, fg = palette_colors()
         self.rowplot.addItem(pg.BarGraphItem(x=np.arange(len(row)), height=row, width=0.8, brush="#fb8c00", pen=None))
         self.rowplot.getPlotItem().getAxis("bottom").setTicks(_tick_levels(self.map.labels[: r + 1], offset=0))
-        self.rowplot.setTitle(f"what {self.map.labels[r]!r} attended to ({self._which()})", color=fg)
+        self.rowplot.setTitle(f"what {html.escape(repr(self.map.labels[r]))} attended to<br>({self._which()})",
+                              color=fg, size="10pt")
         top = float(row.max()) or 1.0
         spans = []
         for i, (lab, v) in enumerate(zip(self.map.labels[: r + 1], row)):

@@ -124,17 +124,20 @@ class SamplingPanel(QWidget):
         seed_row.addWidget(self.seed_fixed)
         seed_row.addWidget(self.seed, 1)
         form.addRow("Seed", seed_row)
+        self._rows["seed"] = seed_row
         self.stop = QLineEdit()
         self.stop.setPlaceholderText("e.g. \\n\\n | THE END")
         self.stop.setToolTip("Stop when any of these strings appears (separate several with |; \\n is a newline).")
         self.stop.editingFinished.connect(self._emit)
         form.addRow("Stop strings", self.stop)
+        self._rows["stop"] = self.stop
         lay.addLayout(form)
         lay.addStretch(1)
         self._reload_presets()
         stored = self._stored_preset()
         if stored is not None:
             self.preset_name, self.preset_params = stored
+        self._show_preset_name()
         self.set_params(self._stored_params() or self.preset_params)
 
     def _add_row(self, form, name, label, tip, spin, lo, hi, scale) -> None:
@@ -145,8 +148,9 @@ class SamplingPanel(QWidget):
         slider.valueChanged.connect(lambda v, s=spin, k=scale: self._from_slider(s, v / k if k > 1 else v))
         spin.valueChanged.connect(lambda v, sl=slider, k=scale: self._from_spin(sl, v, k))
         row = QHBoxLayout()
+        spin.setFixedWidth(spin.fontMetrics().horizontalAdvance("0000.00") + 36)  # the boxes line up
         row.addWidget(slider, 3)
-        row.addWidget(spin, 1)
+        row.addWidget(spin, 0)
         form.addRow(label, row)
         form.labelForField(row).setToolTip(tip) if form.labelForField(row) else None
         self.sliders[name], self.spins[name] = slider, spin
@@ -212,7 +216,7 @@ class SamplingPanel(QWidget):
             self.changed.setText(f"The {self.preset_name} preset's values.")
         self.reset_btn.setEnabled(bool(names))
         self.reset_btn.setText(f"Reset to {self.preset_name}")
-        for name in self.spins:  # the changed rows' labels in bold
+        for name in (*self.spins, "seed", "stop"):  # the changed rows' labels in bold
             label = self.form.labelForField(self._rows[name])
             if label is not None:
                 f = label.font()
@@ -222,6 +226,7 @@ class SamplingPanel(QWidget):
     def choose_preset(self, name: str, params: SamplingParams) -> None:
         """Take a preset's values; later changes are shown against it."""
         self.preset_name, self.preset_params = name, params
+        self._show_preset_name()
         if self.settings is not None:
             self.settings.setValue("sampling/preset", json.dumps([name, params.to_dict()]))
         self.set_params(params)
@@ -247,6 +252,14 @@ class SamplingPanel(QWidget):
         except (TypeError, ValueError):
             return None
 
+    def _show_preset_name(self) -> None:
+        """The preset list shows the chosen preset (its first entry is only a prompt)."""
+        for i in range(self.presets.count()):
+            data = self.presets.itemData(i)
+            if data and data[1] == self.preset_name:
+                self.presets.setCurrentIndex(i)
+                return
+
     def _stored_preset(self) -> tuple[str, SamplingParams] | None:
         if self.settings is None:
             return None
@@ -263,6 +276,7 @@ class SamplingPanel(QWidget):
             self.presets.addItem(name, ("builtin", name))
         for name in self._user_presets():
             self.presets.addItem(f"★ {name}", ("user", name))
+        self._show_preset_name()
 
     def _on_preset_chosen(self, index: int) -> None:
         data = self.presets.itemData(index)

@@ -37,6 +37,7 @@ STAGE_HELP = {
 }
 CHOSEN_BG = "#fff59d"
 SHOWN_REMOVED = 4  # removed alternatives named per stage in the funnel (all are in the table)
+BAR_BLOCKS, BAR_COLOR = 12, "#42a5f5"  # the whole vocabulary's bar, in characters
 
 
 def stage_setting(stage: str, params) -> str:
@@ -169,9 +170,16 @@ class TokenInspector(QWidget):
         if self.record is None:
             return
         self.funnel = funnel
-        rows = [(a.token_id, a.raw_p, a.final_p or None, a.removed_by) for a in funnel.alternatives]
-        self._fill(rows, self.record.token_id)
-        self._draw_funnel(funnel.survivors, rows, self.record.token_id, self.record.params)
+        # what the reply recorded is exact; the recomputed pass (another kernel path, one-shot rather
+        # than cached) can differ in the last digits, amplified by a low temperature: keep the
+        # record's numbers where it has them, the recomputation's for the other alternatives
+        rec = self.record
+        raw, final = dict(rec.top), dict(rec.top_final)
+        rows = [(a.token_id, raw.get(a.token_id, a.raw_p),
+                 final[a.token_id] if a.token_id in final else (a.final_p or None), a.removed_by)
+                for a in funnel.alternatives]
+        self._fill(rows, rec.token_id)
+        self._draw_funnel(rec.survivors or funnel.survivors, rows, rec.token_id, rec.params)
         self.more_status.setText(f"{len(rows)} alternatives, recomputed for this position.")
 
     def _fill(self, rows, chosen: int) -> None:
@@ -210,7 +218,7 @@ class TokenInspector(QWidget):
                 named += f" and {len(gone) - SHOWN_REMOVED} more of those listed"
             note = f"removed {named}" if named else STAGE_HELP.get(stage, "")
             lines.append(self._stage_row(name, counts.get(stage), vocab, note))
-        p_final = next((fp for t, _, fp, _ in rows if t == chosen), None)
+        p_final = self.record.prob if self.record is not None else None
         drawn = "took the most likely" if params is not None and params.greedy else "drew"
         lines.append(f"<tr><td><b>{drawn}</b></td><td colspan=2><b>{html.escape(self.label(chosen))}</b>"
                      + (f" (p {p_final:.3f})" if p_final else "") + "</td></tr>")
@@ -220,14 +228,15 @@ class TokenInspector(QWidget):
         self.funnel_view.setHtml(f"{intro}<table cellspacing=2 cellpadding=2 width='100%'>{''.join(lines)}</table>")
 
     def _stage_row(self, name: str, count, vocab, note: str) -> str:
+        """One stage: its name, a bar of the candidates it left (log scale, as text so it never
+        wraps), their number, and what it removed."""
         if count is not None and vocab:
             frac = math.log10(max(count, 1)) / max(math.log10(vocab), 1e-9)
-            width = max(2, int(round(120 * frac)))
-            bar = (f"<table cellspacing=0 cellpadding=0><tr><td width={width} bgcolor='#64b5f6'>&nbsp;</td>"
-                   f"<td nowrap>&nbsp;{count:,}</td></tr></table>")
+            blocks = "█" * max(1, round(BAR_BLOCKS * frac))
+            bar = f"<span style='color:{BAR_COLOR}'>{blocks}</span>&nbsp;{count:,}"
         else:
             bar = ""
-        return (f"<tr><td valign=top><b>{html.escape(name)}</b></td><td valign=top>{bar}</td>"
+        return (f"<tr><td valign=top><b>{html.escape(name)}</b></td><td valign=top nowrap>{bar}</td>"
                 f"<td valign=top>{note}</td></tr>")
 
     # -- actions ---------------------------------------------------------------------------------------

@@ -99,13 +99,10 @@ def test_the_stop_button_ends_a_run_within_one_step(window, qtbot, tmp_path):
     studio = window.open_studio()
     _tiny(studio, tmp_path, steps=3000)
     clicked_at = []
-
-    def on_step(ev):
-        if ev.step >= 3 and not clicked_at:
-            clicked_at.append(studio.engine.worker.trainer.state.step)  # the worker may be ahead of the GUI
-            _click(qtbot, studio.stop)
-
-    studio.stepShown.connect(on_step)  # on the GUI thread, where a user clicks
+    clicked = []
+    # the worker's step when the click has taken effect (this runs after the window's own slot)
+    studio.stop.clicked.connect(lambda: clicked_at.append(studio.engine.worker.trainer.state.step))
+    studio.stepShown.connect(lambda ev: ev.step >= 3 and not clicked and (clicked.append(1), _click(qtbot, studio.stop)))
     with qtbot.waitSignal(studio.runFinished, timeout=120000) as b:
         _click(qtbot, studio.start)
     assert b.args[1] == "stopped"
