@@ -33,6 +33,7 @@ class EngineWorker(QObject):
     generationFailed = Signal(int, str)  # request id, message
     attentionReady = Signal(int, object)  # request id, AttentionMap
     lensReady = Signal(int, object)  # request id, [(layer, [(token label, prob)…])…]
+    funnelReady = Signal(int, object)  # request id, Funnel (one token's 50 alternatives and stage counts)
     inspectFailed = Signal(int, str)  # request id, message
     scoreReady = Signal(int, object)  # request id, TextScore (a text's per-token surprisal)
 
@@ -105,6 +106,15 @@ class EngineWorker(QObject):
         except Exception as e:
             self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e))
 
+    @Slot(int, list, object, int)
+    def funnel(self, request_id: int, ids: list, params, chosen: int) -> None:
+        from .funnel import token_funnel
+
+        try:
+            self.funnelReady.emit(request_id, token_funnel(self.lm.model, ids, params, chosen))
+        except Exception as e:
+            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+
     @Slot(int, list, list, object)
     def generate(self, request_id: int, messages: list, prefix: list, params=None) -> None:
         """One reply: `params` None reads LiveParams before every token; a SamplingParams or a
@@ -175,6 +185,7 @@ class EngineClient(QObject):
     attentionRequested = Signal(int, list)  # request id, token ids
     lensRequested = Signal(int, list, int)  # request id, token ids, position
     scoreRequested = Signal(int, str)  # request id, text
+    funnelRequested = Signal(int, list, object, int)  # request id, token ids before it, SamplingParams, its id
 
 
 class Engine:
@@ -192,6 +203,7 @@ class Engine:
         self.client.attentionRequested.connect(self.worker.attention)
         self.client.lensRequested.connect(self.worker.lens)
         self.client.scoreRequested.connect(self.worker.score)
+        self.client.funnelRequested.connect(self.worker.funnel)
         self.thread.start()
         self._next_id = 0
 
@@ -229,6 +241,12 @@ class Engine:
         """A text's per-token surprisal under the loaded model (scoreReady)."""
         self._next_id += 1
         self.client.scoreRequested.emit(self._next_id, text)
+        return self._next_id
+
+    def funnel(self, ids: list, params, chosen: int) -> int:
+        """One token's sampler funnel, recomputed: 50 alternatives and every stage's count."""
+        self._next_id += 1
+        self.client.funnelRequested.emit(self._next_id, list(ids), params, int(chosen))
         return self._next_id
 
     def stop(self, request_id: int | None = None) -> None:
