@@ -33,7 +33,7 @@ def model_info(lm, sha256: str = "") -> ModelInfo:
     import hashlib
 
     c = lm.config
-    return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.arch, c.n_params, c.n_layers, c.n_heads,
+    return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.family or c.arch, c.n_params, c.n_layers, c.n_heads,
                      c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, _backend(lm), lm.tokenizer, sha256,
                      hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest())
 

@@ -13,7 +13,6 @@ import torch
 
 from ..model.config import ModelConfig
 from ..model.interface import CausalLM
-from ..model.rope import Rotary, rope_inv_freq
 from ..model.transformer import Transformer
 from ..tokenization.tokenizer import TextTokenizer
 from . import memory, validate
@@ -86,18 +85,13 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
                 p.copy_(torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
         if cfg.tie_embeddings:
             model.output.weight = model.tok_embeddings.weight
-        if cfg.arch == "llama":
-            inv_freq, scale = rope_inv_freq(cfg)
-            if freq_factors is not None:
-                inv_freq = inv_freq / freq_factors.float()
-            model.rotary = Rotary(inv_freq, scale, cfg.max_seq_len).to(device)
+        model.set_rope(freq_factors)
     model.to(dtype=dtype)
     return model.eval()
 
 
 def _load_gguf(path: Path, device, dtype, fast: bool, context: int | None) -> LoadedModel:
     from .gguf_loader import (
-        LLAMA_LIKE,
         fast_model_from_gguf,
         gguf_config,
         gguf_state_dict,
@@ -111,7 +105,7 @@ def _load_gguf(path: Path, device, dtype, fast: bool, context: int | None) -> Lo
     state: dict = {}
     try:
         cfg = gguf_config(f)
-        use_fast = fast and device.type == "cpu" and f.get("general.architecture") in LLAMA_LIKE
+        use_fast = fast and device.type == "cpu" and cfg.arch == "llama"
         _validate_gguf(f, cfg, use_fast, dtype, context)
         tokenizer = gguf_tokenizer(f)
         quant = quantization_name(f)

@@ -30,6 +30,10 @@ def test_generate_prints_text_and_stats(tiny_gguf, capsys):
     for key in ("load_s", "prompt_tokens", "prefill_tok_s", "ttft_ms", "generated_tokens", "decode_tok_s", "peak_rss_mb"):
         assert key in stats
     assert 1 <= stats["generated_tokens"] <= 5 and stats["prompt_tokens"] > 2
+    from playground.model import native  # --stats names the kernels that ran (for bug reports)
+
+    lib = native.library()
+    assert stats["kernels"] == (f"native {lib.describe()}" if lib else f"PyTorch kernels ({native.why_unavailable()})")
 
 
 def test_bad_sampling_value_is_a_clear_error(tiny_gguf, capsys):
