@@ -33,8 +33,12 @@ $(VENV)/.kernels: $(KERNEL_SOURCES) | $(VENV)/.ready
 # AMX path crashes on multi-token batches on CPUs that have it; the rest is AVX-512 (Zen 4 / Sapphire
 # Rapids class, as our CI and dev machines). Set LLAMA_CPP_CMAKE for another CPU.
 LLAMA_CPP_VERSION := 0.3.36
-LLAMA_CPP_CMAKE ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON \
-	-DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF
+# Only the library the server needs: no multimodal (llava/mtmd) library, no curl. AVX-512 only on
+# a CPU that has it (an AVX2 laptop gets an AVX2 build).
+LLAMA_CPP_AVX512 := $(if $(shell grep -qw avx512f /proc/cpuinfo 2>/dev/null && echo y),\
+	-DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON,-DGGML_AVX512=OFF)
+LLAMA_CPP_CMAKE ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON $(LLAMA_CPP_AVX512) \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_CURL=OFF -DLLAVA_BUILD=OFF
 WHEEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/playground/wheels
 
 llama-cpp: $(VENV)/.llama-cpp
