@@ -41,6 +41,14 @@ class ModelInfo:
     tokenizer: Any = None  # a TextTokenizer, for counting tokens of a draft (thread-safe)
     sha256: str = ""  # of the model file(s): a reply records it, so a replay knows its model
     template_sha256: str = ""  # of the chat template
+    weights: str = ""  # how the weights are held ("Q8_0 blocks, quantized at load from BF16", "Q4_1, as stored")
+    weights_bytes: int = 0  # and the memory they take
+
+    def weights_line(self) -> str:
+        """e.g. "weights Q4_1, as stored · 98 MB" (empty when the loader did not say)."""
+        if not self.weights:
+            return ""
+        return f"weights {self.weights} · {self.weights_bytes / 2**20:.0f} MB"
 
 
 def model_info(lm, sha256: str = "") -> ModelInfo:
@@ -50,7 +58,8 @@ def model_info(lm, sha256: str = "") -> ModelInfo:
     backend = _backend(lm)
     return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.arch, c.n_params, c.n_layers, c.n_heads,
                      c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, backend, lm.tokenizer, sha256,
-                     hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest())
+                     hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest(),
+                     getattr(lm, "weights", ""), getattr(lm, "weights_bytes", 0))
 
 
 def _backend(lm) -> str:
@@ -61,6 +70,7 @@ def _backend(lm) -> str:
 class EngineWorker(QObject):
     # worker → UI
     modelLoading = Signal(str)  # a load started (path)
+    modelLoadProgress = Signal(int)  # percent of the weights converted so far
     modelLoaded = Signal(object)  # ModelInfo of the model now in use
     modelLoadFailed = Signal(str, str)  # path, message; the previous model stays loaded
     generationStarted = Signal(int, int, int)  # request id, prompt tokens, messages dropped to fit
@@ -89,10 +99,12 @@ class EngineWorker(QObject):
     def load(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
         self.modelLoading.emit(path)
         try:
-            loader = self._loader
-            if loader is None:
-                from ..loading import load_model as loader
-            lm = loader(path, device=device, dtype=dtype)
+            if self._loader is None:
+                from ..loading import load_model
+
+                lm = load_model(path, device=device, dtype=dtype, progress=lambda f: self.modelLoadProgress.emit(int(100 * f)))
+            else:
+                lm = self._loader(path, device=device, dtype=dtype)
         except Exception as e:  # any failure: report it, keep the previous model
             self.modelLoadFailed.emit(path, f"{type(e).__name__}: {e}" if not str(e) else str(e))
             return

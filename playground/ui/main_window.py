@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         w = self.engine.worker
         w.modelLoading.connect(self._on_model_loading)
+        w.modelLoadProgress.connect(self._on_model_load_progress)
         w.modelLoaded.connect(self._on_model_loaded)
         w.modelLoadFailed.connect(self._on_model_load_failed)
         w.generationStarted.connect(self._on_generation_started)
@@ -291,13 +292,22 @@ class MainWindow(QMainWindow):
     def pick_model(self) -> None:
         from .model_picker import ModelPicker
 
-        dlg = ModelPicker(self, self.model.path if self.model else "")
+        dlg = ModelPicker(self, self.model.path if self.model else "",
+                          f"{self.model.name}: {self.model.weights_line()}" if self.model and self.model.weights else "")
+        # Kept until the next picker replaces it: its discovery thread may still report after it closes,
+        # and a queued signal to a picker whose Python side is gone crashes PySide (QMetaMethod::name).
+        self._picker = dlg
         if dlg.exec() and dlg.chosen:
             self.load_model(*dlg.chosen)
 
     def _on_model_loading(self, path: str) -> None:
+        self.load_progress.setRange(0, 0)  # busy until the loader reports how far it is
         self.load_progress.setVisible(True)
         self.statusBar().showMessage(f"Loading {path} …")
+
+    def _on_model_load_progress(self, percent: int) -> None:
+        self.load_progress.setRange(0, 100)
+        self.load_progress.setValue(percent)
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model = info
@@ -305,8 +315,9 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(False)
         self.model_button.setText(f"{info.name} ▾")
         self.model_button.setToolTip(f"{info.path}\n{info.quantization}, {info.n_params / 1e6:.0f} M parameters, "
-                                     f"context {info.context}, {info.backend}")
-        self.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend})")
+                                     f"context {info.context}, {info.backend}\n{info.weights_line()}".rstrip())
+        weights = f" · {info.weights_line()}" if info.weights else ""
+        self.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend}){weights}")
         self.settings.setValue("model/last", info.path)
         self.inside.architecture.show_model(info)
         self._update_counter()

@@ -1,0 +1,104 @@
+"""Float checkpoints (Hugging Face folders, Studio checkpoints, float GGUFs) on the fast path.
+
+The fast engine (`model.fast.FastLlama`) and the native kernels run on blocks of 32 weights.
+A float checkpoint gets there by quantizing each matrix at load to 8-bit blocks exactly as
+llama.cpp's converter computes Q8_0: per block d = max|w| / 127 (stored as float16) and
+q = round(w / d) rounded half away from zero, in float32 arithmetic (bit-for-bit what
+`gguf.quants` writes, so a Q8_0 GGUF made from the same weights holds the same blocks).
+
+The work is done a few thousand rows at a time straight into the layer's arrays (fused q/k/v
+and gate/up are written in place, never concatenated), and each layer's file pages are dropped
+once converted, so a load holds the converted weights plus one layer of the file at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..model.config import ModelConfig
+from ._heap import trim
+
+GROUP = 32
+CHUNK_ELEMENTS = 1 << 21  # rows per conversion step: about 8 MB of float32 at a time
+
+
+def q8_0_into(w: torch.Tensor, qs: torch.Tensor, d: torch.Tensor) -> None:
+    """Quantize w (rows, cols), any float dtype, into qs int8 (rows, cols) and d float16 (rows, cols/32)."""
+    rows, cols = w.shape
+    nb = cols // GROUP
+    step = max(1, CHUNK_ELEMENTS // cols)
+    buf = torch.empty(min(step, rows), cols)  # float32 working copy (w itself is never written)
+    for a in range(0, rows, step):
+        part = w[a : a + step]
+        g = buf[: part.shape[0]].copy_(part).view(-1, nb, GROUP)  # (r, nb, 32)
+        scale = g.abs().amax(-1) / 127  # (r, nb)
+        inv = torch.where(scale == 0, torch.zeros_like(scale), 1 / scale)
+        x = g.mul_(inv[..., None])
+        mag = x.abs()
+        floor = mag.floor()
+        mag = floor.add_(mag.sub_(floor).mul_(2).floor_())  # round half away from zero, as roundf
+        qs[a : a + step] = mag.copysign_(x).reshape(-1, cols).to(torch.int8)
+        d[a : a + step] = scale.to(torch.float16)
+
+
+def q8_linear(parts: list[torch.Tensor], bias: torch.Tensor | None = None):
+    """One QLinear from the row-concatenation of float matrices (fused q/k/v, gate/up)."""
+    from ..model.quant import QLinear
+
+    cols = parts[0].shape[1]
+    rows = sum(p.shape[0] for p in parts)
+    qs = torch.empty(rows, cols, dtype=torch.int8)
+    d = torch.empty(rows, cols // GROUP, dtype=torch.float16)
+    r = 0
+    for p in parts:
+        q8_0_into(p, qs[r : r + p.shape[0]], d[r : r + p.shape[0]])
+        r += p.shape[0]
+    return QLinear("q8", qs, d, bias=bias)
+
+
+def fast_model_from_float(cfg: ModelConfig, get: Callable[[str], torch.Tensor],
+                          done: Callable[[int], None] = lambda i: None,
+                          progress: Callable[[float], None] | None = None,
+                          freq_factors: torch.Tensor | None = None):
+    """A FastLlama with 8-bit blocks from float weights under our Transformer's parameter names.
+
+    get(name) returns a tensor (read lazily); done(i) is called once layer i is converted (the
+    caller drops its file pages; i = -1 after the embedding and output); progress gets 0..1."""
+    from ..model.fast import FastLlama
+    from ..model.rope import rope_inv_freq
+
+    def vec(name: str) -> torch.Tensor:
+        return get(name).to(torch.float32).clone()
+
+    layers = []
+    for i in range(cfg.n_layers):
+        L = f"layers.{i}."
+        a = L + "attention."
+        bias = None
+        if cfg.qkv_bias:
+            bias = torch.cat([get(a + f"{n}.bias").to(torch.float32) for n in ("wq", "wk", "wv")])
+        layers.append({
+            "attn_norm": vec(L + "attention_norm.weight"),
+            "ffn_norm": vec(L + "ffn_norm.weight"),
+            "qkv": q8_linear([get(a + "wq.weight"), get(a + "wk.weight"), get(a + "wv.weight")], bias),
+            "wo": q8_linear([get(a + "wo.weight")]),
+            "gate_up": q8_linear([get(L + "feed_forward.w1.weight"), get(L + "feed_forward.w3.weight")]),
+            "down": q8_linear([get(L + "feed_forward.w2.weight")]),
+        })
+        done(i)
+        trim()
+        if progress:
+            progress((i + 1) / (cfg.n_layers + 2))
+    embed = q8_linear([get("tok_embeddings.weight")])
+    output = embed if cfg.tie_embeddings else q8_linear([get("output.weight")])
+    norm = vec("norm.weight")
+    done(-1)
+    trim()
+    inv_freq, scale = rope_inv_freq(cfg)
+    if freq_factors is not None:
+        inv_freq = inv_freq / freq_factors.float()
+    if progress:
+        progress(1.0)
+    return FastLlama(cfg, embed, layers, norm, output, inv_freq, scale)
