@@ -24,26 +24,46 @@ GROUP = 32
 CHUNK_ELEMENTS = 1 << 21  # rows per conversion step: about 8 MB of float32 at a time
 
 
-def q8_0_into(w: torch.Tensor, qs: torch.Tensor, d: torch.Tensor) -> None:
-    """Quantize w (rows, cols), any float dtype, into qs int8 (rows, cols) and d float16 (rows, cols/32)."""
+class Scratch:
+    """Three float32 working buffers of CHUNK_ELEMENTS, shared by every matrix of a load (so the
+    conversion allocates nothing per step and leaves nothing on the heap to trim)."""
+
+    def __init__(self):
+        self.bufs = [torch.empty(CHUNK_ELEMENTS) for _ in range(3)]
+
+    def views(self, rows: int, cols: int) -> list[torch.Tensor]:
+        return [b[: rows * cols].view(rows, cols) for b in self.bufs]
+
+
+def q8_0_into(w: torch.Tensor, qs: torch.Tensor, d: torch.Tensor, scratch: Scratch | None = None) -> None:
+    """Quantize w (rows, cols), any float dtype, into qs int8 (rows, cols) and d float16 (rows, cols/32).
+
+    A few thousand rows at a time in three reused float32 buffers (w itself is never written, and
+    nothing is allocated per step): x = w / d per block, then roundf(x) as floor(|x|) + (frac ≥ ½)
+    with x's sign, which is exactly C's roundf (the fraction of a float32 is exact)."""
     rows, cols = w.shape
     nb = cols // GROUP
-    step = max(1, CHUNK_ELEMENTS // cols)
-    buf = torch.empty(min(step, rows), cols)  # float32 working copy (w itself is never written)
-    for a in range(0, rows, step):
-        part = w[a : a + step]
-        g = buf[: part.shape[0]].copy_(part).view(-1, nb, GROUP)  # (r, nb, 32)
-        scale = g.abs().amax(-1) / 127  # (r, nb)
+    step = max(1, min(rows, CHUNK_ELEMENTS // cols))
+    if step * cols > CHUNK_ELEMENTS:  # a row longer than a chunk: buffers of its own
+        x_buf, a_buf, f_buf = torch.empty(step, cols), torch.empty(step, cols), torch.empty(step, cols)
+    else:
+        x_buf, a_buf, f_buf = (scratch or Scratch()).views(step, cols)
+    for r0 in range(0, rows, step):
+        part = w[r0 : r0 + step]
+        n = part.shape[0]
+        x = x_buf[:n].copy_(part)
+        lo, hi = torch.aminmax(x.view(n, nb, GROUP), dim=-1)
+        scale = torch.maximum(hi, lo.neg_()).abs_().div_(127)  # (n, nb): max|w| / 127 (abs_: never -0)
         inv = torch.where(scale == 0, torch.zeros_like(scale), 1 / scale)
-        x = g.mul_(inv[..., None])
-        mag = x.abs()
-        floor = mag.floor()
-        mag = floor.add_(mag.sub_(floor).mul_(2).floor_())  # round half away from zero, as roundf
-        qs[a : a + step] = mag.copysign_(x).reshape(-1, cols).to(torch.int8)
-        d[a : a + step] = scale.to(torch.float16)
+        x.view(n, nb, GROUP).mul_(inv[..., None])
+        a = torch.abs(x, out=a_buf[:n])
+        f = torch.trunc(a, out=f_buf[:n])
+        f.add_(a.sub_(f).ge_(0.5)).copysign_(x)  # round half away from zero
+        qs[r0 : r0 + n].copy_(f)
+        d[r0 : r0 + n].copy_(scale)
 
 
-def q8_linear(parts: list[torch.Tensor], bias: torch.Tensor | None = None):
+def q8_linear(parts: list[torch.Tensor], bias: torch.Tensor | None = None, scratch: Scratch | None = None):
     """One QLinear from the row-concatenation of float matrices (fused q/k/v, gate/up)."""
     from ..model.quant import QLinear
 
@@ -53,7 +73,7 @@ def q8_linear(parts: list[torch.Tensor], bias: torch.Tensor | None = None):
     d = torch.empty(rows, cols // GROUP, dtype=torch.float16)
     r = 0
     for p in parts:
-        q8_0_into(p, qs[r : r + p.shape[0]], d[r : r + p.shape[0]])
+        q8_0_into(p, qs[r : r + p.shape[0]], d[r : r + p.shape[0]], scratch)
         r += p.shape[0]
     return QLinear("q8", qs, d, bias=bias)
 
@@ -72,6 +92,11 @@ def fast_model_from_float(cfg: ModelConfig, get: Callable[[str], torch.Tensor],
     def vec(name: str) -> torch.Tensor:
         return get(name).to(torch.float32).clone()
 
+    sc = Scratch()
+
+    def q8(parts, bias=None):
+        return q8_linear(parts, bias, sc)
+
     layers = []
     for i in range(cfg.n_layers):
         L = f"layers.{i}."
@@ -82,19 +107,19 @@ def fast_model_from_float(cfg: ModelConfig, get: Callable[[str], torch.Tensor],
         layers.append({
             "attn_norm": vec(L + "attention_norm.weight"),
             "ffn_norm": vec(L + "ffn_norm.weight"),
-            "qkv": q8_linear([get(a + "wq.weight"), get(a + "wk.weight"), get(a + "wv.weight")], bias),
-            "wo": q8_linear([get(a + "wo.weight")]),
-            "gate_up": q8_linear([get(L + "feed_forward.w1.weight"), get(L + "feed_forward.w3.weight")]),
-            "down": q8_linear([get(L + "feed_forward.w2.weight")]),
+            "qkv": q8([get(a + "wq.weight"), get(a + "wk.weight"), get(a + "wv.weight")], bias),
+            "wo": q8([get(a + "wo.weight")]),
+            "gate_up": q8([get(L + "feed_forward.w1.weight"), get(L + "feed_forward.w3.weight")]),
+            "down": q8([get(L + "feed_forward.w2.weight")]),
         })
         done(i)
-        trim()
         if progress:
             progress((i + 1) / (cfg.n_layers + 2))
-    embed = q8_linear([get("tok_embeddings.weight")])
-    output = embed if cfg.tie_embeddings else q8_linear([get("output.weight")])
+    embed = q8([get("tok_embeddings.weight")])
+    output = embed if cfg.tie_embeddings else q8([get("output.weight")])
     norm = vec("norm.weight")
     done(-1)
+    sc.bufs.clear()  # the working buffers go before the heap is trimmed
     trim()
     inv_freq, scale = rope_inv_freq(cfg)
     if freq_factors is not None:

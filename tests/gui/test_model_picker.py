@@ -134,3 +134,20 @@ def test_the_window_and_picker_say_how_the_weights_are_held(window, qtbot, monke
     assert shown == [f"Loaded now: {info.name}: {info.weights_line()}"]
     assert loaded.args[0].weights == "BF16, as stored"
     assert "weights BF16, as stored" in window.model_button.toolTip()
+
+
+def test_the_picker_lists_a_broken_file_with_the_loaders_message(qtbot):
+    """A broken GGUF in the user's models folder: its row says what the load would say."""
+    from playground.loading import ModelLoadError, load_model
+    from playground.paths import models_dir
+    from playground.ui.model_picker import COLUMNS, ModelPicker
+
+    models_dir().mkdir(parents=True, exist_ok=True)
+    bad = ISSUE_17_CLASSES["ffn-width-disagrees"][0](models_dir())
+    with pytest.raises(ModelLoadError) as e:
+        load_model(bad, device="cpu", dtype="auto")
+    dlg = ModelPicker()
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.table.rowCount() > 0, timeout=20000)  # filled from the discovery thread
+    row = next(r for r in range(dlg.table.rowCount()) if dlg.table.item(r, COLUMNS.index("Path")).text() == str(bad))
+    assert dlg.table.item(row, COLUMNS.index("Parameters")).text() == str(e.value)
