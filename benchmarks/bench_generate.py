@@ -6,6 +6,8 @@ alternate within each repetition, and the table shows medians and our ratio to l
     .venv/bin/python benchmarks/bench_generate.py            # default model, 3 repetitions
     .venv/bin/python benchmarks/bench_generate.py --reps 5 --engines ours,llama.cpp
     .venv/bin/python benchmarks/bench_generate.py --engines ours,ours-pytorch-kernels,llama.cpp
+    .venv/bin/python benchmarks/bench_generate.py --engines ours-avx512,ours-avx2,llama.cpp   # per kernels variant
+    .venv/bin/python benchmarks/bench_generate.py --baseline /tmp/before --engines ours,ours-baseline,llama.cpp
     # ours on a Hugging Face folder (quantized at load, or --dtype exact), llama.cpp on a GGUF of the same weights:
     .venv/bin/python benchmarks/bench_generate.py --ours HF_FOLDER --dtype auto --model Q8_0.gguf --engines ours,llama.cpp
     .venv/bin/python benchmarks/bench_loading.py     # all of these on SmolLM2, made from the bundled file
@@ -177,8 +179,33 @@ def run_ours_torch(path):
     return run_ours(path)
 
 
-ENGINES = {"ours": run_ours, "llama.cpp": run_llamacpp, "transformers": run_transformers,
-           "ours-pytorch-kernels": run_ours_torch}
+def _variant(name):
+    """Ours on one variant of the native kernels (PLAYGROUND_NATIVE forces it)."""
+    def run(path):
+        os.environ["PLAYGROUND_NATIVE"] = name
+        from playground.model import native
+
+        if native.library() is None:
+            raise SystemExit(f"kernels {name}: {native.why_unavailable()}")
+        return run_ours(path)
+    return run
+
+
+def run_ours_baseline(path):
+    """Ours from an earlier checkout (--baseline DIR, passed as BENCH_BASELINE): its playground
+    package instead of this one, to compare a change with what it replaced in the same run."""
+    src = os.environ["BENCH_BASELINE"]
+    sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("_editable")]
+    sys.path.insert(0, src)
+    import playground
+
+    assert playground.__file__.startswith(src), playground.__file__
+    return run_ours(path)
+
+
+ENGINES = {"ours": run_ours, "ours-baseline": run_ours_baseline, "llama.cpp": run_llamacpp, "transformers": run_transformers,
+           "ours-pytorch-kernels": run_ours_torch, "ours-avx512": _variant("avx512"), "ours-avx2": _variant("avx2"),
+           "ours-neon": _variant("neon"), "ours-portable": _variant("portable")}
 METRICS = [("decode_tok_s", "decode tok/s", True), ("prompt_tok_s", f"prompt tok/s ({PROMPT_TOKENS})", True),
            ("ttft_ms", "time to first token (ms)", False), ("load_s", "load (s)", False),
            ("peak_rss_mb", "peak RSS (MB)", False)]
@@ -189,14 +216,17 @@ def main() -> None:
     ap.add_argument("--model", help="GGUF file (default: SmolLM2-135M-Instruct Q4_1)")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--engines", default="ours,llama.cpp,transformers")
+    ap.add_argument("--baseline", help="a checkout of an earlier commit, run as engine ours-baseline "
+                                       "(e.g. git worktree add /tmp/before <commit>)")
     ap.add_argument("--ours", help="the model our engine loads (default: --model); e.g. a Hugging Face folder")
     ap.add_argument("--dtype", default="auto", help="our precision: auto (default) or exact")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.baseline:
+        os.environ["BENCH_BASELINE"] = str(Path(a.baseline).resolve())
     if a.ours:
         os.environ["BENCH_OURS"] = a.ours
     os.environ["BENCH_DTYPE"] = a.dtype
-
     if a.model is None:
         from playground.loading.discovery import default_model
 
@@ -221,17 +251,18 @@ def main() -> None:
             print(f"rep {rep + 1}/{a.reps} {e}: {results[e][-1]}", file=sys.stderr, flush=True)
     med = {e: {k: statistics.median(r[k] for r in rs) for k, _, _ in METRICS} for e, rs in results.items() if rs}
     cols = [e for e in engines if e in med]
-    ours = Path(a.ours).name if a.ours else path.name
     weights = results.get("ours") and results["ours"][0].get("weights")
-    print(f"\nours: {ours} ({a.dtype}{': ' + weights if weights else ''}); peers: {path.name}; "
+    ours_model = Path(a.ours).name if a.ours else path.name
+    print(f"\nours: {ours_model} ({a.dtype}{': ' + weights if weights else ''}); peers: {path.name}; "
           f"{THREADS} threads, medians of {a.reps} runs\n")
-    head = "| metric | " + " | ".join(cols) + (" | ours / llama.cpp |" if "ours" in med and "llama.cpp" in med else " |")
+    ours = [e for e in cols if e.startswith("ours") and "llama.cpp" in med]  # each gets a ratio column
+    head = "| metric | " + " | ".join(cols) + "".join(f" | {e} / llama.cpp" for e in ours) + " |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for key, label, higher_better in METRICS:
         row = f"| {label} | " + " | ".join(f"{med[e][key]:.1f}" if key != "load_s" else f"{med[e][key]:.2f}" for e in cols)
-        if "ours" in med and "llama.cpp" in med:
-            ratio = med["ours"][key] / med["llama.cpp"][key]
+        for e in ours:
+            ratio = med[e][key] / med["llama.cpp"][key]
             row += f" | {ratio:.2f}× {'(higher is better)' if higher_better else '(lower is better)'}"
         print(row + " |")
     for e, why in skipped.items():

@@ -10,7 +10,7 @@ import json
 import sys
 import threading
 
-from .sampling import PRESETS, SamplingParams
+from .sampling_params import PRESETS, SamplingParams  # not .sampling: torch would load before the window
 
 
 def _peak_rss_mb() -> float | None:
@@ -140,12 +140,42 @@ def cmd_generate(a: argparse.Namespace) -> int:
 
 
 def cmd_chat(a: argparse.Namespace) -> int:
-    from .engine.context import ContextOverflowError, fit_messages
+    """The terminal chat: a ChatSession over the local engine, driven synchronously (the same
+    session the window drives). Ctrl+C stops a reply; the conversation is not saved."""
+    from .engine.local_backend import LocalBackend
+    from .session import ChatSession
 
     params = sampling_from_args(a)
     lm = _load(a)
-    system = [{"role": "system", "content": a.system}] if a.system else []
-    history: list[dict] = []
+    backend = LocalBackend(lm)
+    backend.live.set(params)
+    session = ChatSession(backend)
+    session.conv.system_prompt = a.system or ""
+    out = sys.stdout
+    shown = [0]  # how much of the reply is printed
+
+    def on_token(reply, tok) -> None:
+        out.write(reply.text[shown[0]:])
+        shown[0] = len(reply.text)
+        out.flush()
+
+    def on_finished(reply) -> None:
+        rec = reply.record
+        out.write(reply.text[shown[0]:] + ("\n[stopped]" if rec.finish == "cancelled" else "") + "\n")
+        out.flush()
+        if a.stats and rec.finish != "error":
+            print(json.dumps({
+                "load_s": round(lm.load_s, 3), "prompt_tokens": rec.prompt_tokens,
+                "prefill_tok_s": round(rec.prompt_tokens / rec.prefill_s if rec.prefill_s else 0.0, 1),
+                "ttft_ms": round(rec.ttft_s * 1000, 1), "generated_tokens": rec.generated_tokens,
+                "decode_tok_s": round(rec.decode_tok_s, 1), "peak_rss_mb": round(_peak_rss_mb(), 1),
+                "finish_reason": rec.finish, "seed": rec.seed,
+            }), flush=True)
+
+    session.token_applied.connect(on_token)
+    session.reply_started.connect(lambda reply: shown.__setitem__(0, 0))
+    session.reply_finished.connect(on_finished)
+    session.notice.connect(lambda text: print(f"[{text}]" if "left out" in text else f"error: {text}", file=sys.stderr))
     print(f"Chatting with {lm.name}. Type /exit to quit, /reset to start over, /system TEXT to set the system prompt.",
           file=sys.stderr)
     while True:
@@ -159,22 +189,12 @@ def cmd_chat(a: argparse.Namespace) -> int:
         if line.strip() in ("/exit", "/quit"):
             return 0
         if line.strip() == "/reset":
-            history.clear()
+            session.new_conversation()
             continue
         if line.startswith("/system "):
-            system = [{"role": "system", "content": line[len("/system "):]}]
+            session.set_system_prompt(line[len("/system "):])
             continue
-        history.append({"role": "user", "content": line})
-        try:
-            fitted = fit_messages(lm.tokenizer, system + history, lm.config.max_seq_len, params.max_tokens)
-        except ContextOverflowError as e:
-            print(f"error: {e}", file=sys.stderr)
-            history.pop()
-            continue
-        if fitted.dropped:
-            print(f"[the {fitted.dropped} oldest messages no longer fit the context and were left out]", file=sys.stderr)
-        fin = _stream(lm, fitted.ids, params, a.stats)
-        history.append({"role": "assistant", "content": fin.text if fin else ""})
+        session.send(line)
 
 
 def cmd_models(a: argparse.Namespace) -> int:
@@ -206,7 +226,7 @@ def cmd_models(a: argparse.Namespace) -> int:
     for m in models:
         info = m.describe()
         params = f"{info['params'] / 1e6:.0f}M params" if "params" in info else info.get("error", "")
-        print(f"{m.source:12} {info.get('quantization', '?'):8} {info['size_mb']:9.1f} MB  {params:14} {m.name}\n"
+        print(f"{m.source:12} {info.get('quantization', '?'):8} {info['size_mb']:9.1f} MB  {params:14} {info['name']}\n"
               f"{'':12} {m.path}")
     return 0
 

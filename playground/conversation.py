@@ -11,6 +11,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from .records import ReplyRecord
+
 _ids = itertools.count(1)
 
 
@@ -22,7 +24,8 @@ class Message:
     parent: Message | None = field(default=None, repr=False)
     children: list[Message] = field(default_factory=list, repr=False)
     active: int = 0  # index of the active child
-    meta: dict[str, Any] = field(default_factory=dict)  # stats, model, params timeline, token ids…
+    meta: dict[str, Any] = field(default_factory=dict)  # storage id and what a view keeps beside it
+    record: ReplyRecord | None = None  # an assistant reply's typed record (tokens, seed, timings, hashes)
 
     @property
     def active_child(self) -> Message | None:

@@ -58,11 +58,32 @@ class SamplingParams:
         return self.temperature <= 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field, as JSON-friendly values (tuples become lists when dumped)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SamplingParams:
+        """The one way back from `to_dict` (or its JSON): lists become tuples, a missing field takes
+        its default, a key this version does not know is ignored (a newer Playground's). Raises
+        ValueError for values out of range or of the wrong kind."""
+        if not isinstance(d, dict):
+            raise ValueError(f"sampling parameters must be an object, got {type(d).__name__}")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in d.items() if k in known}
+        try:
+            if "stop" in values:
+                values["stop"] = (values["stop"],) if isinstance(values["stop"], str) else tuple(values["stop"])
+            if "order" in values:
+                values["order"] = tuple(values["order"])
+            if "logit_bias" in values:
+                lb = values["logit_bias"]
+                values["logit_bias"] = tuple((int(t), float(b)) for t, b in (lb.items() if isinstance(lb, dict) else lb))
+            return cls(**values)
+        except TypeError as e:
+            raise ValueError(f"bad sampling parameters: {e}") from e
 
     def replace(self, **changes: Any) -> SamplingParams:
         return replace(self, **changes)
-
 
 
 PRESETS: dict[str, SamplingParams] = {

@@ -37,33 +37,46 @@ def write_tokenizer_files(folder: Path, vocab_size: int = 300) -> Tokenizer:
     return tok
 
 
+# Tiny configs of every family we run, with each family's own features switched on and sized so
+# they matter in a 48-token test (sliding windows of 8, soft caps that bite, partial RoPE, ...).
+TINY_FAMILY = {
+    "llama": {},
+    "qwen2": {},
+    "mistral": {"sliding_window": 8, "head_dim": 16},
+    "qwen3": {"head_dim": 16},
+    "gemma2": {"head_dim": 16, "query_pre_attn_scalar": 16, "sliding_window": 8, "num_hidden_layers": 3,
+               "attn_logit_softcapping": 0.15, "final_logit_softcapping": 3.0},
+    # six layers: five sliding, then a global one (the pattern llama.cpp hard-codes for Gemma 3)
+    "gemma3": {"head_dim": 16, "query_pre_attn_scalar": 16, "sliding_window": 8, "num_hidden_layers": 6,
+               "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000.0},
+                                   "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}},
+    "phi3": {"rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}},
+    "smollm3": {"num_hidden_layers": 4},  # the fourth layer has no RoPE
+}
+
+
 def tiny_hf_model(kind: str, **overrides):
     """A random transformers model of the given family, small enough to run in milliseconds."""
     import torch
-    from transformers import (
-        GPT2Config,
-        GPT2LMHeadModel,
-        LlamaConfig,
-        LlamaForCausalLM,
-        Qwen2Config,
-        Qwen2ForCausalLM,
-    )
+    import transformers as tf
 
     torch.manual_seed(0)
     if kind == "gpt2":
-        cfg = GPT2Config(vocab_size=320, n_embd=64, n_layer=2, n_head=4, n_positions=128, **overrides)
-        model = GPT2LMHeadModel(cfg)
+        cfg = tf.GPT2Config(vocab_size=320, n_embd=64, n_layer=2, n_head=4, n_positions=128, **overrides)
+        model = tf.GPT2LMHeadModel(cfg)
     else:
         common = dict(vocab_size=320, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
                       rms_norm_eps=1e-6)
+        if kind not in ("llama", "qwen2"):  # their default special ids lie outside a tiny vocabulary
+            common.update(bos_token_id=None, eos_token_id=None, pad_token_id=None)
+        common.update(TINY_FAMILY[kind])
         common.update(overrides)
-        if kind == "llama":
-            model = LlamaForCausalLM(LlamaConfig(**common))
-        elif kind == "qwen2":
-            model = Qwen2ForCausalLM(Qwen2Config(**common))
-        else:
-            raise ValueError(kind)
+        classes = {"llama": "Llama", "qwen2": "Qwen2", "mistral": "Mistral", "qwen3": "Qwen3", "gemma2": "Gemma2",
+                   "gemma3": "Gemma3Text", "phi3": "Phi3", "smollm3": "SmolLM3"}
+        name = classes[kind]
+        config = getattr(tf, f"{name}Config")(**common)
+        model = getattr(tf, f"{name.removesuffix('Text')}ForCausalLM")(config)
     # random init leaves some weights tiny; spread them so differences would show
     with torch.no_grad():
         for p in model.parameters():
@@ -102,15 +115,22 @@ def permute_qk(w, n_head: int):
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat_template: str | None = None) -> Path:
-    """Write a transformers Llama, Qwen2 or GPT-2 as llama.cpp's converter would: tensor names,
-    q/k permutation (Llama only), fused qkv (GPT-2), vocabulary and chat template."""
+GGUF_ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma2": "gemma2",
+             "gemma3_text": "gemma3", "phi3": "phi3", "smollm3": "smollm3", "gpt2": "gpt2"}
+
+
+def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat_template: str | None = None,
+                     bos: str = "<|endoftext|>", eos: str = "<|im_end|>") -> Path:
+    """Write a transformers model of any family we run as llama.cpp's converter would: tensor names,
+    q/k permutation (Llama, Mistral, SmolLM3), fused qkv (GPT-2, Phi-3) and gate/up (Phi-3), Gemma's
+    norms stored as 1 + w, the metadata keys it writes (and not those it leaves to llama.cpp's code),
+    vocabulary and chat template. qtype: what 2-D weights are stored as (F32, F16, BF16 or a quant type)."""
     import gguf
     import numpy as np
     from gguf import GGMLQuantizationType as Q
 
     cfg = model.config
-    arch = {"llama": "llama", "qwen2": "qwen2", "gpt2": "gpt2"}[cfg.model_type]
+    arch = GGUF_ARCH[cfg.model_type]
     w = gguf.GGUFWriter(str(path), arch)
     w.add_name(f"tiny test {arch}")
     if arch == "gpt2":
@@ -121,14 +141,7 @@ def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat
         w.add_head_count(cfg.n_head)
         w.add_layer_norm_eps(cfg.layer_norm_epsilon)
     else:
-        w.add_block_count(cfg.num_hidden_layers)
-        w.add_context_length(cfg.max_position_embeddings)
-        w.add_embedding_length(cfg.hidden_size)
-        w.add_feed_forward_length(cfg.intermediate_size)
-        w.add_head_count(cfg.num_attention_heads)
-        w.add_head_count_kv(cfg.num_key_value_heads)
-        w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-        w.add_rope_freq_base(float(cfg.rope_parameters["rope_theta"]))
+        _llama_shape_metadata(w, model, arch)
     w.add_vocab_size(cfg.vocab_size)
     vocab = sorted(tok.get_vocab(with_added_tokens=True).items(), key=lambda kv: kv[1])
     tokens = [t for t, _ in vocab]
@@ -143,8 +156,8 @@ def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat
     w.add_token_list(tokens)
     w.add_token_types(types)
     w.add_token_merges(merges)
-    w.add_bos_token_id(tok.token_to_id("<|endoftext|>"))
-    w.add_eos_token_id(tok.token_to_id("<|im_end|>"))
+    w.add_bos_token_id(tok.token_to_id(bos or "<|endoftext|>"))
+    w.add_eos_token_id(tok.token_to_id(eos))
     w.add_add_bos_token(False)
     if chat_template:
         w.add_chat_template(chat_template)
@@ -165,25 +178,7 @@ def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat
                 out[b + dst + ".weight"] = sd[h + src + ".weight"].T  # Conv1D stores (in, out)
                 out[b + dst + ".bias"] = sd[h + src + ".bias"]
     else:
-        out["token_embd.weight"] = sd["model.embed_tokens.weight"]
-        out["output_norm.weight"] = sd["model.norm.weight"]
-        if not cfg.tie_word_embeddings:
-            out["output.weight"] = sd["lm_head.weight"]
-        part = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-                "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-                "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
-        for i in range(cfg.num_hidden_layers):
-            for src, dst in part.items():
-                for kind in ("weight", "bias"):
-                    key = f"model.layers.{i}.{src}.{kind}"
-                    if key not in sd:
-                        continue
-                    arr = sd[key]
-                    if arch == "llama" and dst == "attn_q":
-                        arr = permute_qk(arr, cfg.num_attention_heads)
-                    elif arch == "llama" and dst == "attn_k":
-                        arr = permute_qk(arr, cfg.num_key_value_heads)
-                    out[f"blk.{i}.{dst}.{kind}"] = arr
+        out.update(_llama_shape_tensors(model, arch, sd))
     for name, arr in out.items():
         if arr.ndim == 1 or qtype == "F32":
             w.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
@@ -197,6 +192,95 @@ def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat
     w.write_tensors_to_file()
     w.close()
     return path
+
+
+write_gguf = write_llama_gguf
+
+
+def _llama_shape_metadata(w, model, arch: str) -> None:
+    cfg = model.config
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    if head_dim != cfg.hidden_size // cfg.num_attention_heads or arch in ("gemma2", "gemma3"):
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
+    rope = cfg.rope_parameters
+    rope = rope.get("full_attention", rope)  # Gemma 3: the global layers' (llama.cpp knows the local base)
+    w.add_rope_freq_base(float(rope["rope_theta"]))
+    if rope.get("rope_type") == "linear":
+        w.add_rope_scaling_type(gguf_scaling("linear"))
+        w.add_rope_scaling_factor(float(rope["factor"]))
+    window = getattr(cfg, "sliding_window", None)
+    if arch == "gemma2":
+        w.add_attn_logit_softcapping(cfg.attn_logit_softcapping)
+        w.add_final_logit_softcapping(cfg.final_logit_softcapping)
+        w.add_sliding_window(window)
+    elif arch == "gemma3":
+        if cfg.final_logit_softcapping:
+            w.add_final_logit_softcapping(cfg.final_logit_softcapping)
+        w.add_sliding_window(window)
+    elif arch == "phi3":
+        w.add_rope_dimension_count(int(head_dim * rope.get("partial_rotary_factor", 1.0)))
+        w.add_sliding_window(window or 0)
+        if rope.get("rope_type") == "longrope":
+            import math
+
+            orig = rope["original_max_position_embeddings"]
+            w.add_rope_scaling_orig_ctx_len(orig)
+            scale = cfg.max_position_embeddings / orig
+            w.add_rope_scaling_attn_factors(math.sqrt(1 + math.log(scale) / math.log(orig)) if scale > 1 else 1.0)
+    elif window and cfg.model_type == "mistral":  # llama.cpp's converter drops it; a file may carry it
+        w.add_sliding_window(window)
+
+
+def gguf_scaling(name: str):
+    import gguf
+
+    return {"linear": gguf.RopeScalingType.LINEAR}[name]
+
+
+def _llama_shape_tensors(model, arch: str, sd: dict) -> dict:
+    import numpy as np
+
+    cfg = model.config
+    out: dict[str, np.ndarray] = {}
+    gemma = arch in ("gemma2", "gemma3")
+    if gemma:  # Gemma's RMSNorm multiplies by 1 + w; the converter stores 1 + w
+        sd = {k: (v + 1 if k.endswith("norm.weight") else v) for k, v in sd.items()}
+    out["token_embd.weight"] = sd["model.embed_tokens.weight"]
+    out["output_norm.weight"] = sd["model.norm.weight"]
+    if not cfg.tie_word_embeddings:
+        out["output.weight"] = sd["lm_head.weight"]
+    part = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+            "self_attn.o_proj": "attn_output", "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
+            "self_attn.qkv_proj": "attn_qkv", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
+            "mlp.gate_up_proj": "ffn_up", "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm",
+            "post_attention_layernorm": "post_attention_norm" if gemma else "ffn_norm",
+            "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm"}
+    permuted = arch in ("llama", "smollm3")
+    for i in range(cfg.num_hidden_layers):
+        for src, dst in part.items():
+            for kind in ("weight", "bias"):
+                key = f"model.layers.{i}.{src}.{kind}"
+                if key not in sd:
+                    continue
+                arr = sd[key]
+                if permuted and dst == "attn_q":
+                    arr = permute_qk(arr, cfg.num_attention_heads)
+                elif permuted and dst == "attn_k":
+                    arr = permute_qk(arr, cfg.num_key_value_heads)
+                out[f"blk.{i}.{dst}.{kind}"] = arr
+    rope = cfg.rope_parameters
+    if arch == "phi3" and rope.get("rope_type") == "longrope":
+        out["rope_factors_long.weight"] = np.array(rope["long_factor"], dtype=np.float32)
+        out["rope_factors_short.weight"] = np.array(rope["short_factor"], dtype=np.float32)
+    return out
 
 
 def roundtrip_weights(model, qtype: str) -> None:

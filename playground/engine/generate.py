@@ -16,54 +16,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import torch
 
 from ..model.interface import CausalLM
+from ..records import Finished
+from ..records import TokenRecord as TokenEvent  # one generated token: the record every layer reads
 from ..sampling import LiveParams, SamplingParams, sample
 from ..tokenization.tokenizer import IncrementalDecoder, TextTokenizer
 
 PREFILL_CHUNK = 512
-
-
-@dataclass
-class TokenEvent:
-    """One generated token, with everything the views and the history need (nothing torch)."""
-
-    index: int  # 0 for the first generated token
-    token_id: int
-    text: str  # the text this token adds to the reply (may be "" while a character or stop string is incomplete)
-    prob: float  # probability of the chosen token under the distribution it was sampled from
-    raw_prob: float  # its probability under the model's raw distribution
-    entropy: float  # of the raw distribution, in nats
-    params: SamplingParams  # what it was sampled under
-    top: list[tuple[int, float]] = field(default_factory=list)  # raw top-N (id, prob)
-    top_final: list[tuple[int, float]] = field(default_factory=list)  # after the sampler's filters
-    removed_by: dict[str, list[int]] = field(default_factory=dict)  # stage → which of `top` it removed
-
-
-@dataclass
-class Finished:
-    reason: str  # "eos" | "length" | "stop" (a stop string) | "cancelled" | "context"
-    prompt_tokens: int
-    generated_tokens: int
-    prefill_s: float
-    decode_s: float
-    ttft_s: float  # from the call to the first token's event
-    seed: int
-    text: str = ""  # the whole reply
-    tail: str = ""  # text not yet carried by any TokenEvent (a held-back end); append it to the reply
-
-    @property
-    def prefill_tok_s(self) -> float:
-        return self.prompt_tokens / self.prefill_s if self.prefill_s > 0 else 0.0
-
-    @property
-    def decode_tok_s(self) -> float:
-        # tokens after the first, over the time spent producing them
-        n = self.generated_tokens - 1
-        return n / self.decode_s if n > 0 and self.decode_s > 0 else 0.0
 
 
 class _StopStrings:
@@ -160,7 +122,8 @@ def generate(
         ev = TokenEvent(
             index=n, token_id=tok, text=text, prob=res.prob, raw_prob=res.raw_prob,
             entropy=res.entropy if math.isfinite(res.entropy) else 0.0, params=p,
-            top=res.top_raw, top_final=res.top_final, removed_by=res.removed_by,
+            top=res.top_raw, top_final=res.top_final, removed_by=res.removed_by, survivors=res.survivors,
+            elapsed_s=time.perf_counter() - t_start,
         )
         if n == 0:
             ttft = time.perf_counter() - t_start

@@ -10,61 +10,16 @@ carrying plain dataclasses; torch never runs on the GUI thread.
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..sampling_params import LiveParams
+from ..session.backend import GenerationRequest
+from .model_info import ModelInfo, model_info, model_sha256
 
-
-@dataclass
-class ModelInfo:
-    """What the UI may know about the loaded model (no torch objects)."""
-
-    name: str
-    path: str
-    format: str
-    quantization: str
-    arch: str
-    n_params: int
-    n_layers: int
-    n_heads: int
-    n_kv_heads: int
-    dim: int
-    vocab_size: int
-    context: int
-    load_s: float
-    backend: str  # e.g. "fast · native avx512/vnni" or "reference · float32"
-    tokenizer: Any = None  # a TextTokenizer, for counting tokens of a draft (thread-safe)
-    sha256: str = ""  # of the model file(s): a reply records it, so a replay knows its model
-    template_sha256: str = ""  # of the chat template
-    weights: str = ""  # how the weights are held ("Q8_0 blocks, quantized at load from BF16", "Q4_1, as stored")
-    weights_bytes: int = 0  # and the memory they take
-
-    def weights_line(self) -> str:
-        """e.g. "weights Q4_1, as stored · 98 MB" (empty when the loader did not say)."""
-        if not self.weights:
-            return ""
-        return f"weights {self.weights} · {self.weights_bytes / 2**20:.0f} MB"
-
-
-def model_info(lm, sha256: str = "") -> ModelInfo:
-    import hashlib
-
-    c = lm.config
-    backend = _backend(lm)
-    return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.arch, c.n_params, c.n_layers, c.n_heads,
-                     c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, backend, lm.tokenizer, sha256,
-                     hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest(),
-                     getattr(lm, "weights", ""), getattr(lm, "weights_bytes", 0))
-
-
-def _backend(lm) -> str:
-    """Which code runs the model, as the status bar says it."""
-    return lm.model.describe()
+__all__ = ["Engine", "EngineClient", "EngineWorker", "ModelInfo"]
 
 
 class EngineWorker(QObject):
@@ -77,22 +32,30 @@ class EngineWorker(QObject):
     tokenGenerated = Signal(int, object)  # request id, TokenEvent
     generationFinished = Signal(int, object)  # request id, Finished
     generationFailed = Signal(int, str)  # request id, message
-    replayFinished = Signal(int, object)  # request id, ReplayResult
     attentionReady = Signal(int, object)  # request id, AttentionMap
     lensReady = Signal(int, object)  # request id, [(layer, [(token label, prob)…])…]
+    funnelReady = Signal(int, object)  # request id, Funnel (one token's 50 alternatives and stage counts)
     inspectFailed = Signal(int, str)  # request id, message
 
     def __init__(self, loader: Callable[..., Any] | None = None):
         super().__init__()
         self.live = LiveParams()
         self.stop_event = threading.Event()
+        self._stop_lock = threading.Lock()
+        self._running: int | None = None  # the request being generated now
+        self._cancelled: set[int] = set()  # requests stopped before they started
         self._loader = loader
         self.lm = None
 
     # -- called from any thread ---------------------------------------------------------
-    def stop(self) -> None:
-        """Stop the running generation before its next token."""
-        self.stop_event.set()
+    def stop(self, request_id: int | None = None) -> None:
+        """Stop the running generation before its next token; with a request id, only that request
+        (running now, or still queued: it will end at once, "cancelled")."""
+        with self._stop_lock:
+            if request_id is None or request_id == self._running:
+                self.stop_event.set()
+            else:
+                self._cancelled.add(request_id)
 
     # -- slots (run on the worker thread) -------------------------------------------------
     @Slot(str, str, str)
@@ -111,30 +74,10 @@ class EngineWorker(QObject):
         self.set_model(lm)
 
     def set_model(self, lm) -> None:
-        sha = ""
-        try:
-            if lm.path.exists():
-                from .replay import file_sha256
-
-                sha = file_sha256(lm.path)
-        except OSError:
-            pass
+        sha = model_sha256(lm)  # read once per file version, then cached by path, size and mtime
         self.lm = lm
         self.model_sha256 = sha
         self.modelLoaded.emit(model_info(lm, sha))
-
-    @Slot(int, list, dict)
-    def replay(self, request_id: int, messages: list, meta: dict) -> None:
-        from .replay import ReplayResult, replay
-
-        if self.lm is None:
-            self.replayFinished.emit(request_id, ReplayResult(False, reason="No model is loaded."))
-            return
-        try:
-            res = replay(self.lm, messages, meta, getattr(self, "model_sha256", ""))
-        except Exception as e:  # a bad record must not take the worker down
-            res = ReplayResult(False, reason=f"{type(e).__name__}: {e}")
-        self.replayFinished.emit(request_id, res)
 
     @Slot(int, list)
     def attention(self, request_id: int, ids: list) -> None:
@@ -156,40 +99,63 @@ class EngineWorker(QObject):
         except Exception as e:
             self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
 
-    @Slot(int, list, list)
-    def generate(self, request_id: int, messages: list, prefix: list | None = None) -> None:
-        from .context import ContextOverflowError, fit_messages  # torch loads on this thread, not the GUI's
-        from .generate import Finished, TokenEvent, generate
+    @Slot(int, list, object, int)
+    def funnel(self, request_id: int, ids: list, params, chosen: int) -> None:
+        from .funnel import token_funnel
 
-        if self.lm is None:
-            self.generationFailed.emit(request_id, "No model is loaded yet.")
-            return
-        self.stop_event.clear()
-        lm = self.lm
         try:
-            fitted = fit_messages(lm.tokenizer, messages, lm.config.max_seq_len, self.live.get().max_tokens)
-            self.generationStarted.emit(request_id, len(fitted.ids), fitted.dropped)
-            ids = fitted.ids + [int(t) for t in (prefix or [])]  # a branch continues after chosen tokens
-            for ev in generate(lm.model, lm.tokenizer, ids, self.live, self.stop_event):
-                if isinstance(ev, TokenEvent):
-                    self.tokenGenerated.emit(request_id, ev)
-                elif isinstance(ev, Finished):
-                    self.generationFinished.emit(request_id, ev)
-        except ContextOverflowError as e:
-            self.generationFailed.emit(request_id, str(e))
+            self.funnelReady.emit(request_id, token_funnel(self.lm.model, ids, params, chosen))
         except Exception as e:
-            traceback.print_exc()
-            self.generationFailed.emit(request_id, f"{type(e).__name__}: {e}")
+            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+
+    @Slot(int, list, list, object)
+    def generate(self, request_id: int, messages: list, prefix: list, params=None) -> None:
+        """One reply: `params` None reads LiveParams before every token; a SamplingParams or a
+        replay's ParamsTimeline fixes them for this request."""
+        from .local_backend import run_request
+
+        with self._stop_lock:
+            self._running = request_id
+            if request_id in self._cancelled:
+                self._cancelled.discard(request_id)
+                self.stop_event.set()
+            else:
+                self.stop_event.clear()
+        try:
+            run_request(self.lm, GenerationRequest(messages, tuple(prefix or ()), params), self.live,
+                        self.stop_event, _SignalSink(self, request_id))
+        finally:
+            with self._stop_lock:
+                self._running = None
+
+
+class _SignalSink:
+    """A ReplySink that turns one request's events into the worker's queued signals."""
+
+    def __init__(self, worker: EngineWorker, request_id: int):
+        self.w, self.rid = worker, request_id
+
+    def started(self, prompt_tokens: int, dropped: int) -> None:
+        self.w.generationStarted.emit(self.rid, prompt_tokens, dropped)
+
+    def token(self, ev) -> None:
+        self.w.tokenGenerated.emit(self.rid, ev)
+
+    def finished(self, fin) -> None:
+        self.w.generationFinished.emit(self.rid, fin)
+
+    def failed(self, message: str) -> None:
+        self.w.generationFailed.emit(self.rid, message)
 
 
 class EngineClient(QObject):
     """The GUI side: signals that queue requests on the worker's thread."""
 
     loadRequested = Signal(str, str, str)  # path, device, dtype
-    generateRequested = Signal(int, list, list)  # request id, chat messages, forced first tokens of the reply
+    generateRequested = Signal(int, list, list, object)  # request id, chat messages, forced first tokens, params
     attentionRequested = Signal(int, list)  # request id, token ids
     lensRequested = Signal(int, list, int)  # request id, token ids, position
-    replayRequested = Signal(int, list, dict)  # request id, chat messages, the reply's meta
+    funnelRequested = Signal(int, list, object, int)  # request id, token ids before it, SamplingParams, its id
 
 
 class Engine:
@@ -203,9 +169,9 @@ class Engine:
         self.client = EngineClient()
         self.client.loadRequested.connect(self.worker.load)
         self.client.generateRequested.connect(self.worker.generate)
-        self.client.replayRequested.connect(self.worker.replay)
         self.client.attentionRequested.connect(self.worker.attention)
         self.client.lensRequested.connect(self.worker.lens)
+        self.client.funnelRequested.connect(self.worker.funnel)
         self.thread.start()
         self._next_id = 0
 
@@ -216,9 +182,10 @@ class Engine:
     def load(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
         self.client.loadRequested.emit(path, device, dtype)
 
-    def generate(self, messages: list, prefix: list | None = None) -> int:
+    def generate(self, messages: list, prefix: list | None = None, params=None) -> int:
+        """params: None (the live parameters), a SamplingParams, or a replay's ParamsTimeline."""
         self._next_id += 1
-        self.client.generateRequested.emit(self._next_id, messages, list(prefix or []))
+        self.client.generateRequested.emit(self._next_id, messages, list(prefix or []), params)
         return self._next_id
 
     def attention(self, ids: list) -> int:
@@ -231,13 +198,14 @@ class Engine:
         self.client.lensRequested.emit(self._next_id, list(ids), position)
         return self._next_id
 
-    def replay(self, messages: list, meta: dict) -> int:
+    def funnel(self, ids: list, params, chosen: int) -> int:
+        """One token's sampler funnel, recomputed: 50 alternatives and every stage's count."""
         self._next_id += 1
-        self.client.replayRequested.emit(self._next_id, messages, meta)
+        self.client.funnelRequested.emit(self._next_id, list(ids), params, int(chosen))
         return self._next_id
 
-    def stop(self) -> None:
-        self.worker.stop()
+    def stop(self, request_id: int | None = None) -> None:
+        self.worker.stop(request_id)
 
     def shutdown(self, timeout_ms: int = 10000) -> bool:
         """Stop any generation, end the thread, wait for it. True if it ended in time."""

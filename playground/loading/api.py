@@ -26,7 +26,6 @@ import torch
 
 from ..model.config import ModelConfig
 from ..model.interface import CausalLM
-from ..model.rope import Rotary, rope_inv_freq
 from ..model.transformer import Transformer
 from ..tokenization.tokenizer import TextTokenizer
 from . import memory, validate
@@ -58,7 +57,10 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
-        return self.config.name or self.path.stem
+        """The one display name (loading/names.py); a Playground checkpoint is named by its folder."""
+        from .names import display_name
+
+        return display_name(self.config.name if self.format != "playground" else None, self.path)
 
     @property
     def device(self) -> torch.device:
@@ -129,18 +131,13 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
                 progress(n / len(params))
         if cfg.tie_embeddings:
             model.output.weight = model.tok_embeddings.weight
-        if cfg.arch == "llama":
-            inv_freq, scale = rope_inv_freq(cfg)
-            if freq_factors is not None:
-                inv_freq = inv_freq / freq_factors.float()
-            model.rotary = Rotary(inv_freq, scale, cfg.max_seq_len).to(device)
+        model.set_rope(freq_factors)
     model.to(dtype=dtype)
     return model.eval()
 
 
 def _load_gguf(path: Path, device, dtype, mode: str, context: int | None, progress) -> LoadedModel:
     from .gguf_loader import (
-        LLAMA_LIKE,
         fast_model_from_gguf,
         gguf_config,
         gguf_state_dict,
@@ -156,7 +153,7 @@ def _load_gguf(path: Path, device, dtype, mode: str, context: int | None, progre
         cfg = gguf_config(f)
         quant = quantization_name(f)
         matrices = {t.type.name for t in f.tensors.values() if len(t.shape) == 2}
-        llama = device.type == "cpu" and f.get("general.architecture") in LLAMA_LIKE and fast_fits(cfg)
+        llama = device.type == "cpu" and cfg.arch == "llama" and fast_fits(cfg)
         use_fast = llama and (mode == "auto" or (mode == "exact" and matrices <= _KEPT_BLOCKS))
         if mode == "exact" and not use_fast:
             dtype = torch.bfloat16 if matrices == {"BF16"} else torch.float32
@@ -298,8 +295,8 @@ def _load_folder(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, c
                 for k, v in state.items():
                     i = int(k.split(".")[1]) if k.startswith("layers.") else -1
                     layer_names.setdefault(i, []).extend(v.names)
-                model = fast_model_from_float(cfg, lambda k: state[k](), lambda i: reader.release(layer_names.get(i, [])),
-                                              progress)
+                model = fast_model_from_float(cfg, state, lambda k: state[k](),
+                                              lambda i: reader.release(layer_names.get(i, [])), progress)
                 how = f"Q8_0 blocks, quantized at load from {stored}"
             else:
                 model = build_model(cfg, state, dev, dtype, copied=lambda v: reader.release(v.names), progress=progress)

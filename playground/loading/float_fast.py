@@ -78,52 +78,53 @@ def q8_linear(parts: list[torch.Tensor], bias: torch.Tensor | None = None, scrat
     return QLinear("q8", qs, d, bias=bias)
 
 
-def fast_model_from_float(cfg: ModelConfig, get: Callable[[str], torch.Tensor],
+def fast_model_from_float(cfg: ModelConfig, state: dict, get: Callable[[str], torch.Tensor],
                           done: Callable[[int], None] = lambda i: None,
                           progress: Callable[[float], None] | None = None,
                           freq_factors: torch.Tensor | None = None):
-    """A FastLlama with 8-bit blocks from float weights under our Transformer's parameter names.
+    """A FastLlama with 8-bit blocks from float weights under our Transformer's parameter names
+    (any "llama"-shaped family: every norm the state has, q/k norms and sandwich norms included,
+    goes in as float; the products as Q8_0).
 
-    get(name) returns a tensor (read lazily); done(i) is called once layer i is converted (the
-    caller drops its file pages; i = -1 after the embedding and output); progress gets 0..1."""
+    state: the names available; get(name) reads one (lazily); done(i) is called once layer i is
+    converted (the caller drops its file pages; i = -1 after the embedding and output); progress
+    gets 0..1."""
     from ..model.fast import FastLlama
-    from ..model.rope import rope_inv_freq
+
+    sc = Scratch()
+
+    def q8(names, bias=None):
+        return q8_linear([get(n) for n in names], bias, sc)
 
     def vec(name: str) -> torch.Tensor:
         return get(name).to(torch.float32).clone()
 
-    sc = Scratch()
-
-    def q8(parts, bias=None):
-        return q8_linear(parts, bias, sc)
-
-    layers = []
+    products = {"attention.wq", "attention.wk", "attention.wv", "attention.wo", "feed_forward.w1",
+                "feed_forward.w3", "feed_forward.w2"}
+    parts: dict = {}
     for i in range(cfg.n_layers):
         L = f"layers.{i}."
-        a = L + "attention."
+        a, m = L + "attention.", L + "feed_forward."
         bias = None
         if cfg.qkv_bias:
             bias = torch.cat([get(a + f"{n}.bias").to(torch.float32) for n in ("wq", "wk", "wv")])
-        layers.append({
-            "attn_norm": vec(L + "attention_norm.weight"),
-            "ffn_norm": vec(L + "ffn_norm.weight"),
-            "qkv": q8([get(a + "wq.weight"), get(a + "wk.weight"), get(a + "wv.weight")], bias),
-            "wo": q8([get(a + "wo.weight")]),
-            "gate_up": q8([get(L + "feed_forward.w1.weight"), get(L + "feed_forward.w3.weight")]),
-            "down": q8([get(L + "feed_forward.w2.weight")]),
-        })
+        parts[a + "wqkv"] = q8([a + "wq.weight", a + "wk.weight", a + "wv.weight"], bias)
+        parts[a + "wo"] = q8([a + "wo.weight"])
+        parts[m + "w13"] = q8([m + "w1.weight", m + "w3.weight"])
+        parts[m + "w2"] = q8([m + "w2.weight"])
+        for name in state:
+            if name.startswith(L) and name.rpartition(".")[0][len(L):] not in products:
+                parts[name] = vec(name)  # the layer's norms
         done(i)
         if progress:
             progress((i + 1) / (cfg.n_layers + 2))
-    embed = q8([get("tok_embeddings.weight")])
-    output = embed if cfg.tie_embeddings else q8([get("output.weight")])
-    norm = vec("norm.weight")
+    parts["tok_embeddings"] = q8(["tok_embeddings.weight"])
+    if not cfg.tie_embeddings:
+        parts["output"] = q8(["output.weight"])
+    parts["norm.weight"] = vec("norm.weight")
     done(-1)
     sc.bufs.clear()  # the working buffers go before the heap is trimmed
     trim()
-    inv_freq, scale = rope_inv_freq(cfg)
-    if freq_factors is not None:
-        inv_freq = inv_freq / freq_factors.float()
     if progress:
         progress(1.0)
-    return FastLlama(cfg, embed, layers, norm, output, inv_freq, scale)
+    return FastLlama(cfg, parts, freq_factors)

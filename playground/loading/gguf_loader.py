@@ -2,7 +2,9 @@
 
 llama.cpp's converter permutes the rows of the Llama family's q and k projections so that
 its RoPE can rotate adjacent pairs; our RoPE (like Hugging Face's) rotates the two halves of
-each head, so we undo that permutation here. Qwen2 files are not permuted (NeoX RoPE).
+each head, so we undo that permutation here (Llama, Mistral, SmolLM3; Qwen, Gemma and Phi files
+are not permuted: NeoX RoPE). Phi-3 files fuse q/k/v into attn_qkv and gate/up into ffn_up; we
+split them for the reference model. Gemma files store their norms as 1 + w already.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .errors import GGUFError, UnsupportedArchitectureError
 from .gguf_file import GGUFFile
 from .gguf_vocab import build_byte_level, build_sentencepiece
 from .hf import wrap_tokenizer
-from .meta import LLAMA_LIKE, gguf_config, quantization_name  # noqa: F401 (re-exported)
+from .meta import PERMUTED_QK, gguf_config, quantization_name  # noqa: F401 (re-exported)
 
 
 def _unpermute(w: np.ndarray, n_heads: int) -> np.ndarray:
@@ -36,10 +38,18 @@ class Lazy:
         return self._make()
 
 
+# GGUF's per-layer tensors → ours (the llama shape)
+_LAYER_TENSORS = {
+    "attn_norm": "attention_norm", "ffn_norm": "ffn_norm", "post_attention_norm": "post_attention_norm",
+    "post_ffw_norm": "post_ffn_norm", "attn_q_norm": "attention.q_norm", "attn_k_norm": "attention.k_norm",
+    "attn_output": "attention.wo", "ffn_down": "feed_forward.w2",
+}
+
+
 def gguf_state_dict(f: GGUFFile, cfg: ModelConfig) -> dict[str, Lazy]:
     """Float32 tensors, dequantized on demand, under our parameter names."""
     arch = f.get("general.architecture")
-    permuted = LLAMA_LIKE.get(arch, False)
+    permuted = arch in PERMUTED_QK
     sd: dict[str, np.ndarray] = {}
 
     def take(src: str, dst: str, required: bool = True, fn=None):
@@ -49,35 +59,47 @@ def gguf_state_dict(f: GGUFFile, cfg: ModelConfig) -> dict[str, Lazy]:
             return
         sd[dst] = Lazy(f.tensors[src].shape, lambda: fn(f.array(src)) if fn else f.array(src))
 
+    def split(src: str, dsts: list[str], sizes: list[int]):
+        """Rows of one fused tensor → several of ours (GPT-2's and Phi-3's qkv, Phi-3's gate/up)."""
+        if src not in f.tensors:
+            raise GGUFError(f"the GGUF file lacks the tensor {src!r}")
+        shape = f.tensors[src].shape
+        if shape[0] != sum(sizes):
+            raise GGUFError(f"{src} has {shape[0]} rows; the config implies {sum(sizes)}")
+        bounds = np.cumsum([0, *sizes])
+        for j, dst in enumerate(dsts):
+            sd[dst] = Lazy((sizes[j], *shape[1:]),
+                           lambda j=j: np.ascontiguousarray(f.array(src)[bounds[j] : bounds[j + 1]]))
+
     take("token_embd.weight", "tok_embeddings.weight")
     take("output_norm.weight", "norm.weight")
     take("output.weight", "output.weight", required=False)
     if arch == "gpt2":
         take("position_embd.weight", "pos_embeddings.weight")
         take("output_norm.bias", "norm.bias")
+        for i in range(cfg.n_layers):
+            b, L = f"blk.{i}.", f"layers.{i}."
+            for n, dst in (("attn_norm", "attention_norm"), ("ffn_norm", "ffn_norm")):
+                take(b + n + ".weight", L + dst + ".weight")
+                take(b + n + ".bias", L + dst + ".bias")
+            for n, dst in (("attn_output", "attention.wo"), ("ffn_up", "feed_forward.fc"),
+                           ("ffn_down", "feed_forward.proj")):
+                take(b + n + ".weight", L + dst + ".weight")
+                take(b + n + ".bias", L + dst + ".bias")
+            for part in ("weight", "bias"):
+                split(b + f"attn_qkv.{part}", [L + f"attention.{n}.{part}" for n in ("wq", "wk", "wv")], [cfg.dim] * 3)
+        return sd
+    q_rows, kv_rows = cfg.n_heads * cfg.head_dim, cfg.n_kv_heads * cfg.head_dim
     for i in range(cfg.n_layers):
         b, L = f"blk.{i}.", f"layers.{i}."
-        take(b + "attn_norm.weight", L + "attention_norm.weight")
-        take(b + "ffn_norm.weight", L + "ffn_norm.weight")
-        take(b + "attn_output.weight", L + "attention.wo.weight")
-        take(b + "ffn_down.weight", L + "feed_forward." + ("w2" if arch != "gpt2" else "proj") + ".weight")
-        if arch == "gpt2":
-            for n in ("attn_norm", "ffn_norm"):
-                take(b + n + ".bias", L + ("attention_norm" if n == "attn_norm" else "ffn_norm") + ".bias")
-            take(b + "attn_output.bias", L + "attention.wo.bias")
-            take(b + "ffn_up.weight", L + "feed_forward.fc.weight")
-            take(b + "ffn_up.bias", L + "feed_forward.fc.bias")
-            take(b + "ffn_down.bias", L + "feed_forward.proj.bias")
-            for part in ("weight", "bias"):
-                name = b + f"attn_qkv.{part}"
-                if name not in f.tensors:
-                    raise GGUFError(f"the GGUF file lacks the tensor {name!r}")
-                shape = f.tensors[name].shape
-                third = (shape[0] // 3, *shape[1:])
-                for j, dst in enumerate(("wq", "wk", "wv")):
-                    sd[L + f"attention.{dst}.{part}"] = Lazy(
-                        third, lambda name=name, j=j: np.split(f.array(name), 3, axis=0)[j]
-                    )
+        for src, dst in _LAYER_TENSORS.items():
+            take(b + src + ".weight", L + dst + ".weight", required=src in ("attn_norm", "ffn_norm", "attn_output",
+                                                                               "ffn_down"))
+        if arch == "phi3":  # fused q/k/v, and gate/up
+            split(b + "attn_qkv.weight", [L + f"attention.{n}.weight" for n in ("wq", "wk", "wv")],
+                  [q_rows, kv_rows, kv_rows])
+            split(b + "ffn_up.weight", [L + "feed_forward.w1.weight", L + "feed_forward.w3.weight"],
+                  [cfg.hidden_dim, cfg.hidden_dim])
             continue
         take(b + "ffn_gate.weight", L + "feed_forward.w1.weight")
         take(b + "ffn_up.weight", L + "feed_forward.w3.weight")
@@ -201,49 +223,54 @@ def _q8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):
 
 
 def fast_model_from_gguf(f: GGUFFile, cfg: ModelConfig):
-    """A FastLlama over this file's weights, kept quantized (Llama/Qwen2 families only)."""
+    """A FastLlama over this file's weights, kept quantized (every "llama"-shaped family)."""
     from ..model.fast import FastLlama
-    from ..model.transformer import rope_inv_freq
 
     arch = f.get("general.architecture")
-    if arch not in LLAMA_LIKE:
-        raise UnsupportedArchitectureError(f"the fast path runs the Llama family, not {arch!r}")
-    permuted = LLAMA_LIKE[arch]
+    if cfg.arch != "llama":
+        raise UnsupportedArchitectureError(f"the fast path runs the Llama-shaped families, not {arch!r}")
+    qh, kh = (cfg.n_heads, cfg.n_kv_heads) if arch in PERMUTED_QK else (None, None)
 
     def vec(name: str) -> torch.Tensor:
         if name not in f.tensors:
             raise GGUFError(f"the GGUF file lacks the tensor {name!r}")
         return torch.from_numpy(np.array(f.array(name), dtype=np.float32))
 
-    layers = []
+    def need(*names: str) -> None:
+        for n in names:
+            if n not in f.tensors:
+                raise GGUFError(f"the GGUF file lacks the tensor {n!r}")
+
+    parts: dict = {"norm.weight": vec("output_norm.weight")}
     for i in range(cfg.n_layers):
-        b = f"blk.{i}."
+        b, L = f"blk.{i}.", f"layers.{i}."
         bias = None
         if cfg.qkv_bias:
             bias = torch.cat([vec(b + n + ".bias") for n in ("attn_q", "attn_k", "attn_v")])
-        qh, kh = (cfg.n_heads, cfg.n_kv_heads) if permuted else (None, None)
-        for n in ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"):
-            if b + n + ".weight" not in f.tensors:
-                raise GGUFError(f"the GGUF file lacks the tensor {b + n + '.weight'!r}")
-        layers.append({
-            "attn_norm": vec(b + "attn_norm.weight"),
-            "ffn_norm": vec(b + "ffn_norm.weight"),
-            "qkv": _qlinear(f, [(b + "attn_q.weight", qh), (b + "attn_k.weight", kh), (b + "attn_v.weight", None)], bias),
-            "wo": _qlinear(f, [(b + "attn_output.weight", None)]),
-            "gate_up": _qlinear(f, [(b + "ffn_gate.weight", None), (b + "ffn_up.weight", None)]),
-            "down": _qlinear(f, [(b + "ffn_down.weight", None)]),
-        })
+        if arch == "phi3":  # fused in the file already
+            need(b + "attn_qkv.weight", b + "ffn_up.weight")
+            qkv = [(b + "attn_qkv.weight", None)]
+            gate_up = [(b + "ffn_up.weight", None)]
+        else:
+            need(b + "attn_q.weight", b + "attn_k.weight", b + "attn_v.weight", b + "ffn_gate.weight", b + "ffn_up.weight")
+            qkv = [(b + "attn_q.weight", qh), (b + "attn_k.weight", kh), (b + "attn_v.weight", None)]
+            gate_up = [(b + "ffn_gate.weight", None), (b + "ffn_up.weight", None)]
+        need(b + "attn_output.weight", b + "ffn_down.weight")
+        parts[L + "attention.wqkv"] = _qlinear(f, qkv, bias)
+        parts[L + "attention.wo"] = _qlinear(f, [(b + "attn_output.weight", None)])
+        parts[L + "feed_forward.w13"] = _qlinear(f, gate_up)
+        parts[L + "feed_forward.w2"] = _qlinear(f, [(b + "ffn_down.weight", None)])
+        for src, dst in _LAYER_TENSORS.items():
+            if src.endswith("norm") and (b + src + ".weight" in f.tensors or src in ("attn_norm", "ffn_norm")):
+                parts[L + dst + ".weight"] = vec(b + src + ".weight")
         f.release(b)
         trim()
-    embed = _qlinear(f, [("token_embd.weight", None)])
+    parts["tok_embeddings"] = _qlinear(f, [("token_embd.weight", None)])
     f.release("token_embd.")
     trim()
-    output = _qlinear(f, [("output.weight", None)]) if "output.weight" in f.tensors else embed
-    inv_freq, scale = rope_inv_freq(cfg)
-    factors = rope_freq_factors(f)
-    if factors is not None:
-        inv_freq = inv_freq / factors
-    return FastLlama(cfg, embed, layers, vec("output_norm.weight"), output, inv_freq, scale)
+    if "output.weight" in f.tensors:
+        parts["output"] = _qlinear(f, [("output.weight", None)])
+    return FastLlama(cfg, parts, rope_freq_factors(f))
 
 
 def tokenizer_from_gguf(path) -> TextTokenizer:

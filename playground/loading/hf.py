@@ -66,18 +66,49 @@ def _weight_files(folder: Path) -> list[Path]:
 
 _LLAMA_KEYS = {
     "self_attn.q_proj": "attention.wq", "self_attn.k_proj": "attention.wk", "self_attn.v_proj": "attention.wv",
-    "self_attn.o_proj": "attention.wo", "mlp.gate_proj": "feed_forward.w1", "mlp.up_proj": "feed_forward.w3",
-    "mlp.down_proj": "feed_forward.w2", "input_layernorm": "attention_norm", "post_attention_layernorm": "ffn_norm",
+    "self_attn.o_proj": "attention.wo", "self_attn.q_norm": "attention.q_norm", "self_attn.k_norm": "attention.k_norm",
+    "mlp.gate_proj": "feed_forward.w1", "mlp.up_proj": "feed_forward.w3", "mlp.down_proj": "feed_forward.w2",
+    "input_layernorm": "attention_norm", "post_attention_layernorm": "ffn_norm",
 }
+# Gemma 2/3 name their four norms differently: post_attention_layernorm follows the attention there
+_SANDWICH_KEYS = {
+    "input_layernorm": "attention_norm", "post_attention_layernorm": "post_attention_norm",
+    "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffn_norm",
+}
+# where the language model's weights sit in multimodal checkpoints (Gemma 3 4B and up); their
+# vision tower is not loaded
+_LM_PREFIXES = ("model.language_model.", "language_model.model.", "model.")
+
+
+def _rows(v: LazyTensor, a: int, b: int) -> LazyTensor:
+    """Rows a..b of a lazy tensor (a part of a fused weight)."""
+    return LazyTensor((b - a, *v.shape[1:]), lambda: v()[a:b].contiguous(), v.names)
+
+
+def _llama_key(k: str) -> str:
+    """A llama-shaped checkpoint's key without its prefix ("layers.0.mlp.up_proj.weight", "lm_head.weight");
+    other tensors (a vision tower's) come out under names nothing maps."""
+    if k == "language_model.lm_head.weight":
+        return "lm_head.weight"
+    for prefix in _LM_PREFIXES:
+        if k.startswith(prefix):
+            return k[len(prefix):]
+    return k
 
 
 def hf_state_dict(raw_sd: dict[str, LazyTensor], cfg: ModelConfig) -> dict[str, LazyTensor]:
     """Map Hugging Face parameter names (and GPT-2's transposed Conv1D weights) onto ours; the
-    values stay lazy (read, transposed and split only when the model copies them in)."""
+    values stay lazy (read, transposed and split only when the model copies them in). Phi-3's fused
+    qkv and gate/up weights are split; Gemma's norms store w for a multiplier of 1 + w, so 1 is added."""
     sd: dict[str, LazyTensor] = {}
     if cfg.arch == "llama":
+        keys = {**_LLAMA_KEYS, **(_SANDWICH_KEYS if cfg.sandwich_norm else {})}
+        plus_one = cfg.family in ("gemma2", "gemma3")
+        q_rows, kv_rows = cfg.n_heads * cfg.head_dim, cfg.n_kv_heads * cfg.head_dim
         for k, v in raw_sd.items():
-            k = k.removeprefix("model.")
+            k = _llama_key(k)
+            if plus_one and k.endswith("norm.weight"):
+                v = LazyTensor(v.shape, lambda v=v: v().float() + 1.0, v.names)
             if k == "embed_tokens.weight":
                 sd["tok_embeddings.weight"] = v
             elif k == "norm.weight":
@@ -87,8 +118,17 @@ def hf_state_dict(raw_sd: dict[str, LazyTensor], cfg: ModelConfig) -> dict[str, 
             elif k.startswith("layers."):
                 _, i, rest = k.split(".", 2)
                 mod, _, param = rest.rpartition(".")
-                if mod in _LLAMA_KEYS:
-                    sd[f"layers.{i}.{_LLAMA_KEYS[mod]}.{param}"] = v
+                L = f"layers.{i}."
+                if mod == "self_attn.qkv_proj":  # Phi-3: q, k and v rows in one matrix
+                    for name, a, b in (("wq", 0, q_rows), ("wk", q_rows, q_rows + kv_rows),
+                                       ("wv", q_rows + kv_rows, q_rows + 2 * kv_rows)):
+                        sd[L + f"attention.{name}.{param}"] = _rows(v, a, b)
+                elif mod == "mlp.gate_up_proj":  # Phi-3: gate rows, then up rows
+                    half = v.shape[0] // 2
+                    sd[L + f"feed_forward.w1.{param}"], sd[L + f"feed_forward.w3.{param}"] = (
+                        _rows(v, 0, half), _rows(v, half, 2 * half))
+                elif mod in keys:
+                    sd[L + f"{keys[mod]}.{param}"] = v
         return sd
 
     def transposed(v: LazyTensor) -> LazyTensor:
@@ -275,12 +315,13 @@ def open_hf_folder(folder: Path) -> HFFolder:
         archs = raw.get("architectures") or []
         arch, prefix = validate.HF_ARCHS.get(archs[0] if archs else "", ("gpt2" if cfg.arch == "gpt2" else "llama", ""))
         if prefix and not any(k.startswith(prefix) for k in table):
-            prefix = ""
+            prefix = next((p for p in validate.HF_PREFIX_ALTERNATIVES if any(k.startswith(p) for k in table)), "")
         expected = {prefix + n if n != "lm_head.weight" else n: s
                     for n, s in validate.expected_tensors(arch, cfg, "hf").items()}
     found = {n: (t.shape, t.dtype) for n, t in table.items()}
     validate.check_tensors(found, expected, where, validate.HF_FLOAT_TYPES, validate.HF_FLOAT_TYPES)
     tokenizer = hf_tokenizer(folder, raw, cfg.vocab_size)
+    # the largest id the tokenizer can produce, not its count (a vocabulary's ids may have gaps)
     ids = tokenizer.tok.get_vocab(with_added_tokens=True).values()
     validate.check_token_ids(cfg.vocab_size, max(ids, default=-1) + 1, "tokenizer.json")
     size = sum(p.stat().st_size for p in files)

@@ -66,7 +66,8 @@ def dims(cfg: ModelConfig) -> dict[str, int]:
     """The symbols tensor shapes are written in."""
     q, kv = cfg.n_heads * cfg.head_dim, cfg.n_kv_heads * cfg.head_dim
     return {"vocab": cfg.vocab_size, "dim": cfg.dim, "hidden": cfg.hidden_dim, "ctx": cfg.max_seq_len,
-            "head_dim": cfg.head_dim, "half_head": cfg.head_dim // 2, "q": q, "kv": kv, "qkv": q + 2 * kv}
+            "head_dim": cfg.head_dim, "half_head": cfg.head_dim // 2, "q": q, "kv": kv, "qkv": q + 2 * kv,
+            "gate_up": 2 * cfg.hidden_dim, "half_rot": (cfg.rotary_dim or cfg.head_dim) // 2}
 
 
 def _llama_family() -> list[TensorSpec]:
@@ -88,7 +89,40 @@ def _llama_family() -> list[TensorSpec]:
         TensorSpec(L + "ffn_gate.weight", H + "mlp.gate_proj.weight", ("hidden", "dim")),
         TensorSpec(L + "ffn_up.weight", H + "mlp.up_proj.weight", ("hidden", "dim")),
         TensorSpec(L + "ffn_down.weight", H + "mlp.down_proj.weight", ("dim", "hidden")),
+        TensorSpec(L + "attn_q_norm.weight", H + "self_attn.q_norm.weight", ("head_dim",), when="qk_norm"),  # Qwen3
+        TensorSpec(L + "attn_k_norm.weight", H + "self_attn.k_norm.weight", ("head_dim",), when="qk_norm"),
     ]
+
+
+def _gemma() -> list[TensorSpec]:
+    """Gemma 2 and 3: four norms per layer (Hugging Face's post_attention_layernorm follows the attention
+    here), QK-norm in Gemma 3, tied embeddings."""
+    L, H = "blk.{i}.", "layers.{i}."
+    out = [t for t in _llama_family() if "norm" not in t.gguf or t.gguf in ("output_norm.weight",)]
+    out += [
+        TensorSpec(L + "attn_norm.weight", H + "input_layernorm.weight", ("dim",)),
+        TensorSpec(L + "post_attention_norm.weight", H + "post_attention_layernorm.weight", ("dim",)),
+        TensorSpec(L + "ffn_norm.weight", H + "pre_feedforward_layernorm.weight", ("dim",)),
+        TensorSpec(L + "post_ffw_norm.weight", H + "post_feedforward_layernorm.weight", ("dim",)),
+        TensorSpec(L + "attn_q_norm.weight", H + "self_attn.q_norm.weight", ("head_dim",), when="qk_norm"),
+        TensorSpec(L + "attn_k_norm.weight", H + "self_attn.k_norm.weight", ("head_dim",), when="qk_norm"),
+    ]
+    return out
+
+
+def _phi3() -> list[TensorSpec]:
+    """Phi-3 and Phi-4-mini: q/k/v in one matrix, gate and up in another; LongRoPE's factors."""
+    L, H = "blk.{i}.", "layers.{i}."
+    fused = {"attn_q", "attn_k", "attn_v", "ffn_gate", "ffn_up"}
+    out = [t for t in _llama_family() if not any(t.gguf.startswith(L + n + ".") for n in fused)
+           and "q_norm" not in t.gguf and "k_norm" not in t.gguf]
+    out += [
+        TensorSpec(L + "attn_qkv.weight", H + "self_attn.qkv_proj.weight", ("qkv", "dim")),
+        TensorSpec(L + "ffn_up.weight", H + "mlp.gate_up_proj.weight", ("gate_up", "dim")),
+        TensorSpec("rope_factors_long.weight", "", ("half_rot",), when="optional"),
+        TensorSpec("rope_factors_short.weight", "", ("half_rot",), when="optional"),
+    ]
+    return out
 
 
 def _gpt2() -> list[TensorSpec]:
@@ -115,6 +149,11 @@ SPECS: dict[str, list[TensorSpec]] = {
     "llama": _llama_family(),
     "mistral": _llama_family(),
     "qwen2": _llama_family(),
+    "qwen3": _llama_family(),
+    "smollm3": _llama_family(),
+    "gemma2": _gemma(),
+    "gemma3": _gemma(),
+    "phi3": _phi3(),
     "gpt2": _gpt2(),
 }
 # Hugging Face `architectures[0]` → (its SPECS entry, the prefix its checkpoints put on every name)
@@ -122,8 +161,17 @@ HF_ARCHS: dict[str, tuple[str, str]] = {
     "LlamaForCausalLM": ("llama", "model."),
     "MistralForCausalLM": ("mistral", "model."),
     "Qwen2ForCausalLM": ("qwen2", "model."),
+    "Qwen3ForCausalLM": ("qwen3", "model."),
+    "SmolLM3ForCausalLM": ("smollm3", "model."),
+    "Gemma2ForCausalLM": ("gemma2", "model."),
+    "Gemma3ForCausalLM": ("gemma3", "model."),
+    # the text part of the multimodal checkpoints (transformers 5's names; 4's were language_model.model.)
+    "Gemma3ForConditionalGeneration": ("gemma3", "model.language_model."),
+    "Phi3ForCausalLM": ("phi3", "model."),
     "GPT2LMHeadModel": ("gpt2", "transformer."),
 }
+# where a family's checkpoints may put their names instead (older transformers)
+HF_PREFIX_ALTERNATIVES = ("language_model.model.",)
 
 # What a tensor may be stored as. Matrices: anything we can dequantize; vectors (norms, biases): floats.
 GGUF_MATRIX_TYPES = frozenset({
@@ -211,6 +259,34 @@ def check_config(cfg: ModelConfig, where: str) -> None:
         kind = sc.get("rope_type", sc.get("type"))
         if kind is not None and not isinstance(kind, str):
             raise ConfigError(f"{where}: the RoPE scaling type {kind!r} is not a name")
+        for key in ("long_factor", "short_factor"):  # LongRoPE: one divisor per rotated pair
+            v = sc.get(key)
+            if v is not None and (not isinstance(v, list) or len(v) != (cfg.rotary_dim or cfg.head_dim) // 2):
+                raise ConfigError(f"{where}: the RoPE {key} needs {(cfg.rotary_dim or cfg.head_dim) // 2} numbers")
+            for x in v or ():
+                _finite(x, f"a RoPE {key}", where, 0.0, 1e6)
+    _check_family_switches(cfg, where)
+
+
+def _check_family_switches(cfg: ModelConfig, where: str) -> None:
+    """The switches of the families beyond Llama (model/config.py): sane values only."""
+    for name in ("qk_norm", "sandwich_norm"):
+        if not isinstance(getattr(cfg, name), bool):
+            raise ConfigError(f"{where}: {name} is {getattr(cfg, name)!r}, not true or false")
+    _finite(cfg.embed_scale, "the embedding scale", where, 0.0, 1e4)
+    for name, what in (("attn_scale", "the attention scale"), ("attn_softcap", "the attention soft-cap"),
+                       ("final_softcap", "the logit soft-cap"), ("rope_local_theta", "the sliding layers' RoPE base")):
+        v = getattr(cfg, name)
+        if v is not None:
+            _finite(v, what, where, 0.0, 1e12)
+    w = cfg.sliding_window
+    if w is not None and (isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= LIMITS["max_seq_len"]):
+        raise ConfigError(f"{where}: the sliding window {w!r} is not a sane length")
+    for name, ok in (("layer_types", lambda v: v in ("sliding_attention", "full_attention")),
+                     ("rope_layers", lambda v: isinstance(v, bool))):
+        per = getattr(cfg, name)
+        if per is not None and (not isinstance(per, list) or len(per) != cfg.n_layers or not all(map(ok, per))):
+            raise ConfigError(f"{where}: {name} must give each of the {cfg.n_layers} layers a valid entry")
 
 
 def _finite(v, what: str, where: str, lo: float, hi: float) -> None:

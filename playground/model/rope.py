@@ -19,21 +19,35 @@ import torch
 from .config import ModelConfig
 
 
-def rope_inv_freq(cfg: ModelConfig) -> tuple[torch.Tensor, float]:
-    """Inverse frequencies (hs/2,) and the cos/sin scale ("attention factor") for RoPE.
+def rope_inv_freq(cfg: ModelConfig, local: bool = False, long: bool = False) -> tuple[torch.Tensor, float]:
+    """Inverse frequencies (rd/2,) and the cos/sin scale ("attention factor") for RoPE, where rd is
+    the number of coordinates turned (the head size, or Phi's partial rotary_dim).
 
-    Plain RoPE rotates pair i of each head by position * theta^(-2i/hs). The scaling variants
+    Plain RoPE rotates pair i of each head by position * theta^(-2i/rd). The scaling variants
     stretch the slow (long-wavelength) pairs so a model reaches past its training context:
     "linear" divides every frequency, "llama3" only the low ones with a smooth ramp between,
-    "yarn" blends interpolated and extrapolated frequencies and rescales cos/sin.
+    "yarn" blends interpolated and extrapolated frequencies and rescales cos/sin, "longrope"
+    (Phi-3) divides each frequency by its own factor, one set for short sequences and one (`long`)
+    past the training length. `local`: the sliding layers' own unscaled base (Gemma 3).
     """
-    hs = cfg.head_dim
-    inv_freq = 1.0 / (cfg.rope_theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
-    sc = dict(cfg.rope_scaling or {})
+    hs = cfg.rotary_dim or cfg.head_dim
+    theta = cfg.rope_local_theta if local else cfg.rope_theta
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs))
+    sc = {} if local else dict(cfg.rope_scaling or {})
     kind = sc.get("rope_type", sc.get("type", "default"))
     attention_factor = 1.0
     if kind in (None, "default"):
         pass
+    elif kind in ("longrope", "su"):
+        orig = sc["original_max_position_embeddings"]
+        factors = torch.tensor(sc["long_factor" if long else "short_factor"], dtype=torch.float64)
+        if factors.numel() != hs // 2:
+            raise ValueError(f"longrope has {factors.numel()} factors for {hs // 2} frequencies")
+        inv_freq = (1.0 / (factors * theta ** (torch.arange(0, hs, 2, dtype=torch.float64) / hs)))
+        attention_factor = sc.get("attention_factor")
+        if attention_factor is None:
+            factor = sc.get("factor") or cfg.max_seq_len / orig
+            attention_factor = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(orig))
     elif kind == "linear":
         inv_freq = inv_freq / sc["factor"]
     elif kind == "llama3":
@@ -74,7 +88,7 @@ def rope_inv_freq(cfg: ModelConfig) -> tuple[torch.Tensor, float]:
         extrapolation = 1 - ramp
         inv_freq = (inv_freq / factor) * (1 - extrapolation) + inv_freq * extrapolation
     else:
-        raise ValueError(f"unsupported RoPE scaling type {kind!r} (supported: linear, llama3, yarn)")
+        raise ValueError(f"unsupported RoPE scaling type {kind!r} (supported: linear, llama3, yarn, longrope)")
     return inv_freq.float(), float(attention_factor)
 
 
@@ -85,18 +99,40 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x (..., T, hs) rotated by the table rows cos, sin (T, hs): x·cos + rotate_half(x)·sin."""
-    return x * cos + rotate_half(x) * sin
+    """x (..., T, hs) rotated by the table rows cos, sin (T, rd): x·cos + rotate_half(x)·sin on the
+    first rd coordinates (all of them, unless the model turns only part of each head)."""
+    rd = cos.shape[-1]
+    if rd == x.shape[-1]:
+        return x * cos + rotate_half(x) * sin
+    xr, rest = x[..., :rd], x[..., rd:]
+    return torch.cat((xr * cos + rotate_half(xr) * sin, rest), dim=-1)
+
+
+def make_rotary(cfg: ModelConfig, local: bool = False, freq_factors: torch.Tensor | None = None) -> Rotary:
+    """The RoPE table of a model (or of its sliding layers, `local`). freq_factors: per-frequency
+    divisors some GGUF files store instead of a scaling type (Llama 3.1's rope_freqs)."""
+    inv_freq, scale = rope_inv_freq(cfg, local)
+    if freq_factors is not None and not local:
+        inv_freq = inv_freq / freq_factors.float()
+    sc = {} if local else (cfg.rope_scaling or {})
+    long = None
+    if sc.get("rope_type", sc.get("type")) in ("longrope", "su"):
+        long = rope_inv_freq(cfg, long=True)[0], int(sc["original_max_position_embeddings"])
+    return Rotary(inv_freq, scale, cfg.max_seq_len, long)
 
 
 class Rotary:
-    """cos and sin of position × frequency for positions 0..n, as (n, hs) tables [c, c] and [s, s]
-    (already multiplied by the scaling's attention factor), computed once and extended on demand."""
+    """cos and sin of position × frequency for positions 0..n, as (n, rd) tables [c, c] and [s, s]
+    (already multiplied by the scaling's attention factor), computed once and extended on demand.
+    `long` (longrope): other frequencies, used for every position of a pass that reaches past
+    `switch_at` positions (as Hugging Face does)."""
 
-    def __init__(self, inv_freq: torch.Tensor, scale: float = 1.0, limit: int | None = None):
-        self.inv_freq = inv_freq.float().contiguous()  # (hs/2,)
+    def __init__(self, inv_freq: torch.Tensor, scale: float = 1.0, limit: int | None = None,
+                 long: tuple[torch.Tensor, int] | None = None):
+        self.inv_freq = inv_freq.float().contiguous()  # (rd/2,)
         self.scale = float(scale)
         self.limit = limit  # the most positions ever asked for (the model's context)
+        self.long = None if long is None else (Rotary(long[0], scale, limit), long[1])
         self.cos = self.sin = torch.empty(0, 2 * self.inv_freq.numel())
         self._dtype_cache: dict[torch.dtype, tuple[torch.Tensor, torch.Tensor]] = {}
 
@@ -117,7 +153,9 @@ class Rotary:
         self._dtype_cache = {}
 
     def table(self, start: int, T: int, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rows start..start+T of (cos, sin), each (T, hs), in dtype."""
+        """Rows start..start+T of (cos, sin), each (T, rd), in dtype."""
+        if self.long is not None and start + T > self.long[1]:
+            return self.long[0].table(start, T, dtype)
         self.ensure(start + T)
         if dtype == torch.float32:
             return self.cos[start : start + T], self.sin[start : start + T]
@@ -128,4 +166,5 @@ class Rotary:
 
     def to(self, device: torch.device | str) -> Rotary:
         """The same table on another device."""
-        return Rotary(self.inv_freq.to(device), self.scale, self.limit)
+        long = None if self.long is None else (self.long[0].inv_freq.to(device), self.long[1])
+        return Rotary(self.inv_freq.to(device), self.scale, self.limit, long)

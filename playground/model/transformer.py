@@ -1,9 +1,21 @@
-"""A decoder-only Transformer for the Llama family (Llama 2/3, SmolLM, Mistral, Qwen2) and GPT-2.
+"""A decoder-only Transformer: the Llama shape (Llama 2/3, Mistral, Qwen 2/3, Gemma 2/3, Phi-3/4,
+SmolLM 2/3) and GPT-2, in one readable file with config switches.
 
-Follows Hugging Face `transformers`' LlamaForCausalLM / Qwen2ForCausalLM / GPT2LMHeadModel
-numerically (tests check logits to 1e-4), written in the nanoGPT / gpt-fast style: one config
-dataclass, one KV cache module, attention with a fast path (SDPA) and a written-out path that
-returns its probabilities for the attention viewer.
+Follows Hugging Face `transformers`' *ForCausalLM classes numerically (tests check logits to
+1e-4 on tiny random configs of each family), written in the nanoGPT / gpt-fast style: one config
+dataclass (config.py), one KV cache module (cache.py), one RoPE table (rope.py), attention with a
+fast path (SDPA) and a written-out path that returns its probabilities (attention.py).
+
+How the families differ, as switches of ModelConfig:
+- the MLP's gate: SwiGLU (silu) or GeGLU (gelu_tanh, Gemma); GPT-2's plain GELU MLP;
+- norms: one before attention and one before the MLP; Gemma 2/3 add one after each (sandwich);
+  QK-norm (Qwen3, Gemma 3) normalizes each head's q and k; Gemma's (1 + w) weights are folded in
+  at load, so every RMSNorm here multiplies by its weight;
+- embeddings scaled by sqrt(C) (Gemma); logits and attention scores soft-capped (Gemma 2);
+- attention: a sliding window on some or all layers (Gemma, Mistral, Phi-3), each kind of layer
+  with its own RoPE base (Gemma 3); layers without RoPE (SmolLM3); RoPE on part of each head (Phi).
+
+The fast CPU path (fast.py) is this same model with quantized layers swapped in.
 
 Shapes use one vocabulary: B batch, T query length, S key length, nh heads, nkv key/value
 heads, hs head size, C model width.
@@ -17,15 +29,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .attention import attend, causal_mask
 from .cache import KVCache
 from .config import ModelConfig
-from .rope import Rotary, apply_rope, rope_inv_freq
+from .rope import Rotary, apply_rope, make_rotary, rope_inv_freq
 
 __all__ = ["KVCache", "Transformer", "causal_mask", "rope_inv_freq"]
 
 
 # ---------------------------------------------------------------------------- blocks
 class RMSNorm(nn.Module):
+    """x / rms(x) · weight, computed in float32 (Hugging Face's LlamaRMSNorm)."""
+
     def __init__(self, dim: int, eps: float):
         super().__init__()
         self.eps = eps
@@ -38,72 +53,73 @@ class RMSNorm(nn.Module):
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, layer: int):
         super().__init__()
         self.nh, self.nkv, self.hs = cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+        self.layer = layer
         qkv_bias = cfg.qkv_bias or cfg.bias
         self.wq = nn.Linear(cfg.dim, self.nh * self.hs, bias=qkv_bias)
         self.wk = nn.Linear(cfg.dim, self.nkv * self.hs, bias=qkv_bias)
         self.wv = nn.Linear(cfg.dim, self.nkv * self.hs, bias=qkv_bias)
         self.wo = nn.Linear(self.nh * self.hs, cfg.dim, bias=cfg.bias)
+        self.wqkv: nn.Module | None = None  # the fast path's fused q/k/v product (it then drops wq, wk, wv)
+        self.q_norm = RMSNorm(self.hs, cfg.norm_eps) if cfg.qk_norm else None
+        self.k_norm = RMSNorm(self.hs, cfg.norm_eps) if cfg.qk_norm else None
+        self.scale = cfg.attn_scale  # None: 1/sqrt(hs)
+        self.softcap = cfg.attn_softcap
+        self.window = cfg.window(layer)
         self.dropout = cfg.dropout
-        self.use_rope = cfg.arch == "llama"
 
-    def forward(self, x, rope, start: int, cache: KVCache | None, layer: int, need_weights: bool):
+    def project(self, x: torch.Tensor):
+        """q (B, T, nh, hs), k and v (B, T, nkv, hs)."""
         B, T, _ = x.shape
-        q = self.wq(x).view(B, T, self.nh, self.hs).transpose(1, 2)  # (B, nh, T, hs)
-        k = self.wk(x).view(B, T, self.nkv, self.hs).transpose(1, 2)  # (B, nkv, T, hs)
-        v = self.wv(x).view(B, T, self.nkv, self.hs).transpose(1, 2)  # (B, nkv, T, hs)
-        if self.use_rope:
-            cos, sin = rope  # (T, hs)
+        if self.wqkv is not None:
+            qkv = self.wqkv(x).view(B, T, self.nh + 2 * self.nkv, self.hs)
+            return qkv.split((self.nh, self.nkv, self.nkv), dim=2)
+        return (self.wq(x).view(B, T, self.nh, self.hs), self.wk(x).view(B, T, self.nkv, self.hs),
+                self.wv(x).view(B, T, self.nkv, self.hs))
+
+    def forward(self, x, rope, start: int, cache: KVCache | None, need_weights):
+        B, T, _ = x.shape
+        q, k, v = self.project(x)
+        if self.q_norm is not None:  # QK-norm: each head's q and k scaled to unit RMS
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # (B, nh | nkv, T, hs)
+        if rope is not None:
+            cos, sin = rope  # (T, rd)
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:
-            k, v = cache.update(layer, start, k, v)  # (B, nkv, S, hs)
-        S = k.shape[2]
-        weights = None
-        if need_weights:
-            # Written-out attention: softmax(q k^T / sqrt(hs)) with the future masked.
-            rep = self.nh // self.nkv
-            kr = k.repeat_interleave(rep, dim=1)  # (B, nh, S, hs)
-            vr = v.repeat_interleave(rep, dim=1)
-            att = (q @ kr.transpose(-2, -1)) / math.sqrt(self.hs)  # (B, nh, T, S)
-            mask = causal_mask(T, S, start, x.device)
-            att = att.masked_fill(~mask, float("-inf"))
-            weights = torch.softmax(att.float(), dim=-1).to(q.dtype)
-            y = weights @ vr  # (B, nh, T, hs)
+            k, v = cache.update(self.layer, start, k, v)  # (B, nkv, S, hs), in the cache's dtype
+        q = q.to(k.dtype)
+        if self.training and self.dropout and not need_weights:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout, scale=self.scale,
+                                               enable_gqa=self.nh != self.nkv)
+            weights = None
         else:
-            dropout = self.dropout if self.training else 0.0
-            if T == S:
-                y = F.scaled_dot_product_attention(
-                    q, k, v, is_causal=T > 1, dropout_p=dropout, enable_gqa=self.nh != self.nkv
-                )
-            else:
-                mask = causal_mask(T, S, start, x.device) if T > 1 else None
-                y = F.scaled_dot_product_attention(
-                    q, k, v, attn_mask=mask, dropout_p=dropout, enable_gqa=self.nh != self.nkv
-                )
-        y = y.transpose(1, 2).reshape(B, T, self.nh * self.hs)  # (B, T, nh*hs)
+            y, weights = attend(q, k, v, start, self.scale, self.window, self.softcap, need_weights, self.layer)
+        y = y.transpose(1, 2).reshape(B, T, self.nh * self.hs).to(x.dtype)  # (B, T, nh*hs)
         return self.wo(y), weights
 
 
-def causal_mask(T: int, S: int, start: int, device) -> torch.Tensor:
-    """(T, S) booleans: query i (at position start+i) may see key j when j <= start+i."""
-    q_pos = torch.arange(start, start + T, device=device)[:, None]
-    k_pos = torch.arange(S, device=device)[None, :]
-    return k_pos <= q_pos
-
-
-class SwiGLU(nn.Module):
-    """Llama MLP: w2(silu(w1 x) * w3 x)."""
+class GatedMLP(nn.Module):
+    """w2(act(w1 x) · w3 x): SwiGLU (act = silu, Llama) or GeGLU (act = tanh-approximated GELU, Gemma)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.w1 = nn.Linear(cfg.dim, cfg.hidden_dim, bias=cfg.bias)  # gate
         self.w3 = nn.Linear(cfg.dim, cfg.hidden_dim, bias=cfg.bias)  # up
         self.w2 = nn.Linear(cfg.hidden_dim, cfg.dim, bias=cfg.bias)  # down
+        self.w13: nn.Module | None = None  # the fast path's fused gate and up product
+        self.hidden = cfg.hidden_dim
+        self.gelu = cfg.mlp_act == "gelu_tanh"
 
     def forward(self, x):
-        return self.w2(F.silu(self.w1(x)) * self.w3(x))
+        if self.w13 is not None:
+            gate, up = self.w13(x).split(self.hidden, dim=-1)
+        else:
+            gate, up = self.w1(x), self.w3(x)
+        gate = F.gelu(gate, approximate="tanh") if self.gelu else F.silu(gate)
+        return self.w2(gate * up)
 
 
 class GeluMLP(nn.Module):
@@ -118,26 +134,33 @@ class GeluMLP(nn.Module):
         return self.proj(F.gelu(self.fc(x), approximate="tanh"))
 
 
-def make_norm(cfg: ModelConfig) -> nn.Module:
+def make_norm(cfg: ModelConfig, dim: int | None = None) -> nn.Module:
     if cfg.arch == "llama":
-        return RMSNorm(cfg.dim, cfg.norm_eps)
-    return nn.LayerNorm(cfg.dim, eps=cfg.norm_eps, bias=cfg.bias)
+        return RMSNorm(dim or cfg.dim, cfg.norm_eps)
+    return nn.LayerNorm(dim or cfg.dim, eps=cfg.norm_eps, bias=cfg.bias)
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, layer: int):
         super().__init__()
         self.attention_norm = make_norm(cfg)
-        self.attention = Attention(cfg)
+        self.attention = Attention(cfg, layer)
         self.ffn_norm = make_norm(cfg)
-        self.feed_forward = SwiGLU(cfg) if cfg.arch == "llama" else GeluMLP(cfg)
+        self.feed_forward = GatedMLP(cfg) if cfg.arch == "llama" else GeluMLP(cfg)
+        # Gemma's sandwich: the attention's and the MLP's outputs are normalized too
+        self.post_attention_norm = make_norm(cfg) if cfg.sandwich_norm else None
+        self.post_ffn_norm = make_norm(cfg) if cfg.sandwich_norm else None
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x, rope, start, cache, layer, need_weights):
-        h, weights = self.attention(self.attention_norm(x), rope, start, cache, layer, need_weights)
+    def forward(self, x, rope, start, cache, need_weights):
+        h, weights = self.attention(self.attention_norm(x), rope, start, cache, need_weights)
+        if self.post_attention_norm is not None:
+            h = self.post_attention_norm(h)
         x = x + self.drop(h)
-        x = x + self.drop(self.feed_forward(self.ffn_norm(x)))
-        return x, weights
+        h = self.feed_forward(self.ffn_norm(x))
+        if self.post_ffn_norm is not None:
+            h = self.post_ffn_norm(h)
+        return x + self.drop(h), weights
 
 
 # ---------------------------------------------------------------------------- model
@@ -148,17 +171,17 @@ class Transformer(nn.Module):
         self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
         self.pos_embeddings = nn.Embedding(cfg.max_seq_len, cfg.dim) if cfg.arch == "gpt2" else None
         self.drop = nn.Dropout(cfg.dropout)
-        self.layers = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.layers = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
         self.norm = make_norm(cfg)
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.output.weight = self.tok_embeddings.weight
-        self.rotary = Rotary(*rope_inv_freq(cfg), limit=cfg.max_seq_len) if cfg.arch == "llama" else None
+        self.set_rope()
         self.cache: KVCache | None = None
 
     @property
     def device(self) -> torch.device:
-        return self.tok_embeddings.weight.device
+        return self.norm.weight.device
 
     # -- set-up ---------------------------------------------------------------
     def init_weights(self, seed: int | None = None) -> None:
@@ -172,36 +195,57 @@ class Transformer(nn.Module):
             elif name.endswith("bias"):
                 nn.init.zeros_(p)
 
+    def set_rope(self, freq_factors: torch.Tensor | None = None) -> None:
+        """The RoPE tables: one for the model, and the sliding layers' own where they have one.
+        freq_factors: per-frequency divisors a GGUF file may store (Llama 3.1)."""
+        cfg = self.config
+        self.rotary: Rotary | None = make_rotary(cfg, freq_factors=freq_factors) if cfg.arch == "llama" else None
+        self.rotary_local = make_rotary(cfg, local=True) if cfg.rope_local_theta is not None else None
+
     def setup_cache(self, max_len: int | None = None, batch: int = 1) -> KVCache:
         """An empty cache for max_len positions (at most the context); forward passes grow it as needed."""
         cfg = self.config
         max_len = min(max_len or cfg.max_seq_len, cfg.max_seq_len)
-        p = self.tok_embeddings.weight
-        self.cache = KVCache(cfg.n_layers, batch, cfg.n_kv_heads, max_len, cfg.head_dim, p.dtype, p.device)
+        self.cache = KVCache(cfg.n_layers, batch, cfg.n_kv_heads, max_len, cfg.head_dim, self.cache_dtype, self.device)
         return self.cache
 
-    def rope(self, start: int, T: int, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """cos, sin (T, hs) for positions start..start+T, in x's dtype and on its device."""
+    @property
+    def cache_dtype(self) -> torch.dtype:
+        return self.norm.weight.dtype
+
+    def _ropes(self, start: int, T: int, x: torch.Tensor) -> list:
+        """Each layer's cos, sin (T, rd) for positions start..start+T (None: that layer has no RoPE)."""
+        cfg = self.config
         if self.rotary is None:
-            return None
+            return [None] * cfg.n_layers
         if self.rotary.inv_freq.device != x.device:
             self.rotary = self.rotary.to(x.device)
-        return self.rotary.table(start, T, x.dtype)
+            self.rotary_local = self.rotary_local and self.rotary_local.to(x.device)
+        main = self.rotary.table(start, T, x.dtype)
+        local = self.rotary_local.table(start, T, x.dtype) if self.rotary_local is not None else main
+        return [(local if cfg.local_rope(i) else main) if cfg.uses_rope(i) else None for i in range(cfg.n_layers)]
 
     # -- the CausalLM interface (interface.py) ------------------------------------
     def embed(self, idx: torch.Tensor) -> torch.Tensor:
-        """The residual stream's first value for tokens idx: their embeddings."""
-        return self.tok_embeddings(idx)
+        """The residual stream's first value for tokens idx: their embeddings (scaled, for Gemma)."""
+        x = self.tok_embeddings(idx)
+        if self.config.embed_scale != 1.0:  # in the weights' dtype, as Hugging Face rounds it
+            x = x * torch.tensor(self.config.embed_scale, dtype=x.dtype)
+        return x
 
     def unembed(self, h: torch.Tensor) -> torch.Tensor:
-        """Logits (float32) for residual-stream vectors: final norm, then the output layer (logit lens)."""
-        return self.output(self.norm(h.to(self.tok_embeddings.weight.dtype))).float()
+        """Logits (float32) for residual-stream vectors: final norm, output layer, soft-capping (logit lens)."""
+        logits = self.output(self.norm(h.to(self.norm.weight.dtype)))
+        cap = self.config.final_softcap
+        if cap is not None:
+            logits = torch.tanh(logits / cap) * cap
+        return logits.float()
 
     def runs_own_threads(self) -> bool:
         return False
 
     def describe(self) -> str:
-        return f"reference · {str(self.tok_embeddings.weight.dtype).removeprefix('torch.')}"
+        return f"reference · {str(self.norm.weight.dtype).removeprefix('torch.')}"
 
     # -- forward ----------------------------------------------------------------
     def forward(
@@ -209,7 +253,7 @@ class Transformer(nn.Module):
         idx: torch.Tensor,
         start: int = 0,
         use_cache: bool = False,
-        need_weights: bool = False,
+        need_weights=False,
         return_hidden: bool = False,
         last_only: bool = False,
     ):
@@ -234,19 +278,17 @@ class Transformer(nn.Module):
         if self.pos_embeddings is not None:
             x = x + self.pos_embeddings(torch.arange(start, start + T, device=idx.device))
         x = self.drop(x)
-        rope = self.rope(start, T, x)
+        ropes = self._ropes(start, T, x)
         attn, hidden = [], [x] if return_hidden else None
         for i, layer in enumerate(self.layers):
-            x, w = layer(x, rope, start, cache, i, bool(need_weights))
-            if callable(need_weights):  # a sink takes each layer's weights as they come: (layer, w, first head)
-                need_weights(i, w, 0)
-            elif need_weights:
+            x, w = layer(x, ropes[i], start, cache, need_weights)
+            if need_weights and not callable(need_weights):
                 attn.append(w)
             if return_hidden:
                 hidden.append(x)
         if last_only:  # a prefill needs only the next token's logits
             x = x[:, -1:]
-        logits = self.output(self.norm(x))
+        logits = self.unembed(x)
         if not (need_weights or return_hidden):
             return logits
         return logits, {"attentions": attn, "hidden": hidden}

@@ -1,13 +1,14 @@
-"""Conversation history (SQLite, stdlib only). See store.py."""
+"""Conversation history (SQLite, stdlib only): store.py (the database), migrations.py (named
+schema changes), exchange.py (JSON and Markdown export, import), writer.py (batched writes)."""
 
-from .store import (
-    Store,
+from .exchange import (
     StoreError,
     conversation_from_dict,
     conversation_to_dict,
     conversation_to_markdown,
     write_atomically,
 )
+from .store import Store
 from .writer import BatchedWriter
 
 __all__ = ["Store", "StoreError", "BatchedWriter", "conversation_to_dict", "conversation_from_dict",

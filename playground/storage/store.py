@@ -5,8 +5,10 @@
 - The user's message is committed before generation starts; a streaming reply is rewritten in
   batches (the caller decides how often, e.g. every 250 ms), so a crash loses at most a batch.
 - Schema changes are named migrations (`m001_…`), applied once and recorded.
-- A row that cannot be read (bad JSON, unknown role) is moved to `quarantine` and reported;
-  it never stops the rest of the history from loading.
+- A row that cannot be read (bad JSON, unknown role, a damaged reply record) is moved to
+  `quarantine` with every reply under it, and reported once; it never stops the rest of the
+  history from loading.
+- A reply's typed `ReplyRecord` (records.py) has its own column; `meta` keeps the rest.
 - Deletion is soft (undo restores it); a reply streaming into a deleted conversation keeps
   writing safely.
 - Two windows or two app instances may share a database: SQLite serialises the writes
@@ -18,81 +20,24 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..conversation import Conversation, Message
-
-ROLES = {"user", "assistant"}
-FORMAT_VERSION = 1  # of exported JSON
-
-
-class StoreError(Exception):
-    """A write or read of the history failed (disk full, read-only folder, locked database)."""
-
-
-def _run(db: sqlite3.Connection, script: str) -> None:
-    """Run statements one by one (executescript would commit the migration's transaction)."""
-    for stmt in script.split(";"):
-        if stmt.strip():
-            db.execute(stmt)
-
-
-def m001_initial(db: sqlite3.Connection) -> None:
-    _run(
-        db,
-        """
-        CREATE TABLE conversations (
-            id INTEGER PRIMARY KEY,
-            title TEXT NOT NULL DEFAULT '',
-            system_prompt TEXT NOT NULL DEFAULT '',
-            created REAL NOT NULL,
-            updated REAL NOT NULL,
-            pinned INTEGER NOT NULL DEFAULT 0,
-            deleted REAL
-        );
-        CREATE TABLE messages (
-            id INTEGER PRIMARY KEY,
-            conversation_id INTEGER NOT NULL REFERENCES conversations(id),
-            parent_id INTEGER REFERENCES messages(id),
-            position INTEGER NOT NULL DEFAULT 0,
-            role TEXT NOT NULL,
-            text TEXT NOT NULL DEFAULT '',
-            meta TEXT NOT NULL DEFAULT '{}',
-            created REAL NOT NULL
-        );
-        CREATE INDEX messages_by_conversation ON messages(conversation_id);
-        """
-    )
-
-
-def m002_branches_and_settings(db: sqlite3.Connection) -> None:
-    """Which version of each message is shown, the conversation's sampling parameters and model."""
-    _run(
-        db,
-        """
-        ALTER TABLE messages ADD COLUMN active INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE conversations ADD COLUMN root_active INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE conversations ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
-        ALTER TABLE conversations ADD COLUMN model_path TEXT NOT NULL DEFAULT '';
-        CREATE TABLE quarantine (
-            id INTEGER PRIMARY KEY,
-            source_table TEXT NOT NULL,
-            source_id INTEGER,
-            row_json TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            at REAL NOT NULL
-        );
-        """
-    )
-
-
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_branches_and_settings]
+from ..records import ReplyRecord
+from .exchange import (
+    FORMAT_VERSION,
+    ROLES,
+    StoreError,
+    conversation_from_dict,
+    conversation_to_dict,
+    meta_json,
+    record_json,
+)
+from .migrations import MIGRATIONS
 
 
 @dataclass
@@ -229,23 +174,31 @@ class Store:
         position = msg.parent.children.index(msg) if msg.parent is not None else 0
         with self._tx():
             cur = self.db.execute(
-                "INSERT INTO messages (conversation_id, parent_id, position, role, text, meta, created, active) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (cid, parent_id, position, msg.role, msg.text, _meta_json(msg.meta), time.time(), msg.active),
+                "INSERT INTO messages (conversation_id, parent_id, position, role, text, meta, record, created, "
+                "active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (cid, parent_id, position, msg.role, msg.text, meta_json(msg.meta), record_json(msg), time.time(),
+                 msg.active),
             )
             msg.meta["db_id"] = cur.lastrowid
             self._save_active(conv, msg.parent)
             self.db.execute("UPDATE conversations SET updated=?, title=? WHERE id=?", (time.time(), conv.title, cid))
         return msg.meta["db_id"]
 
-    def update_message(self, msg: Message, conv: Conversation | None = None) -> None:
-        """Rewrite a message's text and meta (a streaming reply's batch, or its final state)."""
+    def update_message(self, msg: Message, conv: Conversation | None = None, text: str | None = None,
+                       with_record: bool = True) -> None:
+        """Rewrite a message's text and meta, and its record unless told not to (a streaming reply's
+        batch writes its text; its record, which only grows, is written when it ends). `text`: the
+        text as it was when the write was asked for (a writer thread's snapshot)."""
         mid = msg.meta.get("db_id")
         if mid is None:
             raise StoreError("the message was never stored")
+        text = msg.text if text is None else text
         with self._tx():
-            self.db.execute("UPDATE messages SET text=?, meta=?, active=? WHERE id=?",
-                            (msg.text, _meta_json(msg.meta), msg.active, mid))
+            if with_record:
+                self.db.execute("UPDATE messages SET text=?, meta=?, record=? WHERE id=?",
+                                (text, meta_json(msg.meta), record_json(msg), mid))
+            else:
+                self.db.execute("UPDATE messages SET text=?, meta=? WHERE id=?", (text, meta_json(msg.meta), mid))
             if conv is not None:
                 self.db.execute("UPDATE conversations SET updated=? WHERE id=?", (time.time(), self._cid(conv)))
 
@@ -261,7 +214,8 @@ class Store:
             self.db.execute("UPDATE messages SET active=? WHERE id=?", (parent.active, parent.meta["db_id"]))
 
     def load(self, cid: int) -> Conversation:
-        """The whole tree of a conversation. Unreadable rows are quarantined and reported."""
+        """The whole tree of a conversation. A row that cannot be read is quarantined with the replies
+        under it (they would be orphans) and reported once."""
         with self._lock:
             row = self.db.execute(
                 "SELECT title, system_prompt, root_active, params, model_path FROM conversations WHERE id=?", (cid,)
@@ -269,30 +223,39 @@ class Store:
             if row is None:
                 raise StoreError(f"conversation {cid} does not exist")
             rows = self.db.execute(
-                "SELECT id, parent_id, position, role, text, meta, active FROM messages "
+                "SELECT id, parent_id, position, role, text, meta, active, record FROM messages "
                 "WHERE conversation_id=? ORDER BY parent_id IS NOT NULL, parent_id, position, id", (cid,)
             ).fetchall()
         conv = Conversation(system_prompt=row[1], title=row[0])
         conv.meta.update(db_id=cid, params=_loads(row[3], {}), model_path=row[4])
         nodes: dict[int, Message] = {}
-        bad: list[tuple[tuple, str]] = []
-        for mid, parent_id, _pos, role, text, meta_json, active in rows:
-            if role not in ROLES:
-                bad.append(((mid, parent_id, role, text, meta_json), f"unknown role {role!r}"))
+        bad: dict[int, tuple[tuple, str]] = {}  # row id → (row, why); a parent before its replies
+        for mid, parent_id, _pos, role, text, meta_json_, active, record_json_ in rows:
+            raw = (mid, parent_id, role, text, meta_json_, record_json_)
+            if parent_id is not None and parent_id in bad:
+                bad[mid] = (raw, f"a reply under message {_root_of(bad, parent_id)}")
                 continue
             try:
-                meta = json.loads(meta_json) if meta_json else {}
+                if role not in ROLES:
+                    raise ValueError(f"unknown role {role!r}")
+                try:
+                    meta = json.loads(meta_json_) if meta_json_ else {}
+                except ValueError as e:
+                    raise ValueError(f"unreadable meta: {e}") from e
                 if not isinstance(meta, dict):
-                    raise ValueError("meta is not an object")
+                    raise ValueError("unreadable meta: not an object")
+                try:
+                    record = ReplyRecord.from_dict(json.loads(record_json_)) if record_json_ else None
+                except ValueError as e:
+                    raise ValueError(f"unreadable record: {e}") from e
+                parent = conv.root if parent_id is None else nodes.get(parent_id)
+                if parent is None:
+                    raise ValueError("its parent message is missing")
             except ValueError as e:
-                bad.append(((mid, parent_id, role, text, meta_json), f"unreadable meta: {e}"))
-                continue
-            parent = conv.root if parent_id is None else nodes.get(parent_id)
-            if parent is None:
-                bad.append(((mid, parent_id, role, text, meta_json), "its parent message is missing"))
+                bad[mid] = (raw, str(e))
                 continue
             meta["db_id"] = mid
-            m = Message(role=role, text=text or "", parent=parent, meta=meta, active=active)
+            m = Message(role=role, text=text or "", parent=parent, meta=meta, active=active, record=record)
             parent.children.append(m)
             nodes[mid] = m
         for node in [conv.root, *nodes.values()]:
@@ -302,20 +265,30 @@ class Store:
             self._quarantine(bad)
         return conv
 
-    def _quarantine(self, bad) -> None:
+    def _quarantine(self, bad: dict[int, tuple[tuple, str]]) -> None:
+        """Move unreadable rows and the replies under them to `quarantine` (one transaction: the
+        whole subtree goes, or, on a read-only database, nothing), and report each damaged row once,
+        with how many replies went with it."""
         try:
             with self._tx():
-                for (mid, parent_id, role, text, meta_json), reason in bad:
+                for (mid, parent_id, role, text, meta_json_, record_json_), reason in bad.values():
                     self.db.execute(
                         "INSERT INTO quarantine (source_table, source_id, row_json, reason, at) VALUES (?, ?, ?, ?, ?)",
                         ("messages", mid, json.dumps({"id": mid, "parent_id": parent_id, "role": role, "text": text,
-                                                      "meta": meta_json}), reason, time.time()),
+                                                      "meta": meta_json_, "record": record_json_}), reason,
+                         time.time()),
                     )
-                    # children of a quarantined row would be orphans: they follow it
-                    self.db.execute("DELETE FROM messages WHERE id=?", (mid,))
+                ids = list(bad)
+                self.db.execute(f"DELETE FROM messages WHERE id IN ({','.join('?' * len(ids))})", ids)
         except StoreError:
             pass  # a read-only database: report, change nothing
-        self.problems += [f"message {row[0]}: {reason}" for row, reason in bad]
+        for mid, (raw, reason) in bad.items():
+            if raw[1] is not None and raw[1] in bad:
+                continue  # a reply under a damaged row: counted with it
+            under = sum(1 for other in bad if other != mid and _root_of(bad, other) == mid)
+            self.problems.append(f"message {mid}: {reason}" + (f" (set aside with the {under} "
+                                                                 f"repl{'y' if under == 1 else 'ies'} under it)"
+                                                                 if under else ""))
 
     # -- export / import --------------------------------------------------------------------------------------
     def export_json(self, cid: int) -> dict[str, Any]:
@@ -346,21 +319,13 @@ class Store:
         return cid
 
 
-def _meta_json(meta: dict) -> str:
-    """Meta as stored: keys starting with '_' are in-memory only, the row id is the row's own."""
-    return json.dumps({k: v for k, v in meta.items() if k != "db_id" and not k.startswith("_")}, default=_jsonable)
-
-
-def _jsonable(o):
-    if hasattr(o, "to_dict"):
-        return o.to_dict()
-    if hasattr(o, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(o)
-    if isinstance(o, (set, tuple)):
-        return list(o)
-    return str(o)
+def _root_of(bad: dict[int, tuple[tuple, str]], mid: int) -> int:
+    """The damaged row at the top of mid's quarantined subtree."""
+    while True:
+        parent = bad[mid][0][1]
+        if parent is None or parent not in bad:
+            return mid
+        mid = parent
 
 
 def _loads(s: str, default):
@@ -368,69 +333,3 @@ def _loads(s: str, default):
         return json.loads(s)
     except (TypeError, ValueError):
         return default
-
-
-def conversation_to_dict(conv: Conversation) -> dict[str, Any]:
-    def node(m: Message) -> dict[str, Any]:
-        return {"role": m.role, "text": m.text, "active": m.active,
-                "meta": json.loads(_meta_json(m.meta)), "children": [node(c) for c in m.children]}
-
-    return {"format": "playground-conversation", "version": FORMAT_VERSION, "title": conv.title,
-            "system_prompt": conv.system_prompt, "params": conv.meta.get("params", {}),
-            "model_path": conv.meta.get("model_path", ""), "active": conv.root.active,
-            "messages": [node(c) for c in conv.root.children]}
-
-
-def conversation_from_dict(data: dict[str, Any]) -> Conversation:
-    if not isinstance(data, dict) or data.get("format") != "playground-conversation":
-        raise StoreError("this is not a Playground conversation export")
-    if data.get("version", 0) > FORMAT_VERSION:
-        raise StoreError(f"this export is version {data.get('version')}; this Playground reads up to {FORMAT_VERSION}")
-    conv = Conversation(system_prompt=str(data.get("system_prompt", "")), title=str(data.get("title", "")))
-    conv.meta.update(params=data.get("params", {}), model_path=data.get("model_path", ""))
-
-    def build(d: dict, parent: Message) -> None:
-        if d.get("role") not in ROLES:
-            raise StoreError(f"unknown role {d.get('role')!r} in the export")
-        m = Message(role=d["role"], text=str(d.get("text", "")), parent=parent, meta=dict(d.get("meta") or {}))
-        parent.children.append(m)
-        for c in d.get("children", []):
-            build(c, m)
-        m.active = min(int(d.get("active", 0)), max(len(m.children) - 1, 0))
-
-    for d in data.get("messages", []):
-        build(d, conv.root)
-    conv.root.active = min(int(data.get("active", 0)), max(len(conv.root.children) - 1, 0))
-    return conv
-
-
-def conversation_to_markdown(conv: Conversation) -> str:
-    out = [f"# {conv.title or 'Conversation'}", ""]
-    if conv.system_prompt.strip():
-        out += [f"> **System:** {conv.system_prompt.strip()}", ""]
-    for m in conv.path():
-        who = "You" if m.role == "user" else "Assistant"
-        out += [f"**{who}:**", "", m.text, ""]
-    return "\n".join(out)
-
-
-def write_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write text to path so that it is either the old file or the whole new one: a temporary
-    file in the same folder, flushed to disk, then renamed over. On failure nothing is left."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise StoreError(f"cannot write {path}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise StoreError(f"cannot write {path}: {e.strerror or e}") from e

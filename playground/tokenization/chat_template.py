@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import TemplateError, nodes
-from jinja2.ext import loopcontrols
+from jinja2.ext import Extension, loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 MAX_OUTPUT_CHARS = 4_000_000
@@ -53,6 +53,18 @@ class _Env(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+class _Generation(Extension):
+    """`{% generation %}…{% endgeneration %}`: marks the assistant's own text for training tools
+    (Hugging Face's AssistantTracker); rendering just outputs what it encloses (SmolLM3 uses it)."""
+
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return nodes.Scope(body).set_lineno(lineno)
+
+
 def _raise_exception(message: str):
     raise ChatTemplateError(f"the chat template refused the conversation: {message}")
 
@@ -66,7 +78,7 @@ def _strftime_now(fmt: str) -> str:
 
 
 def _make_env() -> _Env:
-    env = _Env(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+    env = _Env(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols, _Generation])
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = _raise_exception
     env.globals["strftime_now"] = _strftime_now

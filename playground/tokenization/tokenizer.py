@@ -90,20 +90,25 @@ class TextTokenizer:
         marked = [dict(m, content=f"{_OPEN}{i}{_CLOSE}") for i, m in enumerate(messages)]
         text = self.render_chat(marked, add_generation_prompt)
         ids: list[int] = []
-        rest, found = text, 0
+        pieces: list[str] = []
+        rest = text
         while _OPEN in rest:
             head, _, tail = rest.partition(_OPEN)
             index, sep, rest = tail.partition(_CLOSE)
             if not sep or not index.isdigit() or int(index) >= len(messages):
                 break
+            content = str(messages[int(index)]["content"])
             ids += self._encode(head, special=True)
-            ids += self._encode(str(messages[int(index)]["content"]), special=False)
-            found += 1
+            ids += self._encode(content, special=False)
+            pieces += [head, content]
         else:
             ids += self._encode(rest, special=True)
-            return ids
-        # The template rewrote the placeholders (e.g. sliced the content): fall back to a
-        # plain render, still with user text kept from becoming special tokens where we can.
+            # a template may also transform a content without losing its placeholder (Gemma's
+            # `| trim`): then the pieces do not add up to what it renders with the real text
+            if "".join(pieces) + rest == self.render_chat(messages, add_generation_prompt):
+                return ids
+        # The template rewrote the contents (sliced, trimmed them): fall back to a plain render,
+        # still with user text kept from becoming special tokens where we can.
         return self._encode_rendered(messages, add_generation_prompt)
 
     def _encode_rendered(self, messages, add_generation_prompt) -> list[int]:
@@ -113,6 +118,9 @@ class TextTokenizer:
         for m in messages:
             content = str(m["content"])
             at = text.find(content, pos) if content else -1
+            if at < 0 and content.strip():  # the template trimmed it
+                content = content.strip()
+                at = text.find(content, pos)
             if at < 0:
                 continue
             ids += self._encode(text[pos:at], special=True)

@@ -100,6 +100,7 @@ class Trainer:
         self.stop = stop or threading.Event()
         self.running = threading.Event()  # cleared while paused
         self.running.set()
+        self.on_pause: Callable[[int], None] | None = None  # told the step count when a pause takes hold
         self.state = TrainState()
         decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -163,7 +164,10 @@ class Trainer:
         block = model.config.max_seq_len
         t_last, tokens = time.perf_counter(), 0
         while self.state.step < cfg.steps and not self.stop.is_set():
-            self.running.wait()  # paused: blocks until resumed (or stopped)
+            if not self.running.is_set():
+                if self.on_pause:
+                    self.on_pause(self.state.step)
+                self.running.wait()  # paused: blocks until resumed (or stopped)
             if self.stop.is_set():
                 break
             step = self.state.step

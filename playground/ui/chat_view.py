@@ -1,15 +1,17 @@
 """The chat pane: one widget per visible message, rendered from the conversation tree.
 
 Only the message being streamed is re-rendered while a reply arrives (the window calls
-`refresh(message)` at most once per frame), so a long conversation costs nothing per token.
+`refresh(message)` at most once per frame), and of it only the growing tail (`MarkdownStream`):
+its settled blocks sit in one label that changes when a block completes, the tail in another, so
+neither a long conversation nor a long reply costs more per frame.
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -22,7 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..conversation import Conversation, Message
-from .markdown import to_html
+from ..records import TokenRecord, stats_line
+from .markdown import MarkdownStream
+from .param_marks import param_marks
 
 _MARK = "\ue010"  # where the sampling parameters changed, inside a reply's text
 
@@ -32,33 +36,18 @@ def is_dark() -> bool:
     return bool(app) and app.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
-def stats_line(meta: dict) -> str:
-    bits = []
-    if "tokens" in meta:
-        bits.append(f"{meta['tokens']} tokens")
-    if meta.get("tok_s"):
-        bits.append(f"{meta['tok_s']:.1f} tok/s")
-    if meta.get("ttft_ms") is not None:
-        bits.append(f"first token {meta['ttft_ms']:.0f} ms")
-    if meta.get("model"):
-        bits.append(meta["model"])
-    if meta.get("finish") == "cancelled":
-        bits.append("stopped")
-    elif meta.get("finish") == "length":
-        bits.append("hit the token limit")
-    if meta.get("error"):
-        bits.append(f"error: {meta['error']}")
-    return " · ".join(bits)
+def token_records(msg: Message) -> list[TokenRecord]:
+    """A reply's tokens as recorded (live while it streams, or as saved)."""
+    return msg.record.tokens if msg.record is not None else []
 
 
-def token_records(msg: Message) -> list[dict]:
-    """Per-token records of a reply: live TokenEvents while in memory, else the saved record."""
-    events = msg.meta.get("_events")
-    if events:
-        return [{"id": e.token_id, "text": e.text, "p": e.prob, "raw_p": e.raw_prob, "entropy": e.entropy,
-                 "top": e.top, "top_final": e.top_final, "removed_by": e.removed_by,
-                 "params": e.params.to_dict()} for e in events]
-    return list(msg.meta.get("token_record") or [])
+def _with_marks(body: str, labels) -> str:
+    """Each parameter-change marker in the HTML becomes a small yellow label saying what changed."""
+    while _MARK in body:
+        label = html.escape(next(labels, ""))
+        body = body.replace(_MARK, f'<span style="background:#ffd54f; color:black;" title="{label}">'
+                                   f"&nbsp;⚙ {label}&nbsp;</span>", 1)
+    return body
 
 
 class MessageWidget(QFrame):
@@ -103,14 +92,12 @@ class MessageWidget(QFrame):
                                        lambda: self.editRequested.emit(msg))
         head.addWidget(self.action)
         lay.addLayout(head)
-        self.body = QLabel()
-        self.body.setWordWrap(True)
-        self.body.setTextFormat(Qt.TextFormat.RichText)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                          | Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        self.body.linkActivated.connect(self._on_link)
-        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.body = self._rich_label()  # the reply's settled Markdown (or its tokens)
+        self.tail = self._rich_label()  # the part still growing: the only part re-rendered per frame
+        self._stream: MarkdownStream | None = None
+        self._showing_tokens = False
         lay.addWidget(self.body)
+        lay.addWidget(self.tail)
         self.stats = QLabel()
         self.stats.setObjectName("stats")
         self.stats.setStyleSheet("color: gray; font-size: small;")
@@ -126,49 +113,82 @@ class MessageWidget(QFrame):
         b.clicked.connect(fn)
         return b
 
+    def _rich_label(self) -> QLabel:
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                      | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        label.linkActivated.connect(self._on_link)
+        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        return label
+
     def _index(self) -> int:
         return self.conv.versions(self.msg)[0]
 
     def _on_link(self, href: str) -> None:
         if href.startswith("tok:"):
             self.tokenClicked.emit(self.msg, int(href[4:]))
+        elif href.startswith(("http://", "https://", "mailto:")):
+            QDesktopServices.openUrl(QUrl(href))
 
     def token_html(self) -> str:
         from .inside import surprisal_color
 
         parts = []
         for i, rec in enumerate(token_records(self.msg)):
-            text = rec.get("text")
-            if text is None:  # a saved record: the text of each token is not stored, only its id
-                text = f"[{rec['id']}]"
-            shown = html.escape(text).replace("\n", "↵<br>") or "∅"
+            shown = html.escape(rec.text).replace("\n", "↵<br>") or "∅"
             parts.append(f'<a href="tok:{i}" style="text-decoration:none; color:black; '
-                         f'background:{surprisal_color(rec.get("raw_p", 1.0))}">{shown}</a>')
+                         f'background:{surprisal_color(rec.raw_prob)}">{shown}</a>')
         return "".join(parts)
 
     def refresh(self) -> None:
+        rec = self.msg.record
         has_tokens = self.msg.role == "assistant" and bool(token_records(self.msg))
         self.tokens.setVisible(has_tokens)
         if has_tokens and self.tokens.isChecked():
+            self._showing_tokens = True
             self.body.setText(self.token_html() or "<i>…</i>")
-            self.stats.setText(stats_line(self.msg.meta) + " · surprisal: white = expected, red = surprising")
+            self.body.setVisible(True)
+            self.tail.setVisible(False)
+            self.stats.setText(stats_line(rec) + " · surprisal: white = expected, red = surprising")
             self._refresh_versions()
             return
         text = self.msg.text
-        marks = self.msg.meta.get("param_marks", [])
-        if marks:  # insert markers from the end so offsets stay valid
-            for off, _ in sorted(marks, reverse=True):
-                text = text[:off] + _MARK + text[off:]
-        body = to_html(text, is_dark()) if text else "<i>…</i>"
-        for _, label in marks:
-            body = body.replace(
-                html.escape(_MARK), f'<span style="background:#ffd54f; color:black;" title="{html.escape(label)}">'
-                f"&nbsp;⚙ {html.escape(label)}&nbsp;</span>", 1)
-        self.body.setText(body)
-        self.stats.setText(stats_line(self.msg.meta))
+        marks = param_marks(rec, text, self._previous_start()) if self.msg.role == "assistant" else []
+        for m in sorted(marks, key=lambda m: m.offset, reverse=True):  # from the end, so offsets hold
+            text = text[: m.offset] + _MARK + text[m.offset:]
+        labels = iter([m.label for m in sorted(marks, key=lambda m: m.offset)])
+        final = self.msg.role != "assistant" or (rec is not None and bool(rec.finish))
+        dark = is_dark()
+        if self._stream is None or self._stream.dark != dark:
+            self._stream = MarkdownStream(dark)
+        settled, tail, changed = self._stream.update(text, final)
+        marks_settled = settled.count(_MARK)
+        if changed or self._showing_tokens:
+            self.body.setText(_with_marks(settled, labels))
+        else:
+            for _ in range(marks_settled):
+                next(labels, None)
+        self.body.setVisible(bool(settled))
+        self.tail.setText(_with_marks(tail, labels) if text else "<i>…</i>")
+        self.tail.setVisible(bool(tail) or not text)
+        self._showing_tokens = False
+        self.stats.setText(stats_line(rec))
         self.stats.setVisible(bool(self.stats.text()))
-        self.replay.setVisible(self.msg.role == "assistant" and bool(self.msg.meta.get("token_record")))
+        self.replay.setVisible(self.msg.role == "assistant" and rec is not None and bool(rec.finish)
+                               and rec.replayable)
         self._refresh_versions()
+
+    def _previous_start(self):
+        """The parameters the reply before this one (on the shown path) started with."""
+        before = None
+        for m in self.conv.path():
+            if m is self.msg:
+                return before
+            if m.role == "assistant" and m.record is not None and m.record.params is not None:
+                before = m.record.params
+        return None
 
     def _refresh_versions(self) -> None:
         i, n = self.conv.versions(self.msg)
@@ -199,8 +219,15 @@ class ChatView(QScrollArea):
         self.conv: Conversation | None = None
         self.placeholder = QLabel("Ask the model something. Enter sends, Shift+Enter adds a line.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setStyleSheet("color: gray;")
+        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._layout.insertWidget(0, self.placeholder)
+        # Follow a streaming reply to its end unless the user has scrolled up to read: `follow` is
+        # True while the view sits at the bottom; a user's scroll sets it, the growing range keeps it
+        self.follow = True
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range_changed)
+        bar.valueChanged.connect(self._on_scrolled)
+        self._moving = False
 
     def set_conversation(self, conv: Conversation) -> None:
         self.conv = conv
@@ -228,13 +255,28 @@ class ChatView(QScrollArea):
     def refresh(self, m: Message) -> None:
         w = self.widgets.get(m.id)
         if w is not None:
-            at_end = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 40
-            w.refresh()
-            if at_end:
-                self.scroll_to_end()
+            w.refresh()  # the range grows with it; _on_range_changed follows when following
 
     def scroll_to_end(self) -> None:
-        bar = self.verticalScrollBar()
-        bar.setValue(bar.maximum())
+        """Jump to the end and follow from there (a new conversation, a new reply)."""
+        self.follow = True
+        self._to_bottom()
         # the range grows only after the next layout pass; follow it there too
-        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum()))
+        QTimer.singleShot(0, self._on_range_changed)
+
+    def _to_bottom(self) -> None:
+        bar = self.verticalScrollBar()
+        self._moving = True
+        try:
+            bar.setValue(bar.maximum())
+        finally:
+            self._moving = False
+
+    def _on_range_changed(self, *_) -> None:
+        if self.follow:
+            self._to_bottom()
+
+    def _on_scrolled(self, value: int) -> None:
+        if not self._moving:  # the user (wheel, drag, keys): follow only from the very end
+            bar = self.verticalScrollBar()
+            self.follow = value >= bar.maximum() - 4

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..storage import Store
+from ..session import History
 
 
 class HistoryPanel(QWidget):
@@ -27,9 +27,9 @@ class HistoryPanel(QWidget):
     importRequested = Signal()
     exportAllRequested = Signal()
 
-    def __init__(self, store: Store):
+    def __init__(self, history: History):
         super().__init__()
-        self.store = store
+        self.history = history
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.search = QLineEdit()
@@ -39,6 +39,8 @@ class HistoryPanel(QWidget):
         lay.addWidget(self.search)
         self.list = QListWidget()
         self.list.setObjectName("history")
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # long titles end in "…"
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemActivated.connect(self._open_item)
@@ -61,7 +63,7 @@ class HistoryPanel(QWidget):
             self.current_id = current_id
         self.list.blockSignals(True)
         self.list.clear()
-        for s in self.store.list_conversations(self.search.text()):
+        for s in self.history.list(self.search.text()):
             item = QListWidgetItem(("📌 " if s.pinned else "") + (s.title or "New chat"))
             item.setData(Qt.ItemDataRole.UserRole, s.id)
             item.setData(Qt.ItemDataRole.UserRole + 1, s.pinned)

@@ -1,15 +1,16 @@
-"""The main window: conversations on the left, the chat in the middle, sampling on the right.
+"""The main window: conversations on the left, the chat in the middle, sampling on the right;
+or, in the "Inside the model" mode, the chat beside a workspace of the teaching views (the
+token inspector, attention, the logit lens, the prompt, the architecture). Layout and wiring only.
 
-It holds the conversation state (pure `Conversation` objects), sends requests to the engine
-worker and applies its events. Tokens arriving from the worker are appended to the reply's
-text at once, but the screen is refreshed by a frame timer, so a fast model never floods the
-event loop with repaints.
+Every chat action goes to the `ChatSession` (session/, no Qt), which the window is handed; the
+session reports back through its hooks, on the GUI thread. The history sidebar, the model chooser
+and the inspector have their own small controllers. Tokens are applied to the reply at once by the
+session, but the screen is refreshed by a frame timer, so a fast model never floods the event
+loop with repaints.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -23,37 +24,42 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStatusBar,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
-from ..conversation import Conversation, Message
-from ..storage import BatchedWriter, Store, StoreError, conversation_to_markdown, write_atomically
+from ..conversation import Message
+from ..session import ChatSession
 from .chat_view import ChatView
+from .history_controller import HistoryController
 from .history_panel import HistoryPanel
+from .input_box import InputBox
+from .inside import InsideWorkspace
+from .inspect_controller import InspectController
+from .model_controller import ModelController
 from .sampling_panel import SamplingPanel
 
 if TYPE_CHECKING:  # the window is handed an Engine; it never imports the worker's module
-    from ..engine.worker import Engine, ModelInfo
+    from ..engine.model_info import ModelInfo
+    from ..engine.worker import Engine
 
 FRAME_MS = 16
+CHAT_SHARE = 0.32  # of the width, for the chat beside the workspace: 410 px at 1280, 614 at 1920
+CHAT_MIN_PX = 380
+STATUS_SECONDS = 10  # a status message expires after this long unless it says otherwise
 
 
-class InputBox(QPlainTextEdit):
-    """Enter sends, Shift+Enter adds a line."""
+class ExpiringStatusBar(QStatusBar):
+    """Status messages go away after STATUS_SECONDS, so an old "could not load" never sits
+    beside a model that is working."""
 
-    sendRequested = Signal()
-
-    def keyPressEvent(self, e) -> None:
-        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-            self.sendRequested.emit()
-            return
-        super().keyPressEvent(e)
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt's name)
+        super().showMessage(text, timeout or int(STATUS_SECONDS * 1000))
 
 
 class MainWindow(QMainWindow):
@@ -65,12 +71,12 @@ class MainWindow(QMainWindow):
     lensShown = Signal(object)  # the logit-lens rows now shown
     fetchProgress = Signal(int, int)  # from the download thread
     fetchDone = Signal(str, str)  # path, error
+    storeFailed = Signal(object)  # a history write failed (the writer thread's, delivered here)
 
-    def __init__(self, engine: Engine, settings: QSettings | None = None, store: Store | None = None,
-                 studio_engine=None):
+    def __init__(self, engine: Engine, session: ChatSession, settings: QSettings | None = None, studio_engine=None):
         super().__init__()
         try:
-            self._setup(engine, settings, store, studio_engine)
+            self._setup(engine, session, settings, studio_engine)
         except BaseException:
             # a window that fails to build must not leave worker threads running: Qt aborts the
             # whole process when a QThread object is destroyed while its thread still runs
@@ -79,45 +85,40 @@ class MainWindow(QMainWindow):
                 studio_engine.shutdown()
             raise
 
-    def _setup(self, engine, settings, store, studio_engine) -> None:
+    def _setup(self, engine, session, settings, studio_engine) -> None:
         self.engine = engine
+        self.session = session
+        self.store = session.store  # the window never writes it; tests and the app reach it here
         self.studio_engine = studio_engine  # a TrainingEngine; the studio opens only when there is one
         self.studio = None
         self.settings = settings or QSettings()
-        self.store = store or Store(":memory:")
-        self.writer = BatchedWriter(self.store, interval_s=0.25)
         self._store_error_shown = False
         self.setWindowTitle("Playground")
         self.resize(1280, 800)
         self.model: ModelInfo | None = None
-        self.conv = Conversation()
-        self.pending: dict[int, Message] = {}  # request id → the reply being written
-        self._replays: dict[int, Message] = {}
-        self.current_request: int | None = None
-        self._dirty: set[int] = set()
-        self._last_params: dict[int, object] = {}
+        self._dirty: set[int] = set()  # ids of replies whose text changed since the last frame
         self._build()
         self._wire()
         self.frame = QTimer(self)
         self.frame.setInterval(FRAME_MS)
         self.frame.timeout.connect(self._paint_frame)
         self.frame.start()
-        self.save_timer = QTimer(self)
-        self.save_timer.setInterval(250)  # a streaming reply reaches the disk at least this often
-        self.save_timer.timeout.connect(lambda: self._persist(self.writer.maybe_flush))
-        self.save_timer.start()
-        recent = self.store.list_conversations()
+        recent = session.history.list()
         if recent:
-            self.open_conversation(recent[0].id)
+            self.history_ctl.open(recent[0].id)
         else:
-            self.chat.set_conversation(self.conv)
-        self._refresh_history()
-        self._update_buttons()
-        if self.store.problems:
-            self.statusBar().showMessage(f"{len(self.store.problems)} damaged message(s) were set aside: "
-                                         + "; ".join(self.store.problems[:3]))
+            self.chat.set_conversation(session.conv)
+        self.history_ctl.refresh()
+        self.update_buttons()
+        problems = session.history.problems
+        if problems:
+            self.statusBar().showMessage(f"{len(problems)} damaged message(s) were set aside: " + "; ".join(problems[:3]))
 
-    # -- layout ---------------------------------------------------------------------------
+    @property
+    def conv(self):
+        return self.session.conv
+
+    # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
         tb = QToolBar("Main")
         tb.setObjectName("mainToolbar")
@@ -139,8 +140,14 @@ class MainWindow(QMainWindow):
         self.system_action = QAction("System prompt…", self)
         self.system_action.setToolTip("Instructions the model sees before the conversation")
         tb.addAction(self.system_action)
+        self.inside_action = QAction("Inside the model", self)
+        self.inside_action.setCheckable(True)
+        self.inside_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.inside_action.setToolTip("Beside the chat: what the model chose between at each token, its attention, "
+                                      "the logit lens, the prompt and the architecture (Ctrl+I)")
+        tb.addAction(self.inside_action)
 
-        self.history = HistoryPanel(self.store)
+        self.history = HistoryPanel(self.session.history)
         self.chat = ChatView()
         self.banner = QWidget()
         bl = QHBoxLayout(self.banner)
@@ -174,27 +181,34 @@ class MainWindow(QMainWindow):
         row.addLayout(col)
         cl.addLayout(row)
         cl.addWidget(self.counter)
+        self.inside = InsideWorkspace()  # a main area beside the chat, shown in the "Inside the model" mode
+        self.inside.setVisible(False)
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(True)
         self.splitter.addWidget(self.history)
         self.splitter.addWidget(center)
-        self.splitter.setSizes([220, 1060])
+        self.splitter.addWidget(self.inside)
+        self.splitter.setCollapsible(1, False)  # the chat stays in sight
+        self.splitter.setSizes([220, 1060, 0])
         self.setCentralWidget(self.splitter)
         self.sampling = SamplingPanel(self.settings)
-        self.sampling_dock = QDockWidget("Sampling", self)
-        self.sampling_dock.setObjectName("samplingDock")
-        self.sampling_dock.setWidget(self.sampling)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.sampling_dock)
-        from .inside import InsidePanel
-
-        self.inside = InsidePanel()
-        self.inside_dock = QDockWidget("Inside the model", self)
-        self.inside_dock.setObjectName("insideDock")
-        self.inside_dock.setWidget(self.inside)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inside_dock)
-        self.tabifyDockWidget(self.sampling_dock, self.inside_dock)
-        self.sampling_dock.raise_()
+        self.sampling_dock = self._dock("Sampling", "samplingDock", self.sampling)
+        self.setStatusBar(ExpiringStatusBar())
+        self.undo_button = QPushButton("Undo delete")
+        self.undo_button.setVisible(False)
+        self.statusBar().addPermanentWidget(self.undo_button)
         self.statusBar().showMessage("Starting…")
+        self._restore_layout()
+
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
+
+    def _restore_layout(self) -> None:
         geo = self.settings.value("window/geometry")
         if geo is not None:
             self.restoreGeometry(geo)
@@ -209,65 +223,83 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(sizes)
 
     def _wire(self) -> None:
-        w = self.engine.worker
-        w.modelLoading.connect(self._on_model_loading)
-        w.modelLoadProgress.connect(self._on_model_load_progress)
-        w.modelLoaded.connect(self._on_model_loaded)
-        w.modelLoadFailed.connect(self._on_model_load_failed)
-        w.generationStarted.connect(self._on_generation_started)
-        w.tokenGenerated.connect(self._on_token)
-        w.generationFinished.connect(self._on_finished)
-        w.generationFailed.connect(self._on_failed)
-        w.replayFinished.connect(self._on_replay_finished)
-        w.attentionReady.connect(self._on_attention)
-        w.lensReady.connect(self._on_lens)
-        w.inspectFailed.connect(lambda req, msg: self.statusBar().showMessage(f"Could not look inside: {msg}"))
-        self.chat.tokenClicked.connect(self.inspect_token)
-        self.inside.token.branchRequested.connect(lambda t: self.branch_from(*self._inspected, t))
-        self.inside.token.lensRequested.connect(self.lens_at_inspected)
-        self.inside.token.attendRequested.connect(self.attend_inspected)
-        self.inside.attention.computeRequested.connect(self.compute_attention)
-        self._inspected = (None, 0)
-        self.sampling.paramsChanged.connect(self._on_params_changed)
+        s = self.session
+        s.reply_started.connect(self._on_reply_started)
+        s.token_applied.connect(lambda reply, ev: self._dirty.add(reply.id))
+        s.reply_finished.connect(self._on_reply_finished)
+        s.replay_finished.connect(self._on_replay_finished)
+        s.notice.connect(self.statusBar().showMessage)
+        s.store_failed.connect(self.storeFailed.emit)  # queued when it comes from the writer thread
+        s.conversation_changed.connect(self._on_conversation_changed)
+        self.storeFailed.connect(self._show_store_error)
+        self.history_ctl = HistoryController(self)
+        self.model_ctl = ModelController(self)
+        self.inspect_ctl = InspectController(self)
+        self.sampling.paramsChanged.connect(self.engine.live.set)
         self.engine.live.set(self.sampling.params())
         self.send_button.clicked.connect(self.send)
         self.input.sendRequested.connect(self.send)
         self.stop_button.clicked.connect(self.stop)
-        self.input.textChanged.connect(self._count_later)
+        self.input.textChanged.connect(lambda: self._count_timer.start())
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(200)
-        self._count_timer.timeout.connect(self._update_counter)
+        self._count_timer.timeout.connect(self.update_counter)
         self.chat.copyRequested.connect(lambda m: QApplication.clipboard().setText(m.text))
-        self.chat.regenerateRequested.connect(self.regenerate)
+        self.chat.regenerateRequested.connect(s.regenerate)
         self.chat.replayRequested.connect(self.replay)
         self.chat.editRequested.connect(self._ask_edit)
-        self.chat.versionRequested.connect(self.switch_version)
-        self.model_button.clicked.connect(self.pick_model)
-        self.open_button.clicked.connect(self.pick_model)
-        self.fetch_button.clicked.connect(self.fetch_default)
+        self.chat.versionRequested.connect(s.switch)
         self.new_action.triggered.connect(self.new_chat)
         self.system_action.triggered.connect(self._ask_system_prompt)
         self.studio_action.triggered.connect(self.open_studio)
-        self.history.openRequested.connect(self.open_conversation)
-        self.history.renameRequested.connect(self._ask_rename)
-        self.history.pinRequested.connect(lambda cid, on: (self._persist(self.store.pin, cid, on), self._refresh_history()))
-        self.history.deleteRequested.connect(self.delete_conversation)
-        self.history.exportRequested.connect(self._ask_export)
-        self.history.importRequested.connect(self._ask_import)
-        self.history.exportAllRequested.connect(lambda: self._ask_export(None, "json"))
-        self.undo_button = QPushButton("Undo delete")
-        self.undo_button.setVisible(False)
-        self.undo_button.clicked.connect(self.undo_delete)
-        self.statusBar().addPermanentWidget(self.undo_button)
-        self._deleted: int | None = None
+        self.inside_action.toggled.connect(self.show_inside)
         QShortcut(QKeySequence("Esc"), self, activated=self.stop)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self._regenerate_last)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=lambda: self.input.setFocus())
-        self.fetchProgress.connect(self._on_fetch_progress)
-        self.fetchDone.connect(self._on_fetch_done)
 
-    # -- model --------------------------------------------------------------------------------
+    # -- actions ------------------------------------------------------------------------------------
+    def load_model(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
+        self.engine.load(path, device, dtype)
+
+    def show_no_model(self) -> None:
+        self.model_ctl.show_none()
+
+    def send(self) -> None:
+        text = self.input.toPlainText()
+        if text.strip() and not self.session.generating and self.session.send(text) is not None:
+            self.input.clear()
+
+    def stop(self) -> None:
+        self.session.stop()
+
+    def replay(self, reply: Message) -> None:
+        """Regenerate a reply from its record and report whether every token matches."""
+        if reply.role == "assistant" and not self.session.generating:
+            self.statusBar().showMessage("Replaying…")
+            self.session.replay(reply)
+
+    def _regenerate_last(self) -> None:
+        last = self.session.conv.last()
+        if last.role == "assistant":
+            self.session.regenerate(last)
+
+    def _ask_edit(self, message: Message) -> None:
+        text, ok = QInputDialog.getMultiLineText(self, "Edit message", "New text (the old version is kept):", message.text)
+        if ok:
+            self.session.edit(message, text)
+
+    def new_chat(self) -> None:
+        if self.session.new_conversation():
+            self.input.setFocus()
+
+    def _ask_system_prompt(self) -> None:
+        text, ok = QInputDialog.getMultiLineText(self, "System prompt", "Instructions for the model:",
+                                                 self.session.conv.system_prompt)
+        if ok:
+            self.session.set_system_prompt(text)
+            self.update_counter()
+
     def open_studio(self):
         if self.studio_engine is None:
             self.statusBar().showMessage("The studio is not available in this window.")
@@ -281,351 +313,62 @@ class MainWindow(QMainWindow):
         self.studio.raise_()
         return self.studio
 
-    def load_model(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
-        self.engine.load(path, device, dtype)
-
-    def show_no_model(self) -> None:
-        self.banner_label.setText("No model is installed yet.")
-        self.banner.setVisible(True)
-        self.statusBar().showMessage("No model: download the default one or open a model file.")
-
-    def pick_model(self) -> None:
-        from .model_picker import ModelPicker
-
-        dlg = ModelPicker(self, self.model.path if self.model else "",
-                          f"{self.model.name}: {self.model.weights_line()}" if self.model and self.model.weights else "")
-        # Kept until the next picker replaces it: its discovery thread may still report after it closes,
-        # and a queued signal to a picker whose Python side is gone crashes PySide (QMetaMethod::name).
-        self._picker = dlg
-        if dlg.exec() and dlg.chosen:
-            self.load_model(*dlg.chosen)
-
-    def _on_model_loading(self, path: str) -> None:
-        self.load_progress.setRange(0, 0)  # busy until the loader reports how far it is
-        self.load_progress.setVisible(True)
-        self.statusBar().showMessage(f"Loading {path} …")
-
-    def _on_model_load_progress(self, percent: int) -> None:
-        self.load_progress.setRange(0, 100)
-        self.load_progress.setValue(percent)
-
-    def _on_model_loaded(self, info: ModelInfo) -> None:
-        self.model = info
-        self.load_progress.setVisible(False)
-        self.banner.setVisible(False)
-        self.model_button.setText(f"{info.name} ▾")
-        self.model_button.setToolTip(f"{info.path}\n{info.quantization}, {info.n_params / 1e6:.0f} M parameters, "
-                                     f"context {info.context}, {info.backend}\n{info.weights_line()}".rstrip())
-        weights = f" · {info.weights_line()}" if info.weights else ""
-        self.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend}){weights}")
-        self.settings.setValue("model/last", info.path)
-        self.inside.architecture.show_model(info)
-        self._update_counter()
-        self._update_buttons()
-        self.modelReady.emit(info)
-
-    def _on_model_load_failed(self, path: str, message: str) -> None:
-        self.load_progress.setVisible(False)
-        still = f"\n\n{self.model.name} is still loaded." if self.model else ""
-        self.statusBar().showMessage("The model could not be loaded.")
-        if self.model is None:
-            self.show_no_model()
-        text = f"{path}\n\n{message}{still}"
-        self.loadFailed.emit(text)
-        QMessageBox.warning(self, "Could not load the model", text)
-
-    def fetch_default(self) -> None:
-        self.fetch_button.setEnabled(False)
-        self.fetch_progress.setVisible(True)
-
-        def run():
-            from ..loading.fetch import FetchError, fetch
-
-            try:
-                path = fetch("smollm2", progress=lambda d, t: self.fetchProgress.emit(d, t))
-                self.fetchDone.emit(str(path), "")
-            except (FetchError, OSError) as e:
-                self.fetchDone.emit("", str(e))
-
-        threading.Thread(target=run, daemon=True).start()
-
-    def _on_fetch_progress(self, done: int, total: int) -> None:
-        self.fetch_progress.setRange(0, max(total, 1))
-        self.fetch_progress.setValue(done)
-
-    def _on_fetch_done(self, path: str, error: str) -> None:
-        self.fetch_button.setEnabled(True)
-        self.fetch_progress.setVisible(False)
-        if error:
-            QMessageBox.warning(self, "Download failed", error)
+    def show_inside(self, on: bool) -> None:
+        """The "Inside the model" mode: the workspace takes most of the width beside the chat (the
+        conversation list and the sampling panel make room), or back to chatting."""
+        self.inside_action.setChecked(on)  # (no-op when it came from the action)
+        if on == self.inside.isVisible():
+            return
+        if on:
+            self._chat_layout = (self.splitter.sizes(), self.sampling_dock.isVisible())
+            self.sampling_dock.hide()
+            self.inside.show()
+            self._share_width()
+            QTimer.singleShot(0, self._share_width)  # again once the dock's room has come to the splitter
+            self.inspect_ctl.refresh_open_view()
         else:
-            self.load_model(path)
+            sizes, sampling = getattr(self, "_chat_layout", ([220, max(self.width() - 220, 400), 0], True))
+            self.inside.hide()
+            self.sampling_dock.setVisible(sampling)
+            self.splitter.setSizes(sizes[:2] + [0])
 
-    # -- chatting -------------------------------------------------------------------------------
-    @property
-    def generating(self) -> bool:
-        return self.current_request is not None
+    def _share_width(self) -> None:
+        if self.inside.isVisible():
+            width = self.splitter.width()
+            chat = max(CHAT_MIN_PX, int(width * CHAT_SHARE))
+            self.splitter.setSizes([0, chat, width - chat - self.splitter.handleWidth() * 2])
 
-    def send(self) -> None:
-        text = self.input.toPlainText().strip()
-        if not text or self.generating:
-            return
-        if self.model is None:
-            self.statusBar().showMessage("Load a model first.")
-            return
-        self.input.clear()
-        user = self.conv.add("user", text)
-        self._persist(self.store.add_message, self.conv, user)  # committed before generation starts
-        self._start_reply(self.conv.add("assistant", ""))
+    # -- the session's hooks -----------------------------------------------------------------------------
+    def _on_reply_started(self, reply: Message) -> None:
+        self.chat.set_conversation(self.session.conv)
+        self.history_ctl.refresh()
+        self.update_buttons()
 
-    def _start_reply(self, reply: Message, prefix: list[int] | None = None) -> None:
-        self.conv.meta["params"] = self.sampling.params().to_dict()
-        if self.model:
-            self.conv.meta["model_path"] = self.model.path
-        if self.model:
-            reply.meta.update(model=self.model.name, model_path=self.model.path, model_sha256=self.model.sha256,
-                              template_sha256=self.model.template_sha256)
-        self._persist(self.store.add_message, self.conv, reply)
-        self._persist(self.store.update_conversation, self.conv)
-        self.chat.set_conversation(self.conv)
-        self._refresh_history()
-        req = self.engine.generate(self.conv.messages_for_model(upto=reply), prefix)
-        self.pending[req] = reply
-        self._pending_conv = self.conv
-        self.current_request = req
-        self._update_buttons()
+    def _on_reply_finished(self, reply: Message) -> None:
+        self._dirty.discard(reply.id)
+        self.chat.refresh(reply)
+        self.history_ctl.refresh()
+        self.update_buttons()
+        self.update_counter()
+        self.replyFinished.emit(reply)
 
-    def stop(self) -> None:
-        if self.generating:
-            self.engine.stop()
-
-    def regenerate(self, reply: Message) -> None:
-        if self.generating or reply.role != "assistant":
-            return
-        self._start_reply(self.conv.regenerate(reply))
-
-    def _regenerate_last(self) -> None:
-        last = self.conv.last()
-        if last.role == "assistant":
-            self.regenerate(last)
-
-    def edit_and_resend(self, message: Message, text: str) -> None:
-        if self.generating or not text.strip():
-            return
-        new = self.conv.edit(message, text.strip())
-        self._persist(self.store.add_message, self.conv, new)
-        self._start_reply(self.conv.add("assistant", "", parent=new))
-
-    def replay(self, reply: Message) -> None:
-        """Regenerate a reply from its record and report whether every token matches."""
-        if self.generating or reply.role != "assistant":
-            return
-        req = self.engine.replay(self.conv.messages_for_model(upto=reply), dict(reply.meta))
-        self._replays[req] = reply
-        self.statusBar().showMessage("Replaying…")
-
-    # -- inside the model -------------------------------------------------------------------------
-    def _label(self, token_id: int) -> str:
-        return self.model.tokenizer.label(token_id) if self.model and self.model.tokenizer else str(token_id)
-
-    def inspect_token(self, reply: Message, index: int) -> None:
-        from .chat_view import token_records
-
-        records = token_records(reply)
-        if not 0 <= index < len(records):
-            return
-        self._inspected = (reply, index)
-        self.inside.token.show_token(records[index], self._label)
-        self.inside_dock.raise_()
-        self.inside.setCurrentWidget(self.inside.token)
-
-    def branch_from(self, reply: Message, index: int, token_id: int) -> None:
-        """Cut the reply at token `index`, put `token_id` there, and let the model go on: a new
-        version of the reply beside the old one."""
-        from .chat_view import token_records
-
-        if self.generating or reply is None or self.model is None:
-            return
-        events = list(reply.meta.get("_events") or [])
-        records = token_records(reply)
-        prefix = [r["id"] for r in records[:index]] + [int(token_id)]
-        new = self.conv.regenerate(reply)
-        new.text = self.model.tokenizer.decode(prefix, skip_special=True)
-        new.meta.update(prefix_ids=prefix, branched_at=index)
-        if len(events) > index:  # the kept tokens, and the chosen one as the user's pick
-            from dataclasses import replace
-
-            was = events[index]
-            raw_p = dict(was.top).get(int(token_id), 0.0)
-            chosen = replace(was, token_id=int(token_id), text=new.text[len(
-                self.model.tokenizer.decode(prefix[:-1], skip_special=True)):], prob=1.0, raw_prob=raw_p,
-                top_final=[(int(token_id), 1.0)], removed_by={})
-            new.meta["_events"] = events[:index] + [chosen]
-        self._start_reply(new, prefix)
-
-    def _prompt_ids(self, upto: Message | None = None) -> list[int]:
-        msgs = self.conv.messages_for_model(upto=upto)
-        tok = self.model.tokenizer
-        if upto is None:
-            return tok.encode_chat(msgs, add_generation_prompt=False)
-        return tok.encode_chat(msgs, add_generation_prompt=True)
-
-    def lens_at_inspected(self) -> None:
-        from .chat_view import token_records
-
-        reply, index = self._inspected
-        if reply is None or self.model is None or self.generating:
-            return
-        ids = self._prompt_ids(upto=reply) + [r["id"] for r in token_records(reply)[:index]]
-        self._lens_title = f"Logit lens before token {index} of the reply: what each layer predicts next"
-        self.engine.lens(ids, -1)
-
-    def _on_lens(self, req: int, rows) -> None:
-        self.inside.lens.set_rows(rows, getattr(self, "_lens_title", ""))
-        self.inside.setCurrentWidget(self.inside.lens)
-        self.inside_dock.raise_()
-        self.lensShown.emit(rows)
-
-    def compute_attention(self) -> None:
-        if self.model is None or self.generating or not self.conv.path():
-            self.statusBar().showMessage("Attention needs a loaded model and a conversation.")
-            return
-        ids = self._prompt_ids()
-        self.inside.prompt.show_prompt(ids, self._label, self.model.tokenizer.is_special)
-        self.statusBar().showMessage(f"Computing attention over {len(ids)} tokens…")
-        self.engine.attention(ids)
-
-    def attend_inspected(self) -> None:
-        """Show what the inspected token attended to: its row, over the conversation's text."""
-        from .chat_view import token_records
-
-        reply, index = self._inspected
-        if reply is None or self.model is None or self.generating:
-            return
-        ids = self._prompt_ids(upto=reply) + [r["id"] for r in token_records(reply)]
-        self._pending_row = len(self._prompt_ids(upto=reply)) + index
-        amap = self.inside.attention.map
-        if amap is not None and list(amap.token_ids[: len(ids)]) == ids[: len(amap.token_ids)] and \
-                self._pending_row < len(amap.token_ids):
-            self._show_pending_row()
-            return
-        self.statusBar().showMessage(f"Computing attention over {len(ids)} tokens…")
-        self.engine.attention(ids)
-
-    def _show_pending_row(self) -> None:
-        r = getattr(self, "_pending_row", None)
-        if r is not None and self.inside.attention.map is not None and r < self.inside.attention.map.shape[2]:
-            self.inside.attention.show_row(r)
-            self.inside.setCurrentWidget(self.inside.attention)
-        self._pending_row = None
-
-    def _on_attention(self, req: int, amap) -> None:
-        self.inside.attention.set_map(amap)
-        self._show_pending_row()
-        self.inside.setCurrentWidget(self.inside.attention)
-        self.inside_dock.raise_()
-        L, H, T, _ = amap.shape
-        self.statusBar().showMessage(f"Attention: {L} layers × {H} heads over {T} tokens.")
-        self.attentionShown.emit(amap)
-
-    def _on_replay_finished(self, req: int, res) -> None:
-        reply = self._replays.pop(req, None)
-        if reply is None:
-            return
-        if not res.possible:
-            text = f"Cannot replay: {res.reason}"
-        elif res.identical:
-            text = f"Replayed: all {len(res.tokens)} tokens are identical."
-        else:
-            text = f"Replayed, but {res.reason}."
-        self.statusBar().showMessage(text)
+    def _on_replay_finished(self, reply: Message, res) -> None:
+        self.statusBar().showMessage(res.describe())
         self.replayDone.emit(reply, res)
 
-    def _ask_edit(self, message: Message) -> None:
-        text, ok = QInputDialog.getMultiLineText(self, "Edit message", "New text (the old version is kept):", message.text)
-        if ok:
-            self.edit_and_resend(message, text)
+    def _on_conversation_changed(self, conv) -> None:
+        self.chat.set_conversation(conv)
+        self.history_ctl.refresh()
+        self.update_counter()
 
-    def switch_version(self, message: Message, index: int) -> None:
-        if self.generating:
-            return
-        chosen = self.conv.switch(message, index)
-        self._persist(self.store.save_active, self.conv, chosen.parent)
-        self.chat.set_conversation(self.conv)
-
-    def new_chat(self) -> None:
-        if self.generating:
-            return
-        self.conv = Conversation(system_prompt=self.conv.system_prompt)
-        self.chat.set_conversation(self.conv)
-        self._refresh_history()
-        self.input.setFocus()
-
-    def _ask_system_prompt(self) -> None:
-        text, ok = QInputDialog.getMultiLineText(self, "System prompt", "Instructions for the model:",
-                                                 self.conv.system_prompt)
-        if ok:
-            self.conv.system_prompt = text
-            if self.conv.path():
-                self._persist(self.store.update_conversation, self.conv)
-            self._update_counter()
-
-    # -- engine events ------------------------------------------------------------------------------
-    def _on_generation_started(self, req: int, prompt_tokens: int, dropped: int) -> None:
-        reply = self.pending.get(req)
-        if reply is not None:
-            reply.meta["prompt_tokens"] = prompt_tokens
-            if dropped:
-                self.statusBar().showMessage(f"The {dropped} oldest messages no longer fit the context and were left out.")
-
-    def _on_token(self, req: int, ev) -> None:
-        reply = self.pending.get(req)
-        if reply is None:
-            return
-        last = self._last_params.get(req)
-        if last is not None and ev.params != last:
-            changed = [k for k, v in ev.params.to_dict().items() if v != last.to_dict()[k]]
-            label = ", ".join(f"{k}={getattr(ev.params, k)}" for k in changed)
-            reply.meta.setdefault("param_marks", []).append((len(reply.text), label))
-        self._last_params[req] = ev.params
-        reply.text += ev.text
-        reply.meta.setdefault("_events", []).append(ev)  # in memory only; a compact record is saved at the end
-        self._dirty.add(req)
-        self.writer.touch(self._pending_conv, reply)
-
-    def _on_finished(self, req: int, fin) -> None:
-        reply = self.pending.pop(req, None)
-        self._last_params.pop(req, None)
-        if reply is not None:
-            reply.text += fin.tail
-            reply.meta.update(tokens=fin.generated_tokens, tok_s=fin.decode_tok_s, ttft_ms=fin.ttft_s * 1000,
-                              finish=fin.reason, seed=fin.seed, token_record=_token_record(reply.meta.get("_events", [])))
-            self.chat.refresh(reply)
-            self.writer.touch(self._pending_conv, reply)
-            self._persist(self.writer.flush)
-            self._refresh_history()
-        self._dirty.discard(req)
-        self._end_request(req)
-        if reply is not None:
-            self.replyFinished.emit(reply)
-
-    def _on_failed(self, req: int, message: str) -> None:
-        reply = self.pending.pop(req, None)
-        if reply is not None:
-            reply.meta["error"] = message
-            self.chat.refresh(reply)
-            self.writer.touch(self._pending_conv, reply)
-            self._persist(self.writer.flush)
-        self.statusBar().showMessage(message)
-        self._end_request(req)
-        if reply is not None:
-            self.replyFinished.emit(reply)
-
-    def _end_request(self, req: int) -> None:
-        if self.current_request == req:
-            self.current_request = None
-        self._update_buttons()
-        self._update_counter()
+    def _show_store_error(self, e) -> None:
+        """A history write failed: say so once in a dialog, always in the status bar; the
+        conversation stays on screen."""
+        self.statusBar().showMessage(f"History not saved: {e}")
+        if not self._store_error_shown:
+            self._store_error_shown = True
+            QMessageBox.warning(self, "History not saved",
+                                f"{e}\n\nThe conversation stays on screen; export it to keep a copy.")
 
     def _paint_frame(self) -> None:
         """At most one repaint per frame, whatever the token rate. The frame stretches to twenty
@@ -635,180 +378,40 @@ class MainWindow(QMainWindow):
         if not self._dirty:
             return
         t0 = time.perf_counter()
-        for req in list(self._dirty):
-            reply = self.pending.get(req)
-            if reply is not None:
+        for reply in self.session.pending:
+            if reply.id in self._dirty:
                 self.chat.refresh(reply)
         self._dirty.clear()
         cost_ms = (time.perf_counter() - t0) * 1000
         self.frame.setInterval(int(min(100, max(FRAME_MS, 20 * cost_ms))))
 
-    def _on_params_changed(self, params) -> None:
-        self.engine.live.set(params)
-
     # -- bits ---------------------------------------------------------------------------------------
-    def _update_buttons(self) -> None:
-        self.send_button.setEnabled(not self.generating)
-        self.stop_button.setEnabled(self.generating)
+    def update_buttons(self) -> None:
+        self.send_button.setEnabled(not self.session.generating)
+        self.stop_button.setEnabled(self.session.generating)
 
-    def _count_later(self) -> None:
-        self._count_timer.start()
-
-    def _update_counter(self) -> None:
+    def update_counter(self) -> None:
         if self.model is None or self.model.tokenizer is None:
             self.counter.setText("")
             return
-        tok = self.model.tokenizer
+        tok, conv = self.model.tokenizer, self.session.conv
         draft = len(tok.encode(self.input.toPlainText())) if self.input.toPlainText() else 0
         try:
-            conv = len(tok.encode_chat(self.conv.messages_for_model())) if self.conv.path() else 0
+            used = len(tok.encode_chat(conv.messages_for_model())) if conv.path() else 0
         except ValueError:
-            conv = 0
-        self.counter.setText(f"draft {draft} tokens · conversation {conv} of {self.model.context} tokens")
-
-    def _refresh_history(self) -> None:
-        self.history.refresh(self.conv.meta.get("db_id"))
-
-    # -- history ------------------------------------------------------------------------------------
-    def _persist(self, fn, *args):
-        """Run a store write; on failure tell the user once, keep everything on screen."""
-        try:
-            return fn(*args)
-        except StoreError as e:
-            self.statusBar().showMessage(f"History not saved: {e}")
-            if not self._store_error_shown:
-                self._store_error_shown = True
-                QMessageBox.warning(self, "History not saved",
-                                    f"{e}\n\nThe conversation stays on screen; export it to keep a copy.")
-            return None
-
-    def open_conversation(self, cid: int) -> None:
-        if self.generating:
-            return
-        try:
-            conv = self.store.load(cid)
-        except StoreError as e:
-            self.statusBar().showMessage(str(e))
-            return
-        self.conv = conv
-        self.chat.set_conversation(conv)
-        self._refresh_history()
-        params = conv.meta.get("params")
-        if params:
-            from .sampling_panel import _params_from_dict
-
-            p = _params_from_dict(params)
-            if p is not None:
-                self.sampling.set_params(p)
-        needed = conv.meta.get("model_path")
-        if needed and self.model and needed != self.model.path:
-            if os.path.exists(needed):  # continue with the model the conversation was held with
-                self.statusBar().showMessage(f"Loading {os.path.basename(needed)}, the model of this conversation…")
-                self.load_model(needed)
-            else:
-                self.statusBar().showMessage(f"This conversation was with {needed}, which is not on this computer; "
-                                             f"{self.model.name} will answer instead.")
-        self._update_counter()
-
-    def delete_conversation(self, cid: int) -> None:
-        if self.generating and cid == self.conv.meta.get("db_id"):
-            self.stop()
-        self._persist(self.store.delete, cid)
-        self._deleted = cid
-        self.undo_button.setVisible(True)
-        self.statusBar().showMessage("Conversation deleted.")
-        if cid == self.conv.meta.get("db_id") and not self.generating:
-            self.conv = Conversation(system_prompt=self.conv.system_prompt)
-            self.chat.set_conversation(self.conv)
-        self._refresh_history()
-
-    def undo_delete(self) -> None:
-        if self._deleted is not None:
-            self._persist(self.store.undelete, self._deleted)
-            self._deleted = None
-        self.undo_button.setVisible(False)
-        self._refresh_history()
-
-    def _ask_rename(self, cid: int) -> None:
-        title, ok = QInputDialog.getText(self, "Rename", "Title:")
-        if ok and title.strip():
-            self._persist(self.store.rename, cid, title.strip())
-            if cid == self.conv.meta.get("db_id"):
-                self.conv.title = title.strip()
-            self._refresh_history()
-
-    def export_conversation(self, cid: int | None, path: str, kind: str) -> None:
-        """Export one conversation (or all of them, with cid None, as JSON)."""
-        import json
-
-        try:
-            if cid is None:
-                text = json.dumps(self.store.export_all(), indent=1, ensure_ascii=False)
-            elif kind == "json":
-                text = json.dumps(self.store.export_json(cid), indent=1, ensure_ascii=False)
-            else:
-                text = conversation_to_markdown(self.store.load(cid))
-            write_atomically(path, text)
-        except StoreError as e:
-            QMessageBox.warning(self, "Export failed", str(e))
-            return
-        self.statusBar().showMessage(f"Exported to {path}")
-
-    def _ask_export(self, cid: int | None, kind: str) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        filt = "JSON (*.json)" if kind == "json" else "Markdown (*.md)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", f"conversation.{kind}", filt)
-        if path:
-            self.export_conversation(cid, path, kind)
-
-    def import_conversation(self, path: str) -> int | None:
-        import json
-
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-            cid = self.store.import_json(data)
-        except (OSError, ValueError, StoreError) as e:
-            QMessageBox.warning(self, "Import failed", f"{path}\n\n{e}")
-            return None
-        self._refresh_history()
-        self.open_conversation(cid)
-        return cid
-
-    def _ask_import(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        path, _ = QFileDialog.getOpenFileName(self, "Import conversation", "", "JSON (*.json)")
-        if path:
-            self.import_conversation(path)
+            used = 0
+        self.counter.setText(f"draft {draft} tokens · conversation {used} of {self.model.context} tokens")
 
     def closeEvent(self, e) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
+        if not self.inside.isVisible():  # the chat layout is the one worth restoring
+            self.settings.setValue("window/splitter", self.splitter.saveState())
         self.frame.stop()
         self.engine.shutdown()
         if self.studio_engine is not None:
             self.studio_engine.shutdown()
         if self.studio is not None:
             self.studio.close()
-        self._persist(self.writer.flush)
+        self.session.close()
         super().closeEvent(e)
-
-
-def _token_record(events) -> list:
-    """What is saved per generated token: id, probability, the top alternatives, and the
-    sampling parameters whenever they changed (a timeline, not a copy per token)."""
-    out, last = [], None
-    for ev in events:
-        rec = {"id": ev.token_id, "text": ev.text, "p": round(ev.prob, 5), "raw_p": round(ev.raw_prob, 5),
-               "entropy": round(ev.entropy, 4), "top": [[t, round(p, 5)] for t, p in ev.top],
-               "top_final": [[t, round(p, 5)] for t, p in ev.top_final[:5]]}
-        if ev.removed_by:
-            rec["removed_by"] = ev.removed_by
-        if ev.params != last:
-            rec["params"] = ev.params.to_dict()
-            last = ev.params
-        out.append(rec)
-    return out

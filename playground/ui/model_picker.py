@@ -90,7 +90,16 @@ class ModelPicker(QDialog):
         lay.addWidget(buttons)
         self.current_path = current_path
         self.found.connect(self._fill)
-        threading.Thread(target=lambda: self.found.emit(_describe_all()), daemon=True).start()
+        threading.Thread(target=self._discover, daemon=True).start()
+
+    def _discover(self) -> None:
+        """On the discovery thread: describe what is found, then hand it to the dialog, unless
+        the dialog was closed and deleted in the meantime."""
+        rows = _describe_all()
+        try:
+            self.found.emit(rows)
+        except RuntimeError:  # "Internal C++ object already deleted"
+            pass
 
     def _fill(self, rows: list) -> None:
         self.rows = rows

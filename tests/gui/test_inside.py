@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from playground.app import build_window
 from playground.engine.worker import Engine
 from playground.loading import load_model
-from playground.ui.main_window import MainWindow
 from tests.helpers import fake_loaded_model, save_hf, tiny_hf_model
 
 TEXT = "hello world, this is a tiny corpus"
@@ -19,7 +19,7 @@ def window(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     engine = Engine()
-    win = MainWindow(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = build_window(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()
     yield win
@@ -46,28 +46,28 @@ def test_clicking_a_token_shows_its_alternatives(window, qtbot):
     widget.refresh()
     assert 'href="tok:2"' in widget.body.text()
     widget.body.linkActivated.emit("tok:2")
-    ev = reply.meta["_events"][2]
+    ev = reply.record.tokens[2]
     table = window.inside.token.table
     assert table.rowCount() == len(ev.top) >= 1
-    assert table.item(0, 1).text() == str(ev.top[0][0])
-    assert "chosen" in table.item(0, 4).text()  # the scripted model's pick is its most likely token
-    assert window.inside.currentWidget() is window.inside.token
+    assert table.item(0, 0).toolTip() == f"id {ev.top[0][0]}"
+    assert "chosen" in table.item(0, 3).text()  # the scripted model's pick is its most likely token
+    assert window.inside.isVisible() and window.inside.current() == "token"
 
 
 def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
     _use(window, qtbot, fake_loaded_model(TEXT))
     reply = _ask(window, qtbot)
-    window.inspect_token(reply, 3)
-    alternative = reply.meta["_events"][3].top[1][0]  # the second most likely token
+    window.inspect_ctl.inspect_token(reply, 3)
+    alternative = reply.record.tokens[3].top[1][0]  # the second most likely token
     window.inside.token.table.selectRow(1)
     with qtbot.waitSignal(window.replyFinished, timeout=10000) as b:
         window.inside.token.branch.click()
     branch = b.args[0]
     assert window.conv.versions(branch) == (2, 2)
-    assert branch.meta["prefix_ids"][-1] == alternative
-    assert branch.meta["_events"][3].token_id == alternative  # the first new token is the chosen one
-    kept = [e.token_id for e in reply.meta["_events"][:3]]
-    assert [e.token_id for e in branch.meta["_events"][:3]] == kept
+    assert branch.record.prefix_ids[-1] == alternative and branch.record.branched_at == 3
+    assert branch.record.tokens[3].token_id == alternative and branch.record.tokens[3].chosen  # the user's pick
+    kept = reply.record.token_ids[:3]
+    assert branch.record.token_ids[:3] == kept
     assert branch.text.startswith(window.model.tokenizer.decode(kept + [alternative], skip_special=True))
 
 
@@ -104,9 +104,9 @@ def test_attention_viewer_shows_the_conversation_and_exports(window, qtbot, tiny
     assert (tmp_path / "a.png").stat().st_size > 1000
     assert np.loadtxt(tmp_path / "a.csv", delimiter=",").shape == (T, T)
     assert np.load(tmp_path / "a.npy").shape == (2, 4, T, T)
-    assert "tokens" in window.inside.prompt.toPlainText()
+    assert "tokens" in window.inside.show_view("prompt").toPlainText()  # opening the tab shows the prompt
     window.inside.architecture.layerClicked.emit(1)
-    assert view.layer.value() == 1 and window.inside.currentWidget() is view
+    assert view.layer.value() == 1 and window.inside.current() == "attention"
     view.layer.setValue(-1)  # the mean over layers
     assert np.allclose(view.current, amap.weights.astype(np.float32).mean(0)[view.head.value()], atol=1e-3)
 
@@ -115,7 +115,7 @@ def test_logit_lens_from_the_inspector(window, qtbot, tiny_real):
     _use(window, qtbot, tiny_real)
     window.sampling.set_value("max_tokens", 5)
     reply = _ask(window, qtbot, "hello")
-    window.inspect_token(reply, 2)
+    window.inspect_ctl.inspect_token(reply, 2)
     with qtbot.waitSignal(window.lensShown, timeout=20000) as b:
         window.inside.token.lens_button.click()
     rows = b.args[0]
@@ -127,15 +127,15 @@ def test_a_tokens_row_of_attention_over_the_text(window, qtbot, tiny_real):
     _use(window, qtbot, tiny_real)
     window.sampling.set_value("max_tokens", 5)
     reply = _ask(window, qtbot, "the quick brown fox")
-    window.inspect_token(reply, 2)
+    window.inspect_ctl.inspect_token(reply, 2)
     with qtbot.waitSignal(window.attentionShown, timeout=20000) as b:
         window.inside.token.attend_button.click()
     amap = b.args[0]
     prompt = window.model.tokenizer.encode_chat(window.conv.messages_for_model(upto=reply))
     row = len(prompt) + 2
     view = window.inside.attention
-    assert amap.shape[2] == len(prompt) + len(reply.meta["_events"])
+    assert amap.shape[2] == len(prompt) + len(reply.record.tokens)
     assert view.rowplot.plotItem.titleLabel.text.startswith("what")
     assert view.highlight_html.count("rgba(255,111,0,") == row + 1  # every token up to it, shaded
     assert view.highlight_html.count("border-bottom") == 1  # the token itself, underlined
-    assert window.inside.currentWidget() is view
+    assert window.inside.current() == "attention"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
+from playground.app import build_window
 from playground.engine.worker import Engine
 from playground.ui.main_window import MainWindow
 from tests.helpers import fake_loaded_model
@@ -16,7 +18,7 @@ def window(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     engine = Engine()
-    win = MainWindow(engine, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = build_window(engine, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()
     yield win
@@ -47,7 +49,7 @@ def test_reply_streams_token_by_token(window, qtbot):
     events = []
     window.engine.worker.tokenGenerated.connect(lambda req, ev: events.append(ev))
     reply = _ask(window, qtbot)
-    assert reply is window.conv.last() and reply.meta["finish"] == "eos"
+    assert reply is window.conv.last() and reply.record.finish == "eos"
     assert reply.role == "assistant" and reply.text == TEXT
     assert len(events) == len(lm.tokenizer.encode(TEXT)) > 5
     assert window.chat.widgets[reply.id].body.text()  # rendered
@@ -55,8 +57,6 @@ def test_reply_streams_token_by_token(window, qtbot):
 
 
 def test_enter_sends_and_shift_enter_adds_a_line(window, qtbot):
-    from PySide6.QtCore import Qt
-
     _use(window, qtbot, fake_loaded_model(TEXT))
     window.input.setFocus()
     qtbot.keyClicks(window.input, "line one")
@@ -79,7 +79,7 @@ def test_stop_mid_reply_ends_within_one_token_and_keeps_the_partial_reply(window
     with qtbot.waitSignal(window.replyFinished, timeout=5000) as blocker:
         window.stop()
         lm.model.release(1)  # let the forward pass in flight return; no further token is made
-    assert blocker.args[0].meta["finish"] == "cancelled"
+    assert blocker.args[0].record.finish == "cancelled"
     assert len(events) == 3
     reply = window.conv.last()
     assert reply.text == "".join(e.text for e in events) and reply.text
@@ -100,8 +100,8 @@ def test_temperature_moved_mid_reply_applies_to_the_next_token(window, qtbot):
     temps = [e.params.temperature for e in events]
     assert temps[:2] == [0.0, 0.0] and set(temps[2:]) == {1.25}
     reply = window.conv.last()
-    assert reply.meta["param_marks"][0][1] == "temperature=1.25"
-    assert "temperature=1.25" in window.chat.widgets[reply.id].body.text()
+    assert reply.record.param_changes() == [(2, len(events[0].text + events[1].text), "temperature=1.25")]
+    assert "temperature 0 → 1.25" in window.chat.widgets[reply.id].body.text()  # one mark, what changed
 
 
 def test_regenerate_keeps_both_versions(window, qtbot):
@@ -109,21 +109,24 @@ def test_regenerate_keeps_both_versions(window, qtbot):
     _ask(window, qtbot)
     first = window.conv.last()
     with qtbot.waitSignal(window.replyFinished, timeout=10000):
-        window.regenerate(first)
+        qtbot.mouseClick(window.chat.widgets[first.id].action, Qt.MouseButton.LeftButton)  # "Regenerate"
     second = window.conv.last()
     assert second is not first and second.text == TEXT and first.text == TEXT
     assert window.conv.versions(second) == (2, 2)
     assert window.chat.widgets[second.id].version.text() == "2/2"
-    window.switch_version(second, 0)
+    qtbot.mouseClick(window.chat.widgets[second.id].prev, Qt.MouseButton.LeftButton)
     assert window.conv.last() is first
 
 
-def test_edit_and_resend_makes_a_branch(window, qtbot):
+def test_edit_and_resend_makes_a_branch(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
     _use(window, qtbot, fake_loaded_model(TEXT))
     _ask(window, qtbot, "first question")
     old_user = window.conv.path()[0]
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("second question", True))
     with qtbot.waitSignal(window.replyFinished, timeout=10000):
-        window.edit_and_resend(old_user, "second question")
+        qtbot.mouseClick(window.chat.widgets[old_user.id].action, Qt.MouseButton.LeftButton)  # "Edit"
     new_user, reply = window.conv.path()
     assert new_user.text == "second question" and reply.text == TEXT
     assert window.conv.versions(new_user) == (2, 2)
@@ -142,14 +145,14 @@ def test_load_failure_shows_a_dialog_and_the_previous_model_stays(window, qtbot,
         window.load_model(str(bad))
     assert shown and "broken.gguf" in shown[0] and "fake is still loaded" in shown[0]
     assert window.model.name == "fake"
-    assert _ask(window, qtbot).meta["finish"] == "eos"
+    assert _ask(window, qtbot).record.finish == "eos"
 
 
 def test_closing_mid_reply_exits_cleanly(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     engine = Engine()
-    win = MainWindow(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = build_window(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     _use(win, qtbot, fake_loaded_model(TEXT * 200))
     events = []
@@ -177,5 +180,24 @@ def test_a_window_that_fails_to_build_stops_its_worker_threads(qtbot, tmp_path, 
     engine = Engine()
     monkeypatch.setattr(MainWindow, "_build", lambda self: (_ for _ in ()).throw(ImportError("no pyqtgraph")))
     with pytest.raises(ImportError):
-        MainWindow(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+        build_window(engine, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     assert engine.thread.isFinished()  # so no "QThread destroyed while running" abort later
+
+
+MARKDOWN = "Here:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nx = 1\n```\n\n> done"
+
+
+def test_a_markdown_reply_streams_into_a_settled_part_and_a_tail(window, qtbot):
+    lm = _use(window, qtbot, fake_loaded_model(MARKDOWN, gated=True))
+    events = []
+    window.engine.worker.tokenGenerated.connect(lambda req, ev: events.append(ev))
+    _ask(window, qtbot, wait=False)
+    reply = window.conv.last()
+    widget = window.chat.widgets[reply.id]
+    lm.model.release(len(lm.tokenizer.encode("Here:\n\n| a | b |\n|---|---|\n| 1 |")))
+    qtbot.waitUntil(lambda: "| 1 |" in reply.text and "<td>1" in widget.tail.text(), timeout=5000)
+    assert "Here:" in widget.body.text() and "<table" not in widget.body.text()  # the table is still growing
+    with qtbot.waitSignal(window.replyFinished, timeout=5000):
+        lm.model.stop_all()
+    body = widget.body.text()
+    assert "<table" in body and "<blockquote>" in body and "<pre" in body and widget.tail.isHidden()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from playground.app import build_window
 from playground.engine.worker import Engine
-from playground.ui.main_window import MainWindow
 from tests.helpers import fake_loaded_model
 from tests.hostile_files import ISSUE_17_CLASSES
 
@@ -19,7 +19,7 @@ def window(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
 
     engine = Engine()
-    win = MainWindow(engine, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    win = build_window(engine, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(win)
     win.show()
     yield win

@@ -1,5 +1,6 @@
 """Child process for the SIGKILL test: streams a reply from a fake model into the store, with
-batched writes, and prints a line after each committed batch. The parent kills it mid-reply."""
+batched writes on the writer thread, and prints a line after each committed batch. The parent
+kills it mid-reply."""
 
 import sys
 import threading
@@ -20,15 +21,16 @@ def main(db_path: str) -> None:
     reply = conv.add("assistant", "")
     store.add_message(conv, reply)
     print("user-committed", flush=True)
-    writer = BatchedWriter(store, interval_s=0.05)
+    def on_flush(written) -> None:  # on the writer thread, after a batch is committed
+        print(f"flushed {len(written[-1][1])}", flush=True)
+
+    writer = BatchedWriter(store, interval_s=0.05, on_flush=on_flush)
     ids = lm.tokenizer.encode_chat(conv.messages_for_model(upto=reply))
     for ev in generate(lm.model, lm.tokenizer, ids, SamplingParams(temperature=0, max_tokens=100000),
                        threading.Event()):
         if isinstance(ev, TokenEvent):
             reply.text += ev.text
             writer.touch(conv, reply)
-            if writer.maybe_flush():
-                print(f"flushed {len(reply.text)}", flush=True)
 
 
 if __name__ == "__main__":

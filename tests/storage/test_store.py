@@ -22,7 +22,7 @@ from playground.storage import (
     conversation_to_markdown,
     write_atomically,
 )
-from playground.storage.store import m001_initial
+from playground.storage.migrations import m001_initial
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,7 +128,7 @@ def test_a_first_version_database_migrates_with_its_data(tmp_path):
     old.close()
     new = Store(path)
     names = [r[0] for r in new.db.execute("SELECT name FROM migrations ORDER BY name")]
-    assert names == ["m001_initial", "m002_branches_and_settings"]
+    assert names == ["m001_initial", "m002_branches_and_settings", "m003_reply_records"]
     assert new.load(1).path()[0].text == "hi from v1"
 
 
@@ -190,7 +190,7 @@ def test_export_and_import_json_and_markdown(tmp_path):
     store = Store(tmp_path / "h.db")
     conv = _chat(store, "q1", "a1")
     data = store.export_json(conv.meta["db_id"])
-    assert data["version"] == 1 and data["messages"][0]["children"][0]["text"] == "a1"
+    assert data["version"] == 2 and data["messages"][0]["children"][0]["text"] == "a1"
     cid = store.import_json(json.loads(json.dumps(data)))
     assert [m.text for m in store.load(cid).path()] == ["q1", "a1"]
     md = conversation_to_markdown(store.load(cid))

@@ -30,6 +30,10 @@ def test_generate_prints_text_and_stats(tiny_gguf, capsys):
     for key in ("load_s", "prompt_tokens", "prefill_tok_s", "ttft_ms", "generated_tokens", "decode_tok_s", "peak_rss_mb"):
         assert key in stats
     assert 1 <= stats["generated_tokens"] <= 5 and stats["prompt_tokens"] > 2
+    from playground.model import native  # --stats names the kernels that ran (for bug reports)
+
+    lib = native.library()
+    assert stats["kernels"] == (f"native {lib.describe()}" if lib else f"PyTorch kernels ({native.why_unavailable()})")
 
 
 def test_bad_sampling_value_is_a_clear_error(tiny_gguf, capsys):
@@ -71,13 +75,13 @@ def test_models_lists_other_apps_downloads(tmp_path, monkeypatch, tiny_gguf, cap
 
     found = {m.source: m for m in discover()}
     assert {"huggingface", "lmstudio", "gpt4all", "ollama"} <= set(found)
-    assert found["huggingface"].name == "org/tiny" and found["huggingface"].format == "hf"
+    assert found["huggingface"].name == "tiny" and found["huggingface"].format == "hf"
     assert found["ollama"].name == "tiny:latest"
     info = found["ollama"].describe()
     assert info["quantization"] == "F32" and info["arch"] == "llama" and info["params"] > 0
     assert found["huggingface"].describe()["arch"] == "Qwen2ForCausalLM"
     assert main(["models"]) == 0
-    assert "org/tiny" in capsys.readouterr().out
+    assert "tiny" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------- fetch
@@ -153,3 +157,28 @@ def test_without_a_screen_playground_falls_back_to_the_terminal_chat(monkeypatch
     monkeypatch.setattr(cli, "cmd_chat", lambda a: seen.append(a.command) or 0)
     assert cli.main([]) == 0
     assert seen == ["chat"] and "No screen found" in capsys.readouterr().err
+
+
+def test_terminal_chat_runs_on_the_session_and_remembers_the_conversation(tiny_gguf, capsys, monkeypatch):
+    lines = iter(["hello", "/system be brief", "and again", "/exit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    sent = []
+    from playground.session import ChatSession
+
+    real_send = ChatSession.send
+
+    def spy(self, text):
+        reply = real_send(self, text)
+        sent.append((self.conv.messages_for_model(), reply.record))
+        return reply
+
+    monkeypatch.setattr(ChatSession, "send", spy)
+    assert main(["chat", "--model", str(tiny_gguf), "-t", "0", "-n", "4", "--stats"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    stats = [json.loads(x) for x in out if x.startswith("{")]
+    assert len(stats) == 2 and all(1 <= s["generated_tokens"] <= 4 for s in stats)
+    (first_msgs, first), (second_msgs, second) = sent
+    assert [m["role"] for m in first_msgs] == ["user", "assistant"]
+    assert [m["role"] for m in second_msgs] == ["system", "user", "assistant", "user", "assistant"]
+    assert second_msgs[0]["content"] == "be brief" and second_msgs[1]["content"] == "hello"
+    assert first.finish in ("eos", "length") and first.tokens and second.prompt_tokens > first.prompt_tokens

@@ -11,7 +11,7 @@ from gguf import GGMLQuantizationType as Q
 
 from playground.engine.generate import TokenEvent, generate
 from playground.loading import load_model
-from playground.model import native
+from playground.model import attention, native
 from playground.model.fast import FastLlama
 from playground.model.quant import NATIVE_DENSE_ROWS, QLinear, q4_blocks, q8_0_blocks
 from playground.sampling import SamplingParams
@@ -187,9 +187,9 @@ def test_fast_cached_decode_equals_full_forward(pair):
     with torch.no_grad():
         full = m(ids, use_cache=False)
         m.setup_cache(16)  # small on purpose: the cache must grow
-        steps = [m(ids[:, :9], start=0)]
+        steps = [m(ids[:, :9], start=0, use_cache=True)]
         for t in range(9, 30):
-            steps.append(m(ids[:, t : t + 1], start=t))
+            steps.append(m(ids[:, t : t + 1], start=t, use_cache=True))
     stepped = torch.cat(steps, 1)
     assert (stepped - full).abs().max().item() < 0.02 * full.abs().max().item()
 
@@ -212,7 +212,7 @@ def test_attention_probabilities_in_head_chunks_equal_whole_layers(pair, monkeyp
     fast, _ = pair
     ids = _ids(12)[0].tolist()
     whole = attention_maps(fast, ids).weights
-    monkeypatch.setattr(type(fast.model), "weights_chunk_bytes", 1)  # one head at a time
+    monkeypatch.setattr(attention, "WEIGHTS_CHUNK_BYTES", 1)  # one head at a time
     chunked = attention_maps(fast, ids).weights
     assert np.array_equal(whole, chunked)
     _, extra = fast.model(torch.tensor([ids]), use_cache=False, need_weights=True)
@@ -255,11 +255,11 @@ def test_native_forward_equals_the_pytorch_path(pair, monkeypatch):
     ids = _ids(30)
     with torch.no_grad():
         m.setup_cache(40)
-        nat = [m(ids[:, :9], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(9, 30)]
+        nat = [m(ids[:, :9], start=0, use_cache=True)] + [m(ids[:, t : t + 1], start=t, use_cache=True) for t in range(9, 30)]
         k_native = m.cache.k.clone()
         monkeypatch.setattr(m, "use_native", False)
         m.setup_cache(40)
-        ref = [m(ids[:, :9], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(9, 30)]
+        ref = [m(ids[:, :9], start=0, use_cache=True)] + [m(ids[:, t : t + 1], start=t, use_cache=True) for t in range(9, 30)]
     a, b = torch.cat(nat, 1), torch.cat(ref, 1)
     kl, top1 = agreement(b, a)  # float32 and int8 activations against bfloat16 ones
     assert kl < FAST_KL and top1 >= 0.9, (kl, top1)  # (30 positions: one differing top token is 3%)
@@ -281,7 +281,7 @@ def test_native_simd_builds_equal_the_portable_build(variant, tmp_path, monkeypa
         m = load_model(path, device="cpu", dtype="auto").model
         with torch.no_grad():
             outs.append(torch.cat([m(ids[:, :12], use_cache=True, start=0)] +
-                                  [m(ids[:, t : t + 1], start=t) for t in range(12, 20)], 1))
+                                  [m(ids[:, t : t + 1], start=t, use_cache=True) for t in range(12, 20)], 1))
     # several tokens at once: float32 in both; one token: the SIMD builds round x to int8
     assert (outs[0][:, :12] - outs[1][:, :12]).abs().max() < 1e-4 * outs[1].abs().max()
     assert (outs[0] - outs[1]).abs().max() < 2e-2 * outs[1].abs().max()
@@ -392,7 +392,7 @@ def test_qwen2_fast_path_with_qkv_bias_follows_the_reference(qtype, tmp_path):
             assert (expected - hf(ids).logits).abs().max() < 1e-4
         m = fast.model
         m.setup_cache(32)
-        got = torch.cat([m(ids[:, :10], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(10, 24)], 1)
+        got = torch.cat([m(ids[:, :10], start=0, use_cache=True)] + [m(ids[:, t : t + 1], start=t, use_cache=True) for t in range(10, 24)], 1)
     scale = expected.abs().max().item()
     assert (got - expected).abs().max().item() < 0.03 * scale
     assert (got.argmax(-1) == expected.argmax(-1)).float().mean().item() >= 0.9
@@ -415,7 +415,7 @@ def test_native_attention_head_size_64(heads, kv, tmp_path, monkeypatch):
         m.use_native = use_native
         with torch.no_grad():
             m.setup_cache(48)
-            return torch.cat([m(ids[:, :20], start=0)] + [m(ids[:, t : t + 1], start=t) for t in range(20, 40)], 1)
+            return torch.cat([m(ids[:, :20], start=0, use_cache=True)] + [m(ids[:, t : t + 1], start=t, use_cache=True) for t in range(20, 40)], 1)
 
     simd = native.library()
     if simd is None:

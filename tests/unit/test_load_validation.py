@@ -71,7 +71,7 @@ def test_issue_17_classes_print_one_line_and_no_traceback(issue_files):
 
 
 # ---------------------------------------------------------------------------- the tensor spec
-@pytest.mark.parametrize("kind", ["llama", "qwen2", "gpt2"])
+@pytest.mark.parametrize("kind", ["llama", "qwen2", "gpt2", "mistral", "qwen3", "gemma2", "gemma3", "phi3", "smollm3"])
 @pytest.mark.parametrize("tied", [True, False])
 def test_spec_names_exactly_the_tensors_a_converted_gguf_holds(kind, tied, tmp_path):
     from playground.loading.gguf_file import GGUFFile
@@ -86,7 +86,7 @@ def test_spec_names_exactly_the_tensors_a_converted_gguf_holds(kind, tied, tmp_p
         f.close()
 
 
-@pytest.mark.parametrize("kind", ["llama", "qwen2", "gpt2"])
+@pytest.mark.parametrize("kind", ["llama", "qwen2", "gpt2", "mistral", "qwen3", "gemma2", "gemma3", "phi3", "smollm3"])
 def test_spec_names_exactly_the_tensors_transformers_saves(kind, tmp_path):
     from safetensors import safe_open
 

@@ -1,0 +1,81 @@
+"""Scaled dot-product attention as our models use it: causal, optionally within a sliding window,
+optionally with soft-capped scores, with a fast path (PyTorch's SDPA) and a written-out path that
+hands out its probabilities for the attention viewer.
+
+    scores = q·kᵀ · scale                      (B, nh, T, S)
+    scores = c · tanh(scores / c)              Gemma 2's soft-capping, when c is set
+    scores[query i, key j] = -inf  unless  j ≤ start+i  and  j > start+i - window
+    y = softmax(scores) · v                    (B, nh, T, hs)
+
+Shapes: B batch, nh query heads, nkv key/value heads (grouped-query attention: each key/value head
+serves nh/nkv query heads), T queries at positions start..start+T, S keys at positions 0..S.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+# the written-out path computes its probabilities a few heads at a time, so each float32 temporary
+# stays under this many bytes: bigger ones are fresh memory from the kernel on every call, and
+# faulting them in cost more than the arithmetic (SmolLM2, 2,048 tokens: 8 s → 4 s)
+WEIGHTS_CHUNK_BYTES = 24 << 20
+
+
+def causal_mask(T: int, S: int, start: int, device, window: int | None = None) -> torch.Tensor:
+    """(T, S) booleans: query i (at position start+i) may see key j when j <= start+i, and, with a
+    sliding window, when j > start+i - window (it sees `window` keys, itself included)."""
+    q_pos = torch.arange(start, start + T, device=device)[:, None]
+    k_pos = torch.arange(S, device=device)[None, :]
+    keep = k_pos <= q_pos
+    if window is not None:
+        keep &= k_pos > q_pos - window
+    return keep
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, start: int, scale: float | None = None,
+           window: int | None = None, softcap: float | None = None, need_weights=False,
+           layer: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Attention of q (B, nh, T, hs) over k, v (B, nkv, S, hs): (y (B, nh, T, hs), probabilities).
+
+    The probabilities (B, nh, T, S) in float32 come back only with need_weights=True; a callable
+    need_weights(layer, probs, first_head) is handed them a few heads at a time instead (and None
+    comes back), so a long context's maps never exist whole in float32.
+    """
+    B, nh, T, hs = q.shape
+    S = k.shape[2]
+    scale = 1 / math.sqrt(hs) if scale is None else scale
+    if not need_weights and softcap is None:
+        gqa = nh != k.shape[1]
+        sees_all = window is None or S <= window
+        if T == S and sees_all:
+            return F.scaled_dot_product_attention(q, k, v, is_causal=T > 1, scale=scale, enable_gqa=gqa), None
+        mask = None if T == 1 and sees_all else causal_mask(T, S, start, q.device, window)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale, enable_gqa=gqa), None
+    return _written_out(q, k, v, start, scale, window, softcap, need_weights, layer)
+
+
+def _written_out(q, k, v, start, scale, window, softcap, need_weights, layer):
+    """softmax(q·kᵀ·scale) · v spelled out, a few heads at a time (see WEIGHTS_CHUNK_BYTES)."""
+    B, nh, T, hs = q.shape
+    S = k.shape[2]
+    rep = nh // k.shape[1]
+    hidden = ~causal_mask(T, S, start, q.device, window)
+    per = max(1, WEIGHTS_CHUNK_BYTES // (4 * B * T * S))
+    y = torch.empty(B, nh, T, v.shape[-1], dtype=q.dtype, device=q.device)
+    chunks = []
+    for h0 in range(0, nh, per):
+        heads = torch.arange(h0, min(nh, h0 + per), device=q.device)
+        kv_heads = heads // rep  # the key/value head each query head reads
+        att = (q[:, heads] @ k[:, kv_heads].transpose(-2, -1)).float() * scale  # (B, n, T, S)
+        if softcap is not None:
+            att = torch.tanh(att / softcap) * softcap
+        att = att.masked_fill_(hidden, float("-inf")).softmax(-1)
+        if callable(need_weights):
+            need_weights(layer, att, h0)
+        elif need_weights:
+            chunks.append(att)
+        y[:, heads] = att.to(v.dtype) @ v[:, kv_heads]
+    return y, (torch.cat(chunks, 1) if chunks else None)
