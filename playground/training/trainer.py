@@ -135,11 +135,15 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> float:
+        """Validation loss, each prediction made from the tokens before it only (as when writing):
+        a model that could see ahead in training (the tutorial's unmasked encoder) says so with
+        `prefix_logits`; for a causal model its forward pass already is that."""
         self.model.eval()
+        predict = getattr(self.model, "prefix_logits", self.model)
         losses = []
         for i in range(self.cfg.eval_iters):
             x, y, w = self._batch(self.val_data, 0, i, gen_offset=7_777_777, shard=False)
-            losses.append(float(masked_loss(self.model(x), y, w)))
+            losses.append(float(masked_loss(predict(x), y, w)))
         self.model.train()
         return sum(losses) / len(losses)
 

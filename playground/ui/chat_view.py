@@ -57,6 +57,7 @@ class MessageWidget(QFrame):
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
     versionRequested = Signal(object, int)
+    compareRequested = Signal(object)  # a reply: answer its prefix under other parameters (A/B)
 
     def __init__(self, conv: Conversation, msg: Message):
         super().__init__()
@@ -85,6 +86,11 @@ class MessageWidget(QFrame):
         self.tokens.setCheckable(True)
         head.addWidget(self.tokens)
         if msg.role == "assistant":
+            self.compare = self._button("Compare…", "Compare with other settings…: the same question answered "
+                                        "under two or more sets of sampling parameters, side by side",
+                                        lambda: self.compareRequested.emit(msg))
+            self.compare.setObjectName("compareReply")
+            head.addWidget(self.compare)
             self.action = self._button("Regenerate", "Write a new version of this reply (Ctrl+R)",
                                        lambda: self.regenerateRequested.emit(msg))
         else:
@@ -206,6 +212,7 @@ class ChatView(QScrollArea):
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
     versionRequested = Signal(object, int)
+    compareRequested = Signal(object)
 
     def __init__(self):
         super().__init__()
@@ -248,6 +255,7 @@ class ChatView(QScrollArea):
         w.regenerateRequested.connect(self.regenerateRequested)
         w.editRequested.connect(self.editRequested)
         w.versionRequested.connect(self.versionRequested)
+        w.compareRequested.connect(self.compareRequested)
         self._layout.insertWidget(self._layout.count() - 1, w)
         self.widgets[m.id] = w
         return w

@@ -137,6 +137,12 @@ class MainWindow(QMainWindow):
         self.studio_action = QAction("Studio", self)
         self.studio_action.setToolTip("Build, pretrain, fine-tune and evaluate a small model")
         tb.addAction(self.studio_action)
+        self.compare_action = QAction("Compare settings…", self)
+        self.compare_action.setObjectName("compareAction")
+        self.compare_action.setToolTip("A/B decoding: the same question under two or more sets of sampling "
+                                       "parameters, side by side")
+        tb.addAction(self.compare_action)
+        self.compare_window = None
         self.system_action = QAction("System prompt…", self)
         self.system_action.setToolTip("Instructions the model sees before the conversation")
         tb.addAction(self.system_action)
@@ -253,6 +259,8 @@ class MainWindow(QMainWindow):
         self.new_action.triggered.connect(self.new_chat)
         self.system_action.triggered.connect(self._ask_system_prompt)
         self.studio_action.triggered.connect(self.open_studio)
+        self.compare_action.triggered.connect(lambda: self.open_compare())
+        self.chat.compareRequested.connect(self.open_compare)
         self.inside_action.toggled.connect(self.show_inside)
         QShortcut(QKeySequence("Esc"), self, activated=self.stop)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self._regenerate_last)
@@ -312,6 +320,26 @@ class MainWindow(QMainWindow):
         self.studio.show()
         self.studio.raise_()
         return self.studio
+
+    def open_compare(self, reply: Message | None = None):
+        """The A/B window: what `reply` answered, or (from the toolbar) the draft in the message box
+        after the conversation so far."""
+        from .compare_window import CompareWindow
+
+        if self.compare_window is None:
+            self.compare_window = CompareWindow(self.session, self._token_label, self)
+        win = self.compare_window
+        if reply is not None and reply.role == "assistant":
+            win.set_prefix(upto=reply)
+        else:
+            win.set_prefix(draft=self.input.toPlainText().strip())
+        win.show()
+        win.raise_()
+        return win
+
+    def _token_label(self, token_id: int) -> str:
+        m = self.model
+        return m.tokenizer.label(token_id) if m is not None and m.tokenizer is not None else str(token_id)
 
     def show_inside(self, on: bool) -> None:
         """The "Inside the model" mode: the workspace takes most of the width beside the chat (the
@@ -413,5 +441,7 @@ class MainWindow(QMainWindow):
             self.studio_engine.shutdown()
         if self.studio is not None:
             self.studio.close()
+        if self.compare_window is not None:
+            self.compare_window.close()
         self.session.close()
         super().closeEvent(e)
