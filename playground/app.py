@@ -71,12 +71,35 @@ def make_loop(app):
     qasync's loop does not register asyncio's async-generator hooks (an asyncio loop's run_forever
     does), so an async generator left suspended — httpx's nested stream iterators when a stream
     is closed early, as Stop does — would be finalized with no loop to run its cleanup on; with
-    the hooks, the loop closes it as a task."""
+    the hooks, the loop closes it as a task.
+
+    Its `close()` also kills the Qt timers of callbacks still scheduled (see `_close_timers`)."""
     import qasync
 
-    loop = qasync.QEventLoop(app)
+    class QtLoop(qasync.QEventLoop):
+        def close(self):
+            if not self.is_running() and not self.is_closed():
+                _close_timers(self)
+            super().close()
+
+    loop = QtLoop(app)
     sys.set_asyncgen_hooks(firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook)
     return loop
+
+
+def _close_timers(loop) -> None:
+    """Kill the Qt timers behind the loop's pending `call_later`s (a server's keep-alive, a
+    `wait_for` timeout; a cancelled handle keeps its timer too). qasync's close only marks its timer
+    object stopped and kills each timer when it next fires, so they stay registered with Qt; one
+    firing after that object is gone segfaulted in Qt's timer dispatch (a closed loop's timers,
+    while a later Qt event loop ran: the test suite's closed loops, the app's at quit)."""
+    timer = loop._timer
+    callbacks = getattr(timer, "_SimpleTimer__callbacks", None)
+    if callbacks is None:  # another qasync: nothing we know how to release
+        return
+    for timer_id in list(callbacks):
+        timer.killTimer(timer_id)
+    callbacks.clear()
 
 
 def load_default_model(window) -> None:

@@ -14,7 +14,7 @@ import time
 
 import openai
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QAbstractEventDispatcher, QSettings, Qt, QTimer
 
 from playground.app import build_window, make_loop
 from playground.engine.worker import Engine
@@ -36,6 +36,19 @@ def loop(qapp):
     asyncio.set_event_loop(None)
     loop.close()
     sys.set_asyncgen_hooks(*hooks)
+
+
+def test_a_closed_loop_leaves_no_qt_timers(qapp):
+    """Callbacks still scheduled when the loop closes (a keep-alive, a `wait_for` timeout) release
+    their Qt timers: qasync alone leaves them registered, and one firing after the loop is freed
+    crashes Qt."""
+    loop = make_loop(qapp)
+    loop.call_later(60, lambda: None)
+    loop.call_later(30, lambda: None).cancel()
+    timers = loop._timer
+    assert len(QAbstractEventDispatcher.instance().registeredTimers(timers)) == 2
+    loop.close()
+    assert QAbstractEventDispatcher.instance().registeredTimers(timers) == []
 
 
 @pytest.fixture
