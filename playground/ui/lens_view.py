@@ -3,6 +3,7 @@ went straight through the final norm and the unembedding. Shows rows the worker 
 
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -14,9 +15,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-CAPTION = ("The logit lens: for one position, the tokens each layer's residual stream would predict through the "
-           "final norm and the unembedding.")
-HINT = "Nothing to show yet: click a token of a reply, then 'Logit lens here'."
+CAPTION = QT_TRANSLATE_NOOP("LensView", "The logit lens: for one position, the tokens each layer's residual stream "
+                            "would predict through the final norm and the unembedding.")
+HINT = QT_TRANSLATE_NOOP("LensView", "Nothing to show yet: click a token of a reply, then 'Logit lens here'.")
 
 
 class LensView(QWidget):
@@ -24,10 +25,10 @@ class LensView(QWidget):
         super().__init__()
         self.setObjectName("lensView")
         lay = QVBoxLayout(self)
-        self.caption = QLabel(CAPTION)
+        self.caption = QLabel(self.tr(CAPTION))
         self.caption.setWordWrap(True)
         lay.addWidget(self.caption)
-        self.hint = QLabel(HINT)
+        self.hint = QLabel(self.tr(HINT))
         self.hint.setWordWrap(True)
         lay.addWidget(self.hint)
         self.busy = QProgressBar()
@@ -60,7 +61,7 @@ class LensView(QWidget):
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(k)
         self.table.setHorizontalHeaderLabels([f"#{i + 1}" for i in range(k)])
-        self.table.setVerticalHeaderLabels(["embedding"] + [f"layer {i}" for i in range(len(rows) - 1)])
+        self.table.setVerticalHeaderLabels([self.tr("embedding")] + [f"layer {i}" for i in range(len(rows) - 1)])
         for r, row in enumerate(rows):
             for c, (label, p) in enumerate(row):
                 item = QTableWidgetItem(f"{label}  {p:.2f}")
@@ -75,6 +76,6 @@ class LensView(QWidget):
         self.busy.setVisible(False)
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
-        self.caption.setText(CAPTION)
-        self.hint.setText(hint)
+        self.caption.setText(self.tr(CAPTION))
+        self.hint.setText(self.tr(hint))
         self.hint.setVisible(True)
