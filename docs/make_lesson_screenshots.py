@@ -7,7 +7,7 @@ screenshots of them and of A/B decoding into docs/ (1280×800, light theme).
 Shots (LANG is en or zh_CN): lesson 1, text becomes tokens, at its first step
 (docs/lesson_tokens_LANG.png); lesson 4, cross-entropy and perplexity, at its first step
 (docs/lesson_loss_LANG.png); and lesson 5's A/B window, one prompt at temperature 0, 0.7 and 1.5
-streamed side by side, with the first token where they part marked (docs/compare_LANG.png).
+run side by side, with the first token where they part marked (docs/compare_LANG.png).
 Chinese needs the translations built (make setup) and a CJK font (fonts-noto-cjk on Debian).
 """
 
@@ -89,11 +89,10 @@ def main(lang: str) -> int:
         shot(window, "lesson_tokens")
         wait_for(runner.stepReady, lambda: panel.open_lesson("loss"))
         shot(window, "lesson_loss")
-        # lesson 5's first step opens the A/B window and runs its sides
+        # lesson 5's first step opens the A/B window with its three sides; the student runs them
         wait_for(runner.stepReady, lambda: panel.open_lesson("sampling"))
         compare = window.compare_window
-        if compare.comparison is None or compare.comparison.running:
-            wait_for(compare.comparisonFinished)
+        wait_for(compare.comparisonFinished, compare.run_button.click)
         compare.resize(1280, 800)
         compare.move(0, 0)
         shot(compare, "compare")
