@@ -2,7 +2,7 @@
 system: a literal (or f-string) handed to a Qt call that shows text (setText, setToolTip, QLabel(…),
 QAction(…), addTab(…, "…"), showMessage, message boxes…) without tr()/translate() around it.
 
-Used by tests/unit/test_i18n.py. A literal that must stay as it is (a proper name, a unit, a
+Used by tests/gui/test_i18n.py. A literal that must stay as it is (a proper name, a unit, a
 format like "%.2f") is either free of words (no run of two letters), listed in KEEP, or marked on
 its line with `# i18n: keep` and the reason.
 """
