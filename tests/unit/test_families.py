@@ -58,8 +58,12 @@ def family_pair(request, tmp_path_factory):
 def test_fast_path_agrees_with_the_reference(family_pair, how):
     from tests.unit.test_fast_path import FAST_KL, FAST_TOP1
 
+    from playground.model import native
+
     fast, ref = family_pair
     assert isinstance(fast.model, FastLlama)
+    if native.library() is not None and "longrope" not in str(ref.config.rope_scaling):
+        assert fast.model.native() is not None  # token by token: the native kernels' whole forward pass
     ids = _ids(256, seed=5)
     m = fast.model
     with torch.no_grad():

@@ -83,10 +83,13 @@ PG_INLINE void quantize_k(const float *x, int cols, xscratch *s, const int kind)
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
         const float inv = amax > 0.f ? 127.f / amax : 0.f;
         s->dx[b] = amax / 127.f;
-        s->sx[b] = _mm512_reduce_add_ps(_mm512_add_ps(lo, hi));
         const __m512 iv = _mm512_set1_ps(inv); /* round to nearest even, like lrintf */
-        __m128i qlo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)));
-        __m128i qhi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(hi, iv)));
+        const __m512i ilo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)), ihi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, iv));
+        /* the sum of x as rounded (not of x itself): it multiplies q4's minimum, and the rounding
+         * errors of d·q and m must cancel as they do in the exact product (as llama.cpp's q8_1) */
+        s->sx[b] = s->dx[b] * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(ilo, ihi));
+        __m128i qlo = _mm512_cvtsepi32_epi8(ilo);
+        __m128i qhi = _mm512_cvtsepi32_epi8(ihi);
         if (kind == PG_Q4 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
             int8_t *pair = s->xq + QK * (b & ~1);
             const int at = b % 2 ? 16 : 0;
@@ -348,12 +351,17 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+#include "blocks_x86.h"
+
 const pg_kernels pg_kernels_avx512 = {
     "avx512",
     "vnni",
     {
         [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8},
         [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8},
+        [PG_Q5_0] = BX_OPS(q8_quantize_x), [PG_Q5_1] = BX_OPS(q8_quantize_x), [PG_Q4_K] = BX_OPS(q8_quantize_x),
+        [PG_Q5_K] = BX_OPS(q8_quantize_x), [PG_Q6_K] = BX_OPS(q8_quantize_x), [PG_Q3_K] = BX_OPS(q8_quantize_x),
+        [PG_Q2_K] = BX_OPS(q8_quantize_x), [PG_IQ4_NL] = BX_OPS(q8_quantize_x), [PG_IQ4_XS] = BX_OPS(q8_quantize_x),
     },
     attend,
 };
