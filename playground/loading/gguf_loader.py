@@ -208,7 +208,7 @@ def _qlinear(f: GGUFFile, parts: list[tuple[str, int | None]], bias: torch.Tenso
         raw = [rows(name, heads) for name, heads in parts]
         return BlockLinear(kind, np.concatenate(raw) if len(raw) > 1 else raw[0], cols, bias=bias)
     qs, d = zip(*(_q8_rows(f, name, heads) for name, heads in parts))
-    return QLinear("q8", torch.cat(qs), torch.cat(d), bias=bias)
+    return QLinear("q8", torch.cat(qs) if len(qs) > 1 else qs[0], torch.cat(d) if len(d) > 1 else d[0], bias=bias)
 
 
 def _q8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):

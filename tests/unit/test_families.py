@@ -56,9 +56,8 @@ def family_pair(request, tmp_path_factory):
 
 @pytest.mark.parametrize("how", ["prompt", "token by token"])
 def test_fast_path_agrees_with_the_reference(family_pair, how):
-    from tests.unit.test_fast_path import FAST_KL, FAST_TOP1
-
     from playground.model import native
+    from tests.unit.test_fast_path import FAST_KL, FAST_TOP1
 
     fast, ref = family_pair
     assert isinstance(fast.model, FastLlama)

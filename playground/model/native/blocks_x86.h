@@ -54,32 +54,39 @@ PG_INLINE __m256i bx_hi(__m256i v) { return _mm256_and_si256(_mm256_srli_epi16(v
 typedef struct {
     const xscratch *s, *s2;
     __m256 acc, acc2;
-    float off;
-    float *out; /* dequantization: where group g goes, as floats (NULL for products) */
+    __m128 off;      /* products: the offsets' part, M·(dx·sum of x) per half */
+    float *out;      /* dequantization: where group g goes, as floats (NULL for products) */
     uint16_t *out16; /* or as bfloat16 */
+#if defined(__AVX512VNNI__)
+    __m512 acc5, acc52;
+#endif
 } bx_ctx;
+
+PG_INLINE void bx_dequant_group(bx_ctx *c, int g, __m256i q, const int sgn, float D0, float D1, float M0, float M1) {
+    const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int i = 0; i < 4; i++) {
+        const __m256 d = _mm256_set1_ps(i < 2 ? D0 : D1), m = _mm256_set1_ps(i < 2 ? M0 : M1);
+        const __m256i qi = sgn ? _mm256_cvtepi8_epi32(parts[i]) : _mm256_cvtepu8_epi32(parts[i]);
+        const __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qi), d, m);
+        if (c->out) {
+            _mm256_storeu_ps(c->out + QK * g + 8 * i, v);
+        } else { /* round to nearest even, as f32_to_bf16 (no NaN here) */
+            __m256i u = _mm256_castps_si256(v);
+            u = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
+                                                     _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
+            u = _mm256_srli_epi32(u, 16);
+            const __m128i p = _mm_packus_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+            _mm_storeu_si128((__m128i *)(c->out16 + QK * g + 8 * i), p);
+        }
+    }
+}
 
 /* q: 32 weights' integers, unsigned (sgn 0) or signed (sgn 1: the products then take |q| and x with
  * q's sign, so VPMADDUBSW's pairs stay inside int16) */
 PG_INLINE void bx_emit(bx_ctx *c, int g, __m256i q, const int sgn, float D0, float D1, float M0, float M1) {
-    if (c->out || c->out16) { /* dequantize: D·q + M, 8 at a time */
-        const __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
-        const __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
-        for (int i = 0; i < 4; i++) {
-            const __m256 d = _mm256_set1_ps(i < 2 ? D0 : D1), m = _mm256_set1_ps(i < 2 ? M0 : M1);
-            const __m256i qi = sgn ? _mm256_cvtepi8_epi32(parts[i]) : _mm256_cvtepu8_epi32(parts[i]);
-            const __m256 v = _mm256_fmadd_ps(_mm256_cvtepi32_ps(qi), d, m);
-            if (c->out) {
-                _mm256_storeu_ps(c->out + QK * g + 8 * i, v);
-            } else { /* round to nearest even, as f32_to_bf16 (no NaN here) */
-                __m256i u = _mm256_castps_si256(v);
-                u = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff),
-                                                         _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1))));
-                u = _mm256_srli_epi32(u, 16);
-                const __m128i p = _mm_packus_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
-                _mm_storeu_si128((__m128i *)(c->out16 + QK * g + 8 * i), p);
-            }
-        }
+    if (c->out || c->out16) {
+        bx_dequant_group(c, g, q, sgn, D0, D1, M0, M1);
         return;
     }
     const __m256 sc = _mm256_set_m128(_mm_set1_ps(D1), _mm_set1_ps(D0)); /* lanes 0-3: half 0; 4-7: half 1 */
@@ -87,27 +94,67 @@ PG_INLINE void bx_emit(bx_ctx *c, int g, __m256i q, const int sgn, float D0, flo
     __m256i x = _mm256_loadu_si256((const __m256i *)(c->s->xq + QK * g));
     if (sgn) x = _mm256_sign_epi8(x, q);
     c->acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(bx_dot(qa, x)), _mm256_mul_ps(sc, _mm256_set1_ps(c->s->dx[g])), c->acc);
-    c->off += M0 * c->s->sh[2 * g] + M1 * c->s->sh[2 * g + 1];
+    const __m128 m = _mm_set_ps(0.f, 0.f, M1, M0);
+    c->off = _mm_fmadd_ps(m, _mm_castpd_ps(_mm_load_sd((const double *)(c->s->sh + 2 * g))), c->off);
     if (c->s2) {
+        c->off = _mm_fmadd_ps(m, _mm_castpd_ps(_mm_load_sd((const double *)(c->s2->sh + 2 * g))), c->off);
         __m256i x2 = _mm256_loadu_si256((const __m256i *)(c->s2->xq + QK * g));
         if (sgn) x2 = _mm256_sign_epi8(x2, q);
         c->acc2 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(bx_dot(qa, x2)), _mm256_mul_ps(sc, _mm256_set1_ps(c->s2->dx[g])),
                                   c->acc2);
-        c->off += M0 * c->s2->sh[2 * g] + M1 * c->s2->sh[2 * g + 1];
     }
+}
+
+/* groups g and g+1 together (unsigned q): on AVX-512 one 512-bit product for both */
+PG_INLINE void bx_emit2(bx_ctx *c, int g, __m256i q0, __m256i q1, const float D[4], const float M[4]) {
+#if defined(__AVX512VNNI__)
+    if (!c->out && !c->out16) {
+        const __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+        const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+        const __m128 dd = _mm_set_ps(D[3], D[2], D[1], D[0]);
+        const __m128 d1 = _mm_mul_ps(dd, _mm_set_ps(c->s->dx[g + 1], c->s->dx[g + 1], c->s->dx[g], c->s->dx[g]));
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, _mm512_loadu_si512(c->s->xq + QK * g));
+        c->acc5 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(d1)), c->acc5);
+        if (c->s2) {
+            const __m128 d2 = _mm_mul_ps(dd, _mm_set_ps(c->s2->dx[g + 1], c->s2->dx[g + 1], c->s2->dx[g], c->s2->dx[g]));
+            const __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, _mm512_loadu_si512(c->s2->xq + QK * g));
+            c->acc52 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(d2)),
+                                       c->acc52);
+        }
+        const __m128 m = _mm_loadu_ps(M);
+        c->off = _mm_fmadd_ps(m, _mm_loadu_ps(c->s->sh + 2 * g), c->off);
+        if (c->s2) c->off = _mm_fmadd_ps(m, _mm_loadu_ps(c->s2->sh + 2 * g), c->off);
+        return;
+    }
+#endif
+    bx_emit(c, g, q0, 0, D[0], D[1], M[0], M[1]);
+    bx_emit(c, g + 1, q1, 0, D[2], D[3], M[2], M[3]);
 }
 
 PG_INLINE void bx_row(int kind, const uint8_t *row, int cols, bx_ctx *c) {
     const int nb = cols / QK;
     if (kind == PG_Q5_0) {
-        for (int g = 0; g < nb; g++) {
+        int g = 0;
+        for (; g + 1 < nb; g += 2) {
+            const uint8_t *b0 = row + (size_t)22 * g, *b1 = b0 + 22;
+            const float d0 = bx_h2f(pg_u16(b0)), d1 = bx_h2f(pg_u16(b1));
+            uint32_t h0, h1;
+            memcpy(&h0, b0 + 2, 4);
+            memcpy(&h1, b1 + 2, 4);
+            const __m128i s0 = _mm_loadu_si128((const __m128i *)(b0 + 6)), s1 = _mm_loadu_si128((const __m128i *)(b1 + 6));
+            const __m256i q0 = _mm256_or_si256(bx_lo(_mm256_set_m128i(_mm_srli_epi16(s0, 4), s0)), bx_bit4(h0));
+            const __m256i q1 = _mm256_or_si256(bx_lo(_mm256_set_m128i(_mm_srli_epi16(s1, 4), s1)), bx_bit4(h1));
+            const float D[4] = {d0, d0, d1, d1}, M[4] = {-16.f * d0, -16.f * d0, -16.f * d1, -16.f * d1};
+            bx_emit2(c, g, q0, q1, D, M);
+        }
+        if (g < nb) {
             const uint8_t *b = row + (size_t)22 * g;
             const float d = bx_h2f(pg_u16(b));
             uint32_t qh;
             memcpy(&qh, b + 2, 4);
             const __m128i qs = _mm_loadu_si128((const __m128i *)(b + 6));
-            const __m256i v = _mm256_set_m128i(_mm_srli_epi16(qs, 4), qs);
-            bx_emit(c, g, _mm256_or_si256(bx_lo(v), bx_bit4(qh)), 0, d, d, -16.f * d, -16.f * d);
+            const __m256i q = _mm256_or_si256(bx_lo(_mm256_set_m128i(_mm_srli_epi16(qs, 4), qs)), bx_bit4(qh));
+            bx_emit(c, g, q, 0, d, d, -16.f * d, -16.f * d);
         }
     } else if (kind == PG_Q4_K) {
         for (int sb = 0; sb < nb / 8; sb++) {
@@ -119,8 +166,8 @@ PG_INLINE void bx_row(int kind, const uint8_t *row, int cols, bx_ctx *c) {
                 pg_scale_min_k4(2 * c2 + 1, b + 4, &sc1, &m1);
                 const __m256i v = _mm256_loadu_si256((const __m256i *)(b + 16 + 32 * c2));
                 const float D0 = d * (float)sc0, D1 = d * (float)sc1, M0 = -dmin * (float)m0, M1 = -dmin * (float)m1;
-                bx_emit(c, 8 * sb + 2 * c2, bx_lo(v), 0, D0, D0, M0, M0);
-                bx_emit(c, 8 * sb + 2 * c2 + 1, bx_hi(v), 0, D1, D1, M1, M1);
+                const float D[4] = {D0, D0, D1, D1}, M[4] = {M0, M0, M1, M1};
+                bx_emit2(c, 8 * sb + 2 * c2, bx_lo(v), bx_hi(v), D, M);
             }
         }
     } else if (kind == PG_Q6_K) {
@@ -140,9 +187,11 @@ PG_INLINE void bx_row(int kind, const uint8_t *row, int cols, bx_ctx *c) {
                     _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), three), 4),
                 };
                 const __m256i lo[4] = {bx_lo(qa), bx_lo(qb), bx_hi(qa), bx_hi(qb)};
-                for (int k = 0; k < 4; k++) {
-                    const float D0 = d * (float)scales[8 * n + 2 * k], D1 = d * (float)scales[8 * n + 2 * k + 1];
-                    bx_emit(c, 8 * sb + 4 * n + k, _mm256_or_si256(lo[k], hi[k]), 0, D0, D1, -32.f * D0, -32.f * D1);
+                for (int k = 0; k < 4; k += 2) {
+                    const int8_t *sc = scales + 8 * n + 2 * k;
+                    const float D[4] = {d * (float)sc[0], d * (float)sc[1], d * (float)sc[2], d * (float)sc[3]};
+                    const float M[4] = {-32.f * D[0], -32.f * D[1], -32.f * D[2], -32.f * D[3]};
+                    bx_emit2(c, 8 * sb + 4 * n + k, _mm256_or_si256(lo[k], hi[k]), _mm256_or_si256(lo[k + 1], hi[k + 1]), D, M);
                 }
             }
         }
@@ -158,9 +207,18 @@ PG_INLINE void bx_row(int kind, const uint8_t *row, int cols, bx_ctx *c) {
 
 /* ------------------------------------------------------------------ the kernel table's entries */
 PG_INLINE void bx_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
-    bx_ctx c = {s, s2, _mm256_setzero_ps(), _mm256_setzero_ps(), 0.f, NULL, NULL};
+    bx_ctx c = {s, s2, _mm256_setzero_ps(), _mm256_setzero_ps(), _mm_setzero_ps(), NULL, NULL};
+#if defined(__AVX512VNNI__)
+    c.acc5 = c.acc52 = _mm512_setzero_ps();
+#endif
     bx_row(w->kind, pg_row(w, r), w->cols, &c);
-    *y = bx_hsum(_mm256_add_ps(c.acc, c.acc2)) + c.off;
+    __m256 t = _mm256_add_ps(c.acc, c.acc2);
+#if defined(__AVX512VNNI__)
+    const __m512 a = _mm512_add_ps(c.acc5, c.acc52);
+    t = _mm256_add_ps(t, _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1)));
+#endif
+    t = _mm256_add_ps(t, _mm256_castps128_ps256(c.off));
+    *y = bx_hsum(t);
 }
 
 static void bx_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) { bx_dot_k(w, r, s, NULL, y); }
@@ -170,12 +228,12 @@ static void bx_dot_int8_2(const pg_mat *w, int r, const xscratch *s, const xscra
 }
 
 static void bx_dequant(const pg_mat *w, int r, float *out) {
-    bx_ctx c = {NULL, NULL, _mm256_setzero_ps(), _mm256_setzero_ps(), 0.f, out, NULL};
+    bx_ctx c = {NULL, NULL, _mm256_setzero_ps(), _mm256_setzero_ps(), _mm_setzero_ps(), out, NULL};
     bx_row(w->kind, pg_row(w, r), w->cols, &c);
 }
 
 static void bx_dequant_bf16(const pg_mat *w, int r, uint16_t *out) {
-    bx_ctx c = {NULL, NULL, _mm256_setzero_ps(), _mm256_setzero_ps(), 0.f, NULL, out};
+    bx_ctx c = {NULL, NULL, _mm256_setzero_ps(), _mm256_setzero_ps(), _mm_setzero_ps(), NULL, out};
     bx_row(w->kind, pg_row(w, r), w->cols, &c);
 }
 
@@ -190,7 +248,7 @@ static void bx_rows(const pg_mat *w, int r, const float *x, int T, int ldx, floa
     const int per = pg_block_weights(w->kind);
     for (int c0 = 0; c0 < w->cols; c0 += CHUNK) {
         const int n = w->cols - c0 < CHUNK ? w->cols - c0 : CHUNK;
-        bx_ctx c = {NULL, NULL, _mm256_setzero_ps(), _mm256_setzero_ps(), 0.f, buf, NULL};
+        bx_ctx c = {NULL, NULL, _mm256_setzero_ps(), _mm256_setzero_ps(), _mm_setzero_ps(), buf, NULL};
         bx_row(w->kind, row + (size_t)c0 / per * pg_block_bytes(w->kind), n, &c);
         for (int t = 0; t < nt; t++) {
             const float *xt = x + (size_t)t * ldx + c0;
