@@ -3,9 +3,10 @@
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/make_screenshots.py
 
 Shots: the chat with a streamed answer (docs/chat.png), the sampling panel (docs/sampling.png),
-the model picker (docs/model_picker.png), the token inspector over a reply shown token by token
-(docs/token_inspector.png), the attention viewer on one head and on all heads
-(docs/attention_head.png, docs/attention_grid.png).
+the model picker (docs/model_picker.png), and the "Inside the model" workspace beside the chat:
+the token inspector's funnel over a reply shown token by token (docs/token_inspector.png), the
+attention viewer on one head and on all heads (docs/attention_head.png, docs/attention_grid.png).
+The light theme is forced (PLAYGROUND_THEME=light), so the pictures do not depend on the desktop.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 DOCS = Path(__file__).resolve().parent
@@ -38,8 +39,13 @@ def pump(ms: int) -> None:
 
 
 def main() -> int:
+    import os
+
+    os.environ.setdefault("PLAYGROUND_THEME", "light")
     app = QApplication(sys.argv)
-    app.setStyle("Fusion")
+    from playground.ui.theme import apply_theme
+
+    apply_theme(app)
     from playground.app import create_window
     from playground.loading.discovery import default_model
     from playground.ui.model_picker import ModelPicker
@@ -71,23 +77,26 @@ def main() -> int:
     pump(200)
     picker.grab().save(str(DOCS / "model_picker.png"))
     picker.close()
-    # inside the model: the first reply token by token, one token inspected
-    window.inside_dock.show()
-    window.resizeDocks([window.inside_dock], [560], Qt.Orientation.Horizontal)
+    # inside the model: the first reply token by token, one token inspected, its 50 alternatives
     first_reply = window.conv.path()[1]
     widget = window.chat.widgets[first_reply.id]
-    widget.tokens.setChecked(True)
-    widget.refresh()
-    window.inspect_ctl.inspect_token(first_reply, 5)
+    widget.tokens.click()
+    window.inspect_ctl.inspect_token(first_reply, 5)  # as a click on its sixth token does
+    token = window.inside.token
+    token.more.click()
+    for _ in range(300):
+        if token.funnel is not None:
+            break
+        pump(100)
     window.chat.verticalScrollBar().setValue(0)
     pump(300)
     window.grab().save(str(DOCS / "token_inspector.png"))
-    window.inspect_ctl.compute_attention()
+    widget.tokens.click()
+    window.inside.show_view("attention")  # opening the tab computes the conversation's attention
     wait_for(window.attentionShown)
     view = window.inside.attention
     view.layer.setValue(3)
     view.head.setValue(1)
-    view.scale.setCurrentText("power 0.3")
     view.show_row(view.current.shape[0] - 1)
     pump(300)
     window.grab().save(str(DOCS / "attention_head.png"))

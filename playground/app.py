@@ -1,5 +1,11 @@
 """The desktop app: `playground` with no command. Wires the engine worker, the window and the
-asyncio loop (qasync, for I/O only) together; this is the one module that knows them all."""
+asyncio loop (qasync, for I/O only) together; this is the one module that knows them all.
+
+Startup shows the window first and loads the model behind it: nothing the first frame needs
+imports torch, pyqtgraph or the GGUF reader, and the default model is looked up and its load
+queued only once the window has painted (loading imports torch on the worker thread, which
+would otherwise compete with the window for the interpreter). `benchmarks/bench_startup.py`
+measures the time to a visible window."""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 
@@ -35,7 +41,6 @@ def build_window(engine, settings: QSettings | None = None, store=None, studio_e
 
 def create_window(engine=None, settings: QSettings | None = None, load_default: bool = True):
     from .engine.worker import Engine
-    from .loading.discovery import default_model
     from .paths import home
     from .storage import Store, StoreError
 
@@ -51,27 +56,65 @@ def create_window(engine=None, settings: QSettings | None = None, load_default: 
     window = build_window(engine, settings, store, TrainingEngine())
     if store is None:
         window.statusBar().showMessage(f"History cannot be saved in {home()}: conversations last until you quit.")
+    window.input.setFocus()  # the message box has the keyboard from the start
     if load_default:
-        last = window.settings.value("model/last")
-        path = last if last and __import__("os").path.exists(last) else default_model()
-        if path:
-            window.load_model(str(path))
-        else:
-            window.show_no_model()
+        after_first_paint(window, lambda: load_default_model(window))
     return window
 
 
-def main(argv: list[str] | None = None) -> int:
+def load_default_model(window) -> None:
+    """Queue the load of the model used last, else the default one; say so if there is none."""
+    import os
+
+    from .loading.discovery import default_model
+
+    last = window.settings.value("model/last")
+    path = last if last and os.path.exists(last) else default_model()
+    if path:
+        window.load_model(str(path))
+    else:
+        window.show_no_model()
+
+
+class _FirstPaint(QObject):
+    """Calls back once, on the event loop's next turn after a widget first painted."""
+
+    def __init__(self, widget, fn):
+        super().__init__(widget)
+        self.fn = fn
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Paint and self.fn is not None:
+            fn, self.fn = self.fn, None
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, fn)
+        return False
+
+
+def after_first_paint(widget, fn) -> None:
+    _FirstPaint(widget, fn)
+
+
+def start(argv: list[str] | None = None):
+    """The application, its asyncio loop and the shown window (the model loading behind it)."""
     import qasync
+
+    from .ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Playground")
     app.setOrganizationName("Playground")
-    app.setStyle("Fusion")
+    apply_theme(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = create_window()
     window.show()
+    return app, loop, window
+
+
+def main(argv: list[str] | None = None) -> int:
+    app, loop, window = start(argv)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     with loop:

@@ -10,7 +10,7 @@ import json
 import sys
 import threading
 
-from .sampling import PRESETS, SamplingParams
+from .sampling_params import PRESETS, SamplingParams  # not .sampling: torch would load before the window
 
 
 def _peak_rss_mb() -> float | None:
@@ -222,7 +222,7 @@ def cmd_models(a: argparse.Namespace) -> int:
     for m in models:
         info = m.describe()
         params = f"{info['params'] / 1e6:.0f}M params" if "params" in info else info.get("error", "")
-        print(f"{m.source:12} {info.get('quantization', '?'):8} {info['size_mb']:9.1f} MB  {params:14} {m.name}\n"
+        print(f"{m.source:12} {info.get('quantization', '?'):8} {info['size_mb']:9.1f} MB  {params:14} {info['name']}\n"
               f"{'':12} {m.path}")
     return 0
 

@@ -41,6 +41,8 @@ class TokenRecord:
     top: list[tuple[int, float]] = field(default_factory=list)  # raw top-N (id, prob)
     top_final: list[tuple[int, float]] = field(default_factory=list)  # after the sampler's filters
     removed_by: dict[str, list[int]] = field(default_factory=dict)  # stage → which of `top` it removed
+    # candidates left after each stage that removes some: ("vocabulary", V), then (stage, n) in order
+    survivors: list[tuple[str, int]] = field(default_factory=list)
     elapsed_s: float = 0.0  # from the request's start to this token
     chosen: bool = False  # put here by a user (a branch), not sampled
 
@@ -50,6 +52,8 @@ class TokenRecord:
                              "top_final": [[t, p] for t, p in self.top_final]}
         if self.removed_by:
             d["removed_by"] = {k: list(v) for k, v in self.removed_by.items()}
+        if self.survivors:  # a few ints a token: [["vocabulary", 49152], ["top_k", 40], …]
+            d["survivors"] = [[s, n] for s, n in self.survivors]
         if self.elapsed_s:
             d["t"] = self.elapsed_s
         if self.chosen:
@@ -68,6 +72,7 @@ class TokenRecord:
                    top=[(int(t), float(p)) for t, p in d.get("top", [])],
                    top_final=[(int(t), float(p)) for t, p in d.get("top_final", [])],
                    removed_by={str(k): [int(t) for t in v] for k, v in (d.get("removed_by") or {}).items()},
+                   survivors=[(str(s), int(n)) for s, n in d.get("survivors", [])],
                    elapsed_s=float(d.get("t", 0.0)), chosen=bool(d.get("chosen", False)))
 
 

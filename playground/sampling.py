@@ -119,6 +119,9 @@ class SampleResult:
     top_raw: list[tuple[int, float]]  # the model's N most likely tokens
     top_final: list[tuple[int, float]]  # the N most likely after the sampler's stages
     removed_by: dict[str, list[int]] = field(default_factory=dict)  # stage → which of top_raw it removed
+    # with track: how many candidates are left after each stage that removes some, in order
+    # (the funnel the inspector draws), starting with ("vocabulary", V)
+    survivors: list[tuple[str, int]] = field(default_factory=list)
     cand_ids: torch.Tensor | None = None  # the final distribution, over these token ids
     cand_probs: torch.Tensor | None = None
     vocab: int = 0
@@ -162,6 +165,7 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
     x = raw
     removed: dict[str, list[int]] = {}
     alive = _alive(watch, ids, x) if track else None
+    survivors = [("vocabulary", V)] if track else []
     for stage in p.order:
         before_x, before_ids = x, ids
         if stage == "penalties":
@@ -189,6 +193,7 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
                 gone = alive & ~now
                 if gone.any():
                     removed[stage] = watch[gone].tolist()
+                survivors.append((stage, int(torch.isfinite(x).sum())))
             alive = now
     if not torch.isfinite(x).any():  # every candidate removed: take the most likely raw token
         ids, x = raw.argmax().view(1), torch.zeros(1)
@@ -202,7 +207,7 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
     token = i if ids is None else int(ids[i])
     cand = torch.arange(V) if ids is None else ids
     return SampleResult(token, float(probs[i]), float(raw_probs[token]), entropy, top_raw,
-                        _top(ids, probs, top_n), removed, cand, probs, V)
+                        _top(ids, probs, top_n), removed, survivors, cand, probs, V)
 
 
 def _alive(watch: torch.Tensor, ids: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:

@@ -122,7 +122,7 @@ def generate(
         ev = TokenEvent(
             index=n, token_id=tok, text=text, prob=res.prob, raw_prob=res.raw_prob,
             entropy=res.entropy if math.isfinite(res.entropy) else 0.0, params=p,
-            top=res.top_raw, top_final=res.top_final, removed_by=res.removed_by,
+            top=res.top_raw, top_final=res.top_final, removed_by=res.removed_by, survivors=res.survivors,
             elapsed_s=time.perf_counter() - t_start,
         )
         if n == 0:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections.abc import Sequence
 
-from ..sampling_params import LiveParams
+from ..sampling_params import LiveParams, SamplingParams
 from ..session.backend import GenerationRequest, ReplySink
 from .model_info import ModelInfo, model_info, model_sha256
 
@@ -51,6 +52,42 @@ def run_request(lm, request: GenerationRequest, live: LiveParams, stop_event: th
         sink.failed(f"{type(e).__name__}: {e}")
 
 
+def run_sides(lm, request: GenerationRequest, sides: Sequence[SamplingParams], stop_event: threading.Event,
+              sinks: Sequence[ReplySink]) -> None:
+    """A/B decoding: the request's prompt answered once per set of parameters, the sides taking one
+    token each in turn (engine/side_by_side.py); side i's events go to sinks[i]. Never raises."""
+    from .context import ContextOverflowError, fit_messages
+    from .generate import Finished, TokenEvent
+    from .side_by_side import generate_sides
+
+    if lm is None:
+        for sink in sinks:
+            sink.failed("No model is loaded yet.")
+        return
+    ended: set[int] = set()
+    try:
+        longest = max(p.max_tokens for p in sides)
+        fitted = fit_messages(lm.tokenizer, request.messages, lm.config.max_seq_len, longest)
+        for sink in sinks:
+            sink.started(len(fitted.ids), fitted.dropped)
+        ids = fitted.ids + [int(t) for t in request.prefix]
+        for i, ev in generate_sides(lm.model, lm.tokenizer, ids, list(sides), stop_event):
+            if isinstance(ev, TokenEvent):
+                sinks[i].token(ev)
+            elif isinstance(ev, Finished):
+                ended.add(i)
+                sinks[i].finished(ev)
+    except ContextOverflowError as e:
+        for i, sink in enumerate(sinks):
+            if i not in ended:
+                sink.failed(str(e))
+    except Exception as e:  # any failure ends the sides still running, never the caller
+        traceback.print_exc()
+        for i, sink in enumerate(sinks):
+            if i not in ended:
+                sink.failed(f"{type(e).__name__}: {e}")
+
+
 class LocalBackend:
     """A loaded model (`loading.LoadedModel`) answering on the caller's thread."""
 
@@ -69,6 +106,13 @@ class LocalBackend:
         self._next += 1
         self.stop_event.clear()
         run_request(self.lm, request, self.live, self.stop_event, sink)
+        return self._next
+
+    def submit_sides(self, request: GenerationRequest, sides: Sequence[SamplingParams],
+                     sinks: Sequence[ReplySink]) -> int:
+        self._next += 1
+        self.stop_event.clear()
+        run_sides(self.lm, request, sides, self.stop_event, sinks)
         return self._next
 
     def stop(self, handle: int | None = None) -> None:

@@ -2,11 +2,13 @@
 
 Like the chat's worker, it owns what it runs (the trainer, its model and data); the studio
 window talks to it through queued signals and three thread-safe controls (pause, resume, stop)
-that act between two optimizer steps.
+that act between two optimizer steps. The controls are `threading.Event`s the GUI thread sets
+directly: a queued slot would wait behind the run it is meant to stop, on this busy thread.
 """
 
 from __future__ import annotations
 
+import threading
 import traceback
 from typing import Any
 
@@ -34,6 +36,7 @@ class TrainingWorker(QObject):
     started = Signal(dict)  # what is being trained: parameters, tokens, checkpoint folder
     tokenized = Signal(list, list)  # a sample sentence's tokens (as text) and ids
     stepped = Signal(object)  # StepEvent
+    paused = Signal(int)  # the run is now waiting, after this many steps
     finished = Signal(str, str)  # checkpoint folder, "done" | "stopped"
     evaluated = Signal(dict)  # metrics of a checkpoint
     failed = Signal(str)
@@ -41,21 +44,26 @@ class TrainingWorker(QObject):
     def __init__(self):
         super().__init__()
         self.trainer = None
-        self._stop_early = False
+        self.stop_event = threading.Event()  # set: end the run before its next step
+        self.running_event = threading.Event()  # cleared: pause before the next step
+        self.running_event.set()
 
-    # -- controls, from any thread ---------------------------------------------------------------
+    # -- controls, called on the GUI thread (never queued: this thread is busy running) ----------
     def pause(self) -> None:
-        if self.trainer is not None:
-            self.trainer.pause()
+        self.running_event.clear()
 
     def resume(self) -> None:
-        if self.trainer is not None:
-            self.trainer.resume_running()
+        self.running_event.set()
 
     def stop(self) -> None:
-        self._stop_early = True
-        if self.trainer is not None:
-            self.trainer.request_stop()
+        self.stop_event.set()
+        self.running_event.set()  # a paused run wakes up to stop
+
+    def arm(self) -> None:
+        """Before queuing a new run: clear a previous run's stop and pause (on the GUI thread, so a
+        Stop pressed while the run is still queued or preparing its data is not lost)."""
+        self.stop_event.clear()
+        self.running_event.set()
 
     # -- slots -------------------------------------------------------------------------------------
     @Slot(dict)
@@ -63,7 +71,6 @@ class TrainingWorker(QObject):
         from ..training.run import pretrain
         from ..training.trainer import TrainConfig
 
-        self._stop_early = False
         try:
             tcfg = TrainConfig(**spec["train"])
             notes: list[str] = []
@@ -84,7 +91,6 @@ class TrainingWorker(QObject):
         from ..training.run import finetune
         from ..training.trainer import TrainConfig
 
-        self._stop_early = False
         try:
             notes: list[str] = []
             trainer = finetune(spec["base"], spec["out"], TrainConfig(**spec["train"]), spec.get("qa"),
@@ -107,8 +113,8 @@ class TrainingWorker(QObject):
 
     def _run(self, trainer, out: str) -> None:
         self.trainer = trainer
-        if self._stop_early:
-            trainer.request_stop()
+        trainer.stop, trainer.running = self.stop_event, self.running_event  # the GUI's buttons reach it
+        trainer.on_pause = self.paused.emit
         cfg = trainer.model.config
         self.started.emit({"params": cfg.n_params, "out": out, "steps": trainer.cfg.steps,
                            "start_step": trainer.state.step, "summary": "; ".join(getattr(self, "_notes", []))})
@@ -141,9 +147,11 @@ class TrainingEngine:
         self.thread.start()
 
     def train(self, spec: dict[str, Any]) -> None:
+        self.worker.arm()
         self.client.trainRequested.emit(spec)
 
     def finetune(self, spec: dict[str, Any]) -> None:
+        self.worker.arm()
         self.client.finetuneRequested.emit(spec)
 
     def evaluate(self, checkpoint: str, max_qa: int = 100) -> None:

@@ -33,14 +33,16 @@ class EngineWorker(QObject):
     generationFailed = Signal(int, str)  # request id, message
     attentionReady = Signal(int, object)  # request id, AttentionMap
     lensReady = Signal(int, object)  # request id, [(layer, [(token label, prob)…])…]
+    funnelReady = Signal(int, object)  # request id, Funnel (one token's 50 alternatives and stage counts)
     inspectFailed = Signal(int, str)  # request id, message
+    scoreReady = Signal(int, object)  # request id, TextScore (a text's per-token surprisal)
 
     def __init__(self, loader: Callable[..., Any] | None = None):
         super().__init__()
         self.live = LiveParams()
         self.stop_event = threading.Event()
         self._stop_lock = threading.Lock()
-        self._running: int | None = None  # the request being generated now
+        self._running: set[int] = set()  # the request(s) being generated now (an A/B run has one per side)
         self._cancelled: set[int] = set()  # requests stopped before they started
         self._loader = loader
         self.lm = None
@@ -50,7 +52,7 @@ class EngineWorker(QObject):
         """Stop the running generation before its next token; with a request id, only that request
         (running now, or still queued: it will end at once, "cancelled")."""
         with self._stop_lock:
-            if request_id is None or request_id == self._running:
+            if request_id is None or request_id in self._running:
                 self.stop_event.set()
             else:
                 self._cancelled.add(request_id)
@@ -95,25 +97,64 @@ class EngineWorker(QObject):
         except Exception as e:
             self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
 
+    @Slot(int, str)
+    def score(self, request_id: int, text: str) -> None:
+        from .score import score_text
+
+        try:
+            self.scoreReady.emit(request_id, score_text(self.lm, text))
+        except Exception as e:
+            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e))
+
+    @Slot(int, list, object, int)
+    def funnel(self, request_id: int, ids: list, params, chosen: int) -> None:
+        from .funnel import token_funnel
+
+        try:
+            self.funnelReady.emit(request_id, token_funnel(self.lm.model, ids, params, chosen))
+        except Exception as e:
+            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+
     @Slot(int, list, list, object)
     def generate(self, request_id: int, messages: list, prefix: list, params=None) -> None:
         """One reply: `params` None reads LiveParams before every token; a SamplingParams or a
         replay's ParamsTimeline fixes them for this request."""
         from .local_backend import run_request
 
-        with self._stop_lock:
-            self._running = request_id
-            if request_id in self._cancelled:
-                self._cancelled.discard(request_id)
-                self.stop_event.set()
-            else:
-                self.stop_event.clear()
+        self._begin([request_id])
         try:
             run_request(self.lm, GenerationRequest(messages, tuple(prefix or ()), params), self.live,
                         self.stop_event, _SignalSink(self, request_id))
         finally:
-            with self._stop_lock:
-                self._running = None
+            self._end()
+
+    @Slot(int, list, list, list)
+    def generate_sides(self, first_id: int, messages: list, prefix: list, sides: list) -> None:
+        """A/B decoding: one reply per SamplingParams in `sides`, interleaved token by token on this
+        model; side i's events carry request id first_id + i. Stopping any of them stops all."""
+        from .local_backend import run_sides
+
+        ids = [first_id + i for i in range(len(sides))]
+        self._begin(ids)
+        try:
+            run_sides(self.lm, GenerationRequest(messages, tuple(prefix or ())), sides, self.stop_event,
+                      [_SignalSink(self, rid) for rid in ids])
+        finally:
+            self._end()
+
+    def _begin(self, ids: list[int]) -> None:
+        """Mark requests as running; one stopped while it was queued starts stopped."""
+        with self._stop_lock:
+            self._running = set(ids)
+            if self._cancelled & self._running:
+                self._cancelled -= self._running
+                self.stop_event.set()
+            else:
+                self.stop_event.clear()
+
+    def _end(self) -> None:
+        with self._stop_lock:
+            self._running = set()
 
 
 class _SignalSink:
@@ -140,8 +181,11 @@ class EngineClient(QObject):
 
     loadRequested = Signal(str, str, str)  # path, device, dtype
     generateRequested = Signal(int, list, list, object)  # request id, chat messages, forced first tokens, params
+    sidesRequested = Signal(int, list, list, list)  # first request id, chat messages, forced first tokens, params per side
     attentionRequested = Signal(int, list)  # request id, token ids
     lensRequested = Signal(int, list, int)  # request id, token ids, position
+    scoreRequested = Signal(int, str)  # request id, text
+    funnelRequested = Signal(int, list, object, int)  # request id, token ids before it, SamplingParams, its id
 
 
 class Engine:
@@ -155,8 +199,11 @@ class Engine:
         self.client = EngineClient()
         self.client.loadRequested.connect(self.worker.load)
         self.client.generateRequested.connect(self.worker.generate)
+        self.client.sidesRequested.connect(self.worker.generate_sides)
         self.client.attentionRequested.connect(self.worker.attention)
         self.client.lensRequested.connect(self.worker.lens)
+        self.client.scoreRequested.connect(self.worker.score)
+        self.client.funnelRequested.connect(self.worker.funnel)
         self.thread.start()
         self._next_id = 0
 
@@ -173,6 +220,13 @@ class Engine:
         self.client.generateRequested.emit(self._next_id, messages, list(prefix or []), params)
         return self._next_id
 
+    def generate_sides(self, messages: list, sides: list, prefix: list | None = None) -> list[int]:
+        """A/B decoding: one reply per SamplingParams, interleaved; returns each side's request id."""
+        first = self._next_id + 1
+        self._next_id += len(sides)
+        self.client.sidesRequested.emit(first, messages, list(prefix or []), list(sides))
+        return list(range(first, first + len(sides)))
+
     def attention(self, ids: list) -> int:
         self._next_id += 1
         self.client.attentionRequested.emit(self._next_id, list(ids))
@@ -181,6 +235,18 @@ class Engine:
     def lens(self, ids: list, position: int) -> int:
         self._next_id += 1
         self.client.lensRequested.emit(self._next_id, list(ids), position)
+        return self._next_id
+
+    def score(self, text: str) -> int:
+        """A text's per-token surprisal under the loaded model (scoreReady)."""
+        self._next_id += 1
+        self.client.scoreRequested.emit(self._next_id, text)
+        return self._next_id
+
+    def funnel(self, ids: list, params, chosen: int) -> int:
+        """One token's sampler funnel, recomputed: 50 alternatives and every stage's count."""
+        self._next_id += 1
+        self.client.funnelRequested.emit(self._next_id, list(ids), params, int(chosen))
         return self._next_id
 
     def stop(self, request_id: int | None = None) -> None:

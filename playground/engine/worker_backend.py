@@ -8,9 +8,11 @@ so the session only ever runs on the GUI thread. Stop is the worker's `threading
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QObject
 
-from ..sampling_params import LiveParams
+from ..sampling_params import LiveParams, SamplingParams
 from ..session.backend import GenerationRequest, ReplySink
 from .model_info import ModelInfo
 from .worker import Engine
@@ -41,6 +43,15 @@ class WorkerBackend(QObject):
         rid = self.engine.generate(request.messages, list(request.prefix), request.params)
         self._sinks[rid] = sink
         return rid
+
+    def submit_sides(self, request: GenerationRequest, sides: Sequence[SamplingParams],
+                     sinks: Sequence[ReplySink]) -> int:
+        """A/B decoding on the worker: the sides interleaved; the handle (the first side's id)
+        stops them all."""
+        ids = self.engine.generate_sides(request.messages, list(sides), list(request.prefix))
+        for rid, sink in zip(ids, sinks):
+            self._sinks[rid] = sink
+        return ids[0]
 
     def stop(self, handle: int | None = None) -> None:
         self.engine.stop(handle)

@@ -38,7 +38,10 @@ class LoadedModel:
 
     @property
     def name(self) -> str:
-        return self.config.name or self.path.stem
+        """The one display name (loading/names.py); a Playground checkpoint is named by its folder."""
+        from .names import display_name
+
+        return display_name(self.config.name if self.format != "playground" else None, self.path)
 
     @property
     def device(self) -> torch.device:

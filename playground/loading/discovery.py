@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..paths import DEFAULT_MODEL_FILE, models_dir, resources_dir
 from .meta import is_weight_file
+from .names import display_name, file_display_name
 
 
 @dataclass
@@ -23,7 +24,7 @@ class FoundModel:
     source: str  # "default", "user", "huggingface", "lmstudio", "gpt4all", "ollama"
     format: str  # "gguf" | "hf"
     size_bytes: int
-    name: str
+    name: str  # from the path; describe() reads the file's own name (the one display-name rule)
 
     def describe(self) -> dict:
         """Architecture, quantization and parameter count, read from the file's header."""
@@ -35,6 +36,7 @@ class FoundModel:
 
                 f = GGUFFile(self.path)
                 try:
+                    info["name"] = display_name(f.get("general.name"), self.path, self.name)
                     cfg = gguf_config(f)
                     info.update(arch=f.get("general.architecture"), quantization=quantization_name(f),
                                 params=cfg.n_params, context=cfg.max_seq_len)
@@ -45,7 +47,8 @@ class FoundModel:
 
                 raw = json.loads((self.path / "config.json").read_text())
                 cfg = hf_config(raw)
-                info.update(arch=(raw.get("architectures") or [cfg.arch])[0], quantization=str(raw.get("torch_dtype", raw.get("dtype", "?"))),
+                info["name"] = display_name(None if "playground" in raw else cfg.name, self.path, self.name)
+                info.update(arch=(raw.get("architectures") or [cfg.arch])[0], quantization=str(raw.get("torch_dtype", raw.get("dtype", "float32" if "playground" in raw else "?"))),
                             params=cfg.n_params, context=cfg.max_seq_len)
         except Exception as e:  # a listing must not fail because one file is odd
             info["error"] = str(e)
@@ -111,23 +114,16 @@ def _scan_folder(root: Path, source: str, depth: int = 4) -> list[FoundModel]:
         names = {e.name for e in entries}
         if "config.json" in names and any(is_weight_file(n) for n in names):
             size = sum(e.stat().st_size for e in entries if is_weight_file(e.name))
-            name = d.name if source != "huggingface" else _hf_name(d)
+            name = file_display_name(d)
             found.append(FoundModel(d, source, "hf", size, name))
             continue
         for e in entries:
             if e.is_file() and e.name.lower().endswith(".gguf"):
-                name = e.name if source != "huggingface" else f"{_hf_name(d)}/{e.name}"
+                name = file_display_name(e.path)
                 found.append(FoundModel(Path(e.path), source, "gguf", e.stat().st_size, name))
             elif e.is_dir() and lvl < depth and not e.name.startswith("."):
                 stack.append((Path(e.path), lvl + 1))
     return found
-
-
-def _hf_name(d: Path) -> str:
-    for part in d.parts:
-        if part.startswith("models--"):
-            return part[len("models--") :].replace("--", "/")
-    return d.name
 
 
 def _scan_ollama(root: Path) -> list[FoundModel]:
@@ -158,15 +154,13 @@ def discover() -> list[FoundModel]:
     out: list[FoundModel] = []
     d = default_model()
     if d and d == teaching_checkpoint():
-        out.append(FoundModel(d, "default", "hf", (d / "model.safetensors").stat().st_size,
-                              "Shakespeare QA (trained by Playground's studio; default)"))
+        out.append(FoundModel(d, "default", "hf", (d / "model.safetensors").stat().st_size, file_display_name(d)))
     elif d:
-        out.append(FoundModel(d, "default", "gguf", d.stat().st_size, "SmolLM2-135M-Instruct (default)"))
+        out.append(FoundModel(d, "default", "gguf", d.stat().st_size, file_display_name(d)))
     out += [m for m in _scan_folder(models_dir(), "user") if not (d and m.path == d)]
     t = teaching_checkpoint()
     if t and t != d:
-        out.append(FoundModel(t, "teaching", "hf", (t / "model.safetensors").stat().st_size,
-                              "Shakespeare QA (trained by Playground's studio)"))
+        out.append(FoundModel(t, "teaching", "hf", (t / "model.safetensors").stat().st_size, file_display_name(t)))
     for source, root in _app_dirs():
         out += _scan_ollama(root) if source == "ollama" else _scan_folder(root, source)
     seen: set[Path] = set()

@@ -8,9 +8,10 @@ endpoint can be another.
 
 from .backend import Backend, GenerationRequest, ModelIdentity, ReplySink
 from .chat import ChatSession
+from .compare import Comparison, first_divergence
 from .history import History, HistoryError
 from .hooks import Hook
 from .replay import ReplayResult
 
-__all__ = ["Backend", "ChatSession", "GenerationRequest", "History", "HistoryError", "Hook", "ModelIdentity",
-           "ReplayResult", "ReplySink"]
+__all__ = ["Backend", "ChatSession", "Comparison", "GenerationRequest", "History", "HistoryError", "Hook", "ModelIdentity",
+           "ReplayResult", "ReplySink", "first_divergence"]

@@ -7,6 +7,10 @@ schedule, but always on the thread that drives the session (the local engine's Q
 delivers queued signals on the GUI thread; the synchronous local backend calls back inside
 `submit`; an asyncio backend calls back on its loop).
 
+A backend that can interleave several replies to one prompt on one model (A/B decoding) also has
+`submit_sides(request, sides, sinks)`: one handle for them all, each side's events to its own
+sink. The session falls back to one request per side where it is missing (compare.py).
+
 Implementations: `engine/local_backend.py` (synchronous, for the terminal and tests),
 `engine/worker_backend.py` (the engine worker's thread, for the window). A remote OpenAI-compatible
 endpoint fits the same protocol (its replies have no insides: no alternatives, no attention).
@@ -63,6 +67,9 @@ class Backend(Protocol):
 
     def submit(self, request: GenerationRequest, sink: ReplySink) -> int:
         """Start (or queue) a generation; return its handle. Events go to sink."""
+
+    # optional: def submit_sides(self, request, sides: Sequence[SamplingParams], sinks: Sequence[ReplySink]) -> int
+    # (the prompt once, one reply per set of parameters, interleaved token by token; see compare.py)
 
     def stop(self, handle: int | None = None) -> None:
         """Stop a generation before its next token: the one with this handle (running or queued),

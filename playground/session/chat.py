@@ -27,6 +27,7 @@ from ..records import Finished, ReplyRecord, TokenRecord
 from ..sampling_params import SamplingParams
 from ..storage import BatchedWriter, Store, StoreError
 from .backend import Backend, GenerationRequest
+from .compare import Comparison
 from .history import History
 from .hooks import Hook
 from .replay import ReplayResult, compare, refusal
@@ -166,6 +167,25 @@ class ChatSession:
                                     rec.replay_timeline())
         self.backend.submit(request, _ReplaySink(self, reply))
         return None
+
+    def compare(self, sides: Sequence[SamplingParams], upto: Message | None = None,
+                draft: str = "") -> Comparison | None:
+        """A/B decoding: replies to one prefix under each set of parameters, streamed together.
+        The prefix is the visible conversation (up to `upto`, a reply: what it answered), then
+        `draft` as a new user message if given. Nothing is added to the conversation.
+        Returns the comparison ready to run: connect to its hooks, then `start()` it."""
+        if self.backend.model is None:
+            self.notice.emit("Load a model first.")
+            return None
+        if upto is not None and upto.role != "assistant":
+            return None
+        messages = self.conv.messages_for_model(upto=upto)
+        if draft.strip():
+            messages.append({"role": "user", "content": draft.strip()})
+        if not any(m["role"] == "user" for m in messages):
+            self.notice.emit("Write a message first: the sides answer it.")
+            return None
+        return Comparison(messages, sides, self.backend)
 
     # -- the conversation -------------------------------------------------------------------------------
     def switch(self, message: Message, index: int) -> Message | None:

@@ -23,6 +23,8 @@ from .data import (
 )
 from .metrics import perplexity, qa_scores
 from .trainer import TrainConfig, Trainer, build, masked_loss
+from .tutorial_model import ARCH as TUTORIAL_ARCH
+from .tutorial_model import TutorialConfig, build_tutorial
 
 MODEL_PRESETS = {  # studio defaults sized for a laptop CPU
     "tiny": dict(dim=128, n_layers=4, n_heads=4, hidden_dim=384, max_seq_len=128),
@@ -37,6 +39,14 @@ def model_config(vocab: int, arch: str = "llama", preset: str = "tiny", dropout:
                        name=f"studio-{arch}-{preset}", **d)
 
 
+def tutorial_config(vocab: int, dropout: float = 0.1, causal: bool = False, positions: bool = False,
+                    **over) -> TutorialConfig:
+    """The tutorial's encoder model at the studio's sizes (hidden_dim: the feed-forward width)."""
+    d = dict(dim=128, n_layers=2, n_heads=4, hidden_dim=512, max_seq_len=64)
+    d.update({k: v for k, v in over.items() if v is not None and k in d})
+    return TutorialConfig(vocab_size=vocab, dropout=dropout, causal=bool(causal), positions=bool(positions), **d)
+
+
 def pretrain(corpus: list[str] | None, out: str, tcfg: TrainConfig, arch="llama", preset="tiny", vocab=2048,
              tokenizer_kind="bpe", resume: bool = False, log=print, **model_over) -> Trainer:
     text = read_corpus(corpus or [DEFAULT_CORPUS])
@@ -46,13 +56,21 @@ def pretrain(corpus: list[str] | None, out: str, tcfg: TrainConfig, arch="llama"
         tok = Tokenizer.from_file(str(out / "tokenizer.json"))
     else:
         tok = train_tokenizer(train_text, vocab, tokenizer_kind)
-    cfg = model_config(tok.get_vocab_size(), arch, preset, **model_over)
-    if resume and (out / "config.json").exists():
-        cfg = ModelConfig.from_dict(json.loads((out / "config.json").read_text())["playground"])
+    if arch == TUTORIAL_ARCH:
+        cfg = tutorial_config(tok.get_vocab_size(), **model_over)
+        if resume and (out / "config.json").exists():
+            cfg = TutorialConfig.from_dict(json.loads((out / "config.json").read_text())["playground"])
+        tcfg.weight_decay = 0.0  # the tutorial trains with plain Adam (AdamW without decay is Adam)
+        model = build_tutorial(cfg, tcfg.seed)
+    else:
+        cfg = model_config(tok.get_vocab_size(), arch, preset, **model_over)
+        if resume and (out / "config.json").exists():
+            cfg = ModelConfig.from_dict(json.loads((out / "config.json").read_text())["playground"])
+        model = build(cfg, tcfg.seed)
     train_ids, val_ids = encode_corpus(tok, train_text), encode_corpus(tok, val_text)
     log(f"corpus: {len(text) / 1e6:.1f} M characters → {len(train_ids):,} training and {len(val_ids):,} validation "
         f"tokens; vocabulary {tok.get_vocab_size()}; model {cfg.n_params / 1e6:.2f} M parameters")
-    trainer = Trainer(build(cfg, tcfg.seed), tok, tcfg, out, train_ids, val_ids)
+    trainer = Trainer(model, tok, tcfg, out, train_ids, val_ids)
     if resume and (out / "trainer_state.json").exists():
         trainer.resume(out)
         log(f"resumed at step {trainer.state.step}")
@@ -90,6 +108,22 @@ def answer(model, tok: Tokenizer, question: str, max_new: int = 16) -> str:
         if "\n" in tok.decode(out):
             break
     return tok.decode(out).split("\n")[0].strip()
+
+
+@torch.no_grad()
+def score_sentence(ckpt: str, text: str) -> dict:
+    """The loss of one text under a checkpoint, the way the studio measures loss everywhere: the
+    checkpoint's own tokenizer, targets shifted by one, `masked_loss` (cross-entropy), exp for the
+    perplexity. Lesson 4 checks its hand-made numbers against this."""
+    from ..loading import load_model
+
+    lm = load_model(ckpt, device="cpu", dtype="float32")
+    tok = Tokenizer.from_file(str(Path(ckpt) / "tokenizer.json"))
+    ids = torch.tensor(tok.encode(text).ids[: lm.config.max_seq_len + 1])
+    if len(ids) < 2:
+        raise ValueError("the text needs at least two tokens")
+    loss = float(masked_loss(lm.model.eval()(ids[None, :-1]), ids[None, 1:], None))
+    return {"checkpoint": str(ckpt), "text": text, "tokens": len(ids) - 1, "loss": loss, "perplexity": perplexity(loss)}
 
 
 @torch.no_grad()

@@ -100,6 +100,7 @@ class Trainer:
         self.stop = stop or threading.Event()
         self.running = threading.Event()  # cleared while paused
         self.running.set()
+        self.on_pause: Callable[[int], None] | None = None  # told the step count when a pause takes hold
         self.state = TrainState()
         decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -134,11 +135,15 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> float:
+        """Validation loss, each prediction made from the tokens before it only (as when writing):
+        a model that could see ahead in training (the tutorial's unmasked encoder) says so with
+        `prefix_logits`; for a causal model its forward pass already is that."""
         self.model.eval()
+        predict = getattr(self.model, "prefix_logits", self.model)
         losses = []
         for i in range(self.cfg.eval_iters):
             x, y, w = self._batch(self.val_data, 0, i, gen_offset=7_777_777, shard=False)
-            losses.append(float(masked_loss(self.model(x), y, w)))
+            losses.append(float(masked_loss(predict(x), y, w)))
         self.model.train()
         return sum(losses) / len(losses)
 
@@ -163,7 +168,10 @@ class Trainer:
         block = model.config.max_seq_len
         t_last, tokens = time.perf_counter(), 0
         while self.state.step < cfg.steps and not self.stop.is_set():
-            self.running.wait()  # paused: blocks until resumed (or stopped)
+            if not self.running.is_set():
+                if self.on_pause:
+                    self.on_pause(self.state.step)
+                self.running.wait()  # paused: blocks until resumed (or stopped)
             if self.stop.is_set():
                 break
             step = self.state.step

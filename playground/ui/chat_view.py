@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ..conversation import Conversation, Message
 from ..records import TokenRecord, stats_line
 from .markdown import MarkdownStream
+from .param_marks import param_marks
 
 _MARK = "\ue010"  # where the sampling parameters changed, inside a reply's text
 
@@ -56,6 +57,7 @@ class MessageWidget(QFrame):
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
     versionRequested = Signal(object, int)
+    compareRequested = Signal(object)  # a reply: answer its prefix under other parameters (A/B)
 
     def __init__(self, conv: Conversation, msg: Message):
         super().__init__()
@@ -84,6 +86,11 @@ class MessageWidget(QFrame):
         self.tokens.setCheckable(True)
         head.addWidget(self.tokens)
         if msg.role == "assistant":
+            self.compare = self._button("Compare…", "Compare with other settings…: the same question answered "
+                                        "under two or more sets of sampling parameters, side by side",
+                                        lambda: self.compareRequested.emit(msg))
+            self.compare.setObjectName("compareReply")
+            head.addWidget(self.compare)
             self.action = self._button("Regenerate", "Write a new version of this reply (Ctrl+R)",
                                        lambda: self.regenerateRequested.emit(msg))
         else:
@@ -154,10 +161,10 @@ class MessageWidget(QFrame):
             self._refresh_versions()
             return
         text = self.msg.text
-        changes = rec.param_changes() if rec is not None else []
-        for _, off, _ in reversed(changes):  # markers where the parameters changed, from the end so offsets hold
-            text = text[:off] + _MARK + text[off:]
-        labels = iter([label for _, _, label in changes])
+        marks = param_marks(rec, text, self._previous_start()) if self.msg.role == "assistant" else []
+        for m in sorted(marks, key=lambda m: m.offset, reverse=True):  # from the end, so offsets hold
+            text = text[: m.offset] + _MARK + text[m.offset:]
+        labels = iter([m.label for m in sorted(marks, key=lambda m: m.offset)])
         final = self.msg.role != "assistant" or (rec is not None and bool(rec.finish))
         dark = is_dark()
         if self._stream is None or self._stream.dark != dark:
@@ -179,6 +186,16 @@ class MessageWidget(QFrame):
                                and rec.replayable)
         self._refresh_versions()
 
+    def _previous_start(self):
+        """The parameters the reply before this one (on the shown path) started with."""
+        before = None
+        for m in self.conv.path():
+            if m is self.msg:
+                return before
+            if m.role == "assistant" and m.record is not None and m.record.params is not None:
+                before = m.record.params
+        return None
+
     def _refresh_versions(self) -> None:
         i, n = self.conv.versions(self.msg)
         self.version.setText(f"{i}/{n}")
@@ -195,6 +212,7 @@ class ChatView(QScrollArea):
     regenerateRequested = Signal(object)
     editRequested = Signal(object)
     versionRequested = Signal(object, int)
+    compareRequested = Signal(object)
 
     def __init__(self):
         super().__init__()
@@ -208,8 +226,15 @@ class ChatView(QScrollArea):
         self.conv: Conversation | None = None
         self.placeholder = QLabel("Ask the model something. Enter sends, Shift+Enter adds a line.")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setStyleSheet("color: gray;")
+        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._layout.insertWidget(0, self.placeholder)
+        # Follow a streaming reply to its end unless the user has scrolled up to read: `follow` is
+        # True while the view sits at the bottom; a user's scroll sets it, the growing range keeps it
+        self.follow = True
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range_changed)
+        bar.valueChanged.connect(self._on_scrolled)
+        self._moving = False
 
     def set_conversation(self, conv: Conversation) -> None:
         self.conv = conv
@@ -230,6 +255,7 @@ class ChatView(QScrollArea):
         w.regenerateRequested.connect(self.regenerateRequested)
         w.editRequested.connect(self.editRequested)
         w.versionRequested.connect(self.versionRequested)
+        w.compareRequested.connect(self.compareRequested)
         self._layout.insertWidget(self._layout.count() - 1, w)
         self.widgets[m.id] = w
         return w
@@ -237,13 +263,28 @@ class ChatView(QScrollArea):
     def refresh(self, m: Message) -> None:
         w = self.widgets.get(m.id)
         if w is not None:
-            at_end = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 40
-            w.refresh()
-            if at_end:
-                self.scroll_to_end()
+            w.refresh()  # the range grows with it; _on_range_changed follows when following
 
     def scroll_to_end(self) -> None:
-        bar = self.verticalScrollBar()
-        bar.setValue(bar.maximum())
+        """Jump to the end and follow from there (a new conversation, a new reply)."""
+        self.follow = True
+        self._to_bottom()
         # the range grows only after the next layout pass; follow it there too
-        QTimer.singleShot(0, lambda: bar.setValue(bar.maximum()))
+        QTimer.singleShot(0, self._on_range_changed)
+
+    def _to_bottom(self) -> None:
+        bar = self.verticalScrollBar()
+        self._moving = True
+        try:
+            bar.setValue(bar.maximum())
+        finally:
+            self._moving = False
+
+    def _on_range_changed(self, *_) -> None:
+        if self.follow:
+            self._to_bottom()
+
+    def _on_scrolled(self, value: int) -> None:
+        if not self._moving:  # the user (wheel, drag, keys): follow only from the very end
+            bar = self.verticalScrollBar()
+            self.follow = value >= bar.maximum() - 4

@@ -1,6 +1,13 @@
-"""Looking inside from the chat: a clicked token opens in the inspector; from there a branch
-(continue with another token), the logit lens at that token, or its row of attention. Attention
-maps and lens rows are computed by the engine worker; this only asks and shows."""
+"""Looking inside from the chat: a clicked token opens in the workspace's inspector; from there a
+branch (continue with another token), the logit lens at that token, its row of attention, or its
+50 alternatives. The engine worker computes; this asks, and keeps every view current.
+
+Views never go stale: each knows what it shows (the token ids its attention map or lens rows
+were computed from, the reply and token inspected). When the conversation, the branch or the
+model changes, or a reply ends, the view in front is brought up to date at once (computed again
+when that is cheap, with a progress line) and the others when they are next opened; a result
+for a request that has been overtaken is dropped.
+"""
 
 from __future__ import annotations
 
@@ -13,26 +20,42 @@ from ..conversation import Message
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
+AUTO_ATTENTION_TOKENS = 1024  # up to this many tokens, opening the Attention tab computes it (about 1 s)
+
 
 class InspectController(QObject):
     def __init__(self, win: MainWindow):
         super().__init__(win)
         self.win = win
         self.session = win.session
+        self.inside = win.inside
         self.inspected: tuple[Message | None, int] = (None, 0)  # the reply and token index shown
         self._pending_row: int | None = None  # the attention row to show once its map arrives
         self._lens_title = ""
+        self._lens_ids: list[int] | None = None  # what the lens rows shown were computed from
+        self._requests: dict[str, int] = {}  # kind → the id of the latest request; older answers are dropped
+        self._asked: dict[str, list[int]] = {}  # kind → the token ids of that request
+        self._attention_key: tuple[str, object] | None = None  # ("conversation", ids) or ("reply", Message)
         w = win.engine.worker
         w.attentionReady.connect(self._on_attention)
         w.lensReady.connect(self._on_lens)
-        w.inspectFailed.connect(lambda req, msg: win.statusBar().showMessage(f"Could not look inside: {msg}"))
+        w.funnelReady.connect(self._on_funnel)
+        w.inspectFailed.connect(self._on_failed)  # a bound slot: runs here, on the GUI thread
+        w.modelLoaded.connect(self._on_model_changed)
         win.chat.tokenClicked.connect(self.inspect_token)
-        inside = win.inside
-        inside.token.branchRequested.connect(lambda t: self.branch_from(*self.inspected, t))
-        inside.token.lensRequested.connect(self.lens_at_inspected)
-        inside.token.attendRequested.connect(self.attend_inspected)
-        inside.attention.computeRequested.connect(self.compute_attention)
+        ws = self.inside
+        ws.branchRequested.connect(lambda t: self.branch_from(*self.inspected, t))
+        ws.lensRequested.connect(self.lens_at_inspected)
+        ws.attendRequested.connect(self.attend_inspected)
+        ws.funnelRequested.connect(self.funnel_at_inspected)
+        ws.computeRequested.connect(self.compute_attention)
+        ws.viewOpened.connect(self.refresh_view)
+        ws.headChosen.connect(self._on_head_chosen)
+        s = self.session
+        s.conversation_changed.connect(lambda conv: self.refresh_open_view())
+        s.reply_finished.connect(lambda reply: self.refresh_open_view())
 
+    # -- state -------------------------------------------------------------------------------------------
     def _ready(self) -> bool:
         return self.win.model is not None and not self.session.generating
 
@@ -44,45 +67,206 @@ class InspectController(QObject):
         msgs = self.session.conv.messages_for_model(upto=upto)
         return self.win.model.tokenizer.encode_chat(msgs, add_generation_prompt=upto is not None)
 
-    def inspect_token(self, reply: Message, index: int) -> None:
+    def conversation_ids(self) -> list[int]:
+        """The token ids of the conversation as shown (the active branch), [] when there is none."""
+        if self.win.model is None or not self.session.conv.path():
+            return []
+        try:
+            return self._prompt_ids()
+        except ValueError:
+            return []
+
+    def _latest_reply(self) -> Message | None:
+        for m in reversed(self.session.conv.path()):
+            if m.role == "assistant" and m.record is not None and m.record.tokens and m.record.finish:
+                return m
+        return None
+
+    def _on_path(self, reply: Message | None) -> bool:
+        return reply is not None and any(m is reply for m in self.session.conv.path())
+
+    def _ask(self, kind: str, request_id: int, ids: list[int]) -> None:
+        self._requests[kind] = request_id
+        self._asked[kind] = ids
+
+    def _answer(self, kind: str, request_id: int) -> bool:
+        """True when this answer is for the latest request of its kind (then it is consumed)."""
+        if self._requests.get(kind) != request_id:
+            return False
+        del self._requests[kind]
+        return True
+
+    # -- keeping the views current -------------------------------------------------------------------------------
+    def refresh_open_view(self) -> None:
+        if self.inside.isVisible():
+            self.refresh_view(self.inside.current())
+
+    def refresh_view(self, name: str) -> None:
+        """Bring one view up to date with the conversation shown, or make it say what to do."""
+        getattr(self, f"_refresh_{name}")()
+
+    def _refresh_token(self) -> None:
+        reply, index = self.inspected
+        if self._on_path(reply):
+            return
+        latest = self._latest_reply()
+        if latest is not None:
+            self.inspect_token(latest, 0, show=False)
+        else:
+            self.inspected = (None, 0)
+            self.inside.token.clear()
+
+    def _attention_current(self, ids: list[int]) -> bool:
+        """Whether the map shown (or being computed) is of the conversation as shown now: the same
+        tokens, or a row asked for a reply that is still on the path."""
+        key = self._attention_key
+        if key is None:
+            return False
+        kind, what = key
+        return what == ids if kind == "conversation" else self._on_path(what)
+
+    def _refresh_attention(self) -> None:
+        view = self.inside.attention
+        ids = self.conversation_ids()
+        if ids and self._attention_current(ids) and (view.map is not None or "attention" in self._requests):
+            return
+        self._attention_key = None
+        self._requests.pop("attention", None)
+        if not ids:
+            view.clear("No attention yet: load a model and write to it; the attention of the conversation appears here.")
+        elif self.session.generating:
+            view.clear("The model is writing; the attention over the conversation appears when the reply ends.")
+        elif len(ids) <= AUTO_ATTENTION_TOKENS:
+            self.compute_attention()
+        else:
+            view.clear(f"{len(ids):,} tokens: press Compute for their attention (it takes a few seconds).")
+
+    def _refresh_lens(self) -> None:
+        view = self.inside.lens
+        ids = self._lens_position()
+        if ids is None:
+            view.clear()
+            return
+        if ids == self._lens_ids or self._asked.get("lens") == ids and "lens" in self._requests:
+            return
+        if self.session.generating:
+            view.clear("The model is writing; the logit lens is computed when the reply ends.")
+            return
+        self._request_lens(ids, self._lens_title_for())
+
+    def _refresh_prompt(self) -> None:
+        ids = self.conversation_ids()
+        view = self.inside.prompt
+        if ids:
+            view.show_prompt(ids, self._label, self.win.model.tokenizer.is_special)
+        else:
+            view.clear()
+
+    def _refresh_architecture(self) -> None:
+        if self.win.model is not None:
+            self.inside.set_model(self.win.model)
+        if self.inside.built("attention"):
+            self.inside.architecture.highlight_layer(self.inside.attention.layer.value())
+
+    def _on_head_chosen(self, layer: int, head: int) -> None:
+        if self.inside.built("lens"):
+            self.inside.lens.highlight_layer(layer)
+        if self.inside.built("architecture"):
+            self.inside.architecture.highlight_layer(layer)
+
+    def _on_model_changed(self, info) -> None:
+        """Maps and lens rows of another model are not this one's: forget them."""
+        self._attention_key, self._lens_ids = None, None
+        self._requests.clear()
+        if self.inside.built("attention"):
+            self.inside.attention.clear()
+        if self.inside.built("lens"):
+            self.inside.lens.clear()
+        self.refresh_open_view()
+
+    # -- the token inspector ------------------------------------------------------------------------------------
+    def inspect_token(self, reply: Message, index: int, show: bool = True) -> None:
         tokens = reply.record.tokens if reply.record else []
         if not 0 <= index < len(tokens):
             return
         self.inspected = (reply, index)
-        inside = self.win.inside
-        inside.token.show_token(tokens[index], self._label)
-        self.win.inside_dock.raise_()
-        inside.setCurrentWidget(inside.token)
+        self.inside.token.show_token(tokens[index], self._label)
+        if show:
+            self.win.show_inside(True)
+            self.inside.show_view("token")
+        if self.inside.built("lens") and self.inside.current() == "lens":
+            self._refresh_lens()
 
     def branch_from(self, reply: Message | None, index: int, token_id: int) -> None:
         """A new version of the reply: cut at token `index`, `token_id` put there, the model goes on."""
         if reply is not None and self._ready():
             self.session.continue_with(reply, index, token_id)
 
-    def lens_at_inspected(self) -> None:
+    def funnel_at_inspected(self) -> None:
         reply, index = self.inspected
         if reply is None or not self._ready():
+            self.inside.token.funnel_failed("Available when a model is loaded and not writing.")
             return
-        ids = self._prompt_ids(upto=reply) + reply.record.token_ids[:index]
-        self._lens_title = f"Logit lens before token {index} of the reply: what each layer predicts next"
-        self.win.engine.lens(ids, -1)
+        rec = reply.record
+        ids = self._prompt_ids(upto=reply) + rec.token_ids[:index]
+        tok = rec.tokens[index]
+        self._ask("funnel", self.win.engine.funnel(ids, tok.params, tok.token_id), ids)
+
+    def _on_funnel(self, req: int, funnel) -> None:
+        if self._answer("funnel", req):
+            self.inside.token.show_funnel(funnel)
+
+    # -- the logit lens -------------------------------------------------------------------------------------------
+    def _lens_position(self) -> list[int] | None:
+        """The tokens before the inspected token (or the latest reply's last one), for the lens."""
+        reply, index = self.inspected
+        if not self._on_path(reply):
+            reply = self._latest_reply()
+            index = len(reply.record.tokens) - 1 if reply is not None else 0
+        if reply is None or self.win.model is None:
+            return None
+        return self._prompt_ids(upto=reply) + reply.record.token_ids[:index]
+
+    def _lens_title_for(self) -> str:
+        reply, index = self.inspected
+        if not self._on_path(reply):
+            return "Logit lens before the last token of the latest reply: what each layer predicts next"
+        return f"Logit lens before token {index} of the reply: what each layer predicts next"
+
+    def lens_at_inspected(self) -> None:
+        ids = self._lens_position()
+        if ids is None or not self._ready():
+            return
+        self._request_lens(ids, self._lens_title_for())
+        self.inside.show_view("lens")
+
+    def _request_lens(self, ids: list[int], title: str) -> None:
+        self._lens_title = title
+        self.inside.lens.set_busy(f"Computing the logit lens over {len(ids)} tokens…")
+        self._ask("lens", self.win.engine.lens(ids, -1), ids)
 
     def _on_lens(self, req: int, rows) -> None:
-        inside = self.win.inside
-        inside.lens.set_rows(rows, self._lens_title)
-        inside.setCurrentWidget(inside.lens)
-        self.win.inside_dock.raise_()
+        if not self._answer("lens", req):
+            return
+        self._lens_ids = self._asked.get("lens")
+        lens = self.inside.lens
+        lens.set_rows(rows, self._lens_title)
+        if self.inside.built("attention"):
+            lens.highlight_layer(self.inside.attention.layer.value())
         self.win.lensShown.emit(rows)
 
+    # -- attention ------------------------------------------------------------------------------------------------------
     def compute_attention(self) -> None:
         win = self.win
         if not self._ready() or not self.session.conv.path():
             win.statusBar().showMessage("Attention needs a loaded model and a conversation.")
             return
         ids = self._prompt_ids()
-        win.inside.prompt.show_prompt(ids, self._label, win.model.tokenizer.is_special)
-        win.statusBar().showMessage(f"Computing attention over {len(ids)} tokens…")
-        win.engine.attention(ids)
+        if self.inside.built("prompt"):
+            self.inside.prompt.show_prompt(ids, self._label, win.model.tokenizer.is_special)
+        self.inside.attention.set_busy(f"Computing attention over {len(ids):,} tokens…")
+        self._attention_key = ("conversation", ids)
+        self._ask("attention", win.engine.attention(ids), ids)
 
     def attend_inspected(self) -> None:
         """Show what the inspected token attended to: its row, over the conversation's text."""
@@ -92,27 +276,40 @@ class InspectController(QObject):
         prompt = self._prompt_ids(upto=reply)
         ids = prompt + reply.record.token_ids
         self._pending_row = len(prompt) + index
-        amap = self.win.inside.attention.map
+        view = self.inside.show_view("attention")
+        amap = view.map
         if amap is not None and list(amap.token_ids[: len(ids)]) == ids[: len(amap.token_ids)] and \
                 self._pending_row < len(amap.token_ids):
             self._show_pending_row()
             return
-        self.win.statusBar().showMessage(f"Computing attention over {len(ids)} tokens…")
-        self.win.engine.attention(ids)
+        view.set_busy(f"Computing attention over {len(ids):,} tokens…")
+        self._attention_key = ("reply", reply)
+        self._ask("attention", self.win.engine.attention(ids), ids)
 
     def _show_pending_row(self) -> None:
-        r, view = self._pending_row, self.win.inside.attention
+        r, view = self._pending_row, self.inside.attention
         if r is not None and view.map is not None and r < view.map.shape[2]:
             view.show_row(r)
-            self.win.inside.setCurrentWidget(view)
+            self.inside.show_view("attention")
         self._pending_row = None
 
     def _on_attention(self, req: int, amap) -> None:
-        inside = self.win.inside
-        inside.attention.set_map(amap)
+        if not self._answer("attention", req):
+            return  # overtaken: another branch or conversation was asked for since
+        self.inside.attention.set_map(amap)
         self._show_pending_row()
-        inside.setCurrentWidget(inside.attention)
-        self.win.inside_dock.raise_()
         L, H, T, _ = amap.shape
         self.win.statusBar().showMessage(f"Attention: {L} layers × {H} heads over {T} tokens.")
         self.win.attentionShown.emit(amap)
+
+    def _on_failed(self, req: int, message: str) -> None:
+        for kind, rid in list(self._requests.items()):
+            if rid == req:
+                del self._requests[kind]
+                if kind == "funnel":
+                    self.inside.token.funnel_failed(f"Could not compute: {message}")
+                elif kind == "attention":
+                    self.inside.attention.clear(f"Could not compute attention: {message}")
+                elif kind == "lens":
+                    self.inside.lens.clear(f"Could not compute the logit lens: {message}")
+        self.win.statusBar().showMessage(f"Could not look inside: {message}")

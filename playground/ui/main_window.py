@@ -1,5 +1,6 @@
-"""The main window: conversations on the left, the chat in the middle, sampling and the
-inside-the-model views on the right. Layout and wiring only.
+"""The main window: conversations on the left, the chat in the middle, sampling on the right;
+or, in the "Inside the model" mode, the chat beside a workspace of the teaching views (the
+token inspector, attention, the logit lens, the prompt, the architecture). Layout and wiring only.
 
 Every chat action goes to the `ChatSession` (session/, no Qt), which the window is handed; the
 session reports back through its hooks, on the GUI thread. The history sidebar, the model chooser
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStatusBar,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -37,6 +39,7 @@ from .chat_view import ChatView
 from .history_controller import HistoryController
 from .history_panel import HistoryPanel
 from .input_box import InputBox
+from .inside import InsideWorkspace
 from .inspect_controller import InspectController
 from .model_controller import ModelController
 from .sampling_panel import SamplingPanel
@@ -46,6 +49,17 @@ if TYPE_CHECKING:  # the window is handed an Engine; it never imports the worker
     from ..engine.worker import Engine
 
 FRAME_MS = 16
+CHAT_SHARE = 0.32  # of the width, for the chat beside the workspace: 410 px at 1280, 614 at 1920
+CHAT_MIN_PX = 380
+STATUS_SECONDS = 10  # a status message expires after this long unless it says otherwise
+
+
+class ExpiringStatusBar(QStatusBar):
+    """Status messages go away after STATUS_SECONDS, so an old "could not load" never sits
+    beside a model that is working."""
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt's name)
+        super().showMessage(text, timeout or int(STATUS_SECONDS * 1000))
 
 
 class MainWindow(QMainWindow):
@@ -123,9 +137,21 @@ class MainWindow(QMainWindow):
         self.studio_action = QAction("Studio", self)
         self.studio_action.setToolTip("Build, pretrain, fine-tune and evaluate a small model")
         tb.addAction(self.studio_action)
+        self.compare_action = QAction("Compare settings…", self)
+        self.compare_action.setObjectName("compareAction")
+        self.compare_action.setToolTip("A/B decoding: the same question under two or more sets of sampling "
+                                       "parameters, side by side")
+        tb.addAction(self.compare_action)
+        self.compare_window = None
         self.system_action = QAction("System prompt…", self)
         self.system_action.setToolTip("Instructions the model sees before the conversation")
         tb.addAction(self.system_action)
+        self.inside_action = QAction("Inside the model", self)
+        self.inside_action.setCheckable(True)
+        self.inside_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.inside_action.setToolTip("Beside the chat: what the model chose between at each token, its attention, "
+                                      "the logit lens, the prompt and the architecture (Ctrl+I)")
+        tb.addAction(self.inside_action)
 
         self.history = HistoryPanel(self.session.history)
         self.chat = ChatView()
@@ -161,20 +187,20 @@ class MainWindow(QMainWindow):
         row.addLayout(col)
         cl.addLayout(row)
         cl.addWidget(self.counter)
+        self.inside = InsideWorkspace()  # a main area beside the chat, shown in the "Inside the model" mode
+        self.inside.setVisible(False)
         self.splitter = QSplitter()
         self.splitter.setObjectName("mainSplitter")
+        self.splitter.setChildrenCollapsible(True)
         self.splitter.addWidget(self.history)
         self.splitter.addWidget(center)
-        self.splitter.setSizes([220, 1060])
+        self.splitter.addWidget(self.inside)
+        self.splitter.setCollapsible(1, False)  # the chat stays in sight
+        self.splitter.setSizes([220, 1060, 0])
         self.setCentralWidget(self.splitter)
         self.sampling = SamplingPanel(self.settings)
         self.sampling_dock = self._dock("Sampling", "samplingDock", self.sampling)
-        from .inside import InsidePanel
-
-        self.inside = InsidePanel()
-        self.inside_dock = self._dock("Inside the model", "insideDock", self.inside)
-        self.tabifyDockWidget(self.sampling_dock, self.inside_dock)
-        self.sampling_dock.raise_()
+        self.setStatusBar(ExpiringStatusBar())
         self.undo_button = QPushButton("Undo delete")
         self.undo_button.setVisible(False)
         self.statusBar().addPermanentWidget(self.undo_button)
@@ -233,6 +259,9 @@ class MainWindow(QMainWindow):
         self.new_action.triggered.connect(self.new_chat)
         self.system_action.triggered.connect(self._ask_system_prompt)
         self.studio_action.triggered.connect(self.open_studio)
+        self.compare_action.triggered.connect(lambda: self.open_compare())
+        self.chat.compareRequested.connect(self.open_compare)
+        self.inside_action.toggled.connect(self.show_inside)
         QShortcut(QKeySequence("Esc"), self, activated=self.stop)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self._regenerate_last)
         QShortcut(QKeySequence("Ctrl+L"), self, activated=lambda: self.input.setFocus())
@@ -291,6 +320,51 @@ class MainWindow(QMainWindow):
         self.studio.show()
         self.studio.raise_()
         return self.studio
+
+    def open_compare(self, reply: Message | None = None):
+        """The A/B window: what `reply` answered, or (from the toolbar) the draft in the message box
+        after the conversation so far."""
+        from .compare_window import CompareWindow
+
+        if self.compare_window is None:
+            self.compare_window = CompareWindow(self.session, self._token_label, self)
+        win = self.compare_window
+        if reply is not None and reply.role == "assistant":
+            win.set_prefix(upto=reply)
+        else:
+            win.set_prefix(draft=self.input.toPlainText().strip())
+        win.show()
+        win.raise_()
+        return win
+
+    def _token_label(self, token_id: int) -> str:
+        m = self.model
+        return m.tokenizer.label(token_id) if m is not None and m.tokenizer is not None else str(token_id)
+
+    def show_inside(self, on: bool) -> None:
+        """The "Inside the model" mode: the workspace takes most of the width beside the chat (the
+        conversation list and the sampling panel make room), or back to chatting."""
+        self.inside_action.setChecked(on)  # (no-op when it came from the action)
+        if on == self.inside.isVisible():
+            return
+        if on:
+            self._chat_layout = (self.splitter.sizes(), self.sampling_dock.isVisible())
+            self.sampling_dock.hide()
+            self.inside.show()
+            self._share_width()
+            QTimer.singleShot(0, self._share_width)  # again once the dock's room has come to the splitter
+            self.inspect_ctl.refresh_open_view()
+        else:
+            sizes, sampling = getattr(self, "_chat_layout", ([220, max(self.width() - 220, 400), 0], True))
+            self.inside.hide()
+            self.sampling_dock.setVisible(sampling)
+            self.splitter.setSizes(sizes[:2] + [0])
+
+    def _share_width(self) -> None:
+        if self.inside.isVisible():
+            width = self.splitter.width()
+            chat = max(CHAT_MIN_PX, int(width * CHAT_SHARE))
+            self.splitter.setSizes([0, chat, width - chat - self.splitter.handleWidth() * 2])
 
     # -- the session's hooks -----------------------------------------------------------------------------
     def _on_reply_started(self, reply: Message) -> None:
@@ -359,12 +433,15 @@ class MainWindow(QMainWindow):
     def closeEvent(self, e) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("window/splitter", self.splitter.saveState())
+        if not self.inside.isVisible():  # the chat layout is the one worth restoring
+            self.settings.setValue("window/splitter", self.splitter.saveState())
         self.frame.stop()
         self.engine.shutdown()
         if self.studio_engine is not None:
             self.studio_engine.shutdown()
         if self.studio is not None:
             self.studio.close()
+        if self.compare_window is not None:
+            self.compare_window.close()
         self.session.close()
         super().closeEvent(e)

@@ -54,7 +54,7 @@ class ModelController(QObject):
                                     f"context {info.context}, {info.backend}")
         win.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend})")
         win.settings.setValue("model/last", info.path)
-        win.inside.architecture.show_model(info)
+        win.inside.set_model(info)
         win.update_counter()
         win.update_buttons()
         win.modelReady.emit(info)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QPushButton,
     QSlider,
@@ -47,6 +48,18 @@ INTS = [
     ("max_tokens", "Max new tokens", 1, 8192, "The reply stops after this many tokens."),
 ]
 SCALE = 100  # slider steps per unit
+DEFAULT_PRESET = "Balanced"  # SamplingParams()'s own values
+LABELS = {name: label for name, label, *_ in FLOATS + INTS} | {"seed": "Seed", "stop": "Stop strings"}
+
+
+def _shown(v) -> str:
+    if v is None:
+        return "random"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, tuple):
+        return " | ".join(v) or "none"
+    return str(v)
 
 
 class SamplingPanel(QWidget):
@@ -69,13 +82,24 @@ class SamplingPanel(QWidget):
         self.delete_btn = QPushButton("Delete")
         self.delete_btn.setToolTip("Delete the selected preset of your own.")
         self.delete_btn.clicked.connect(self._delete_preset)
-        self.reset_btn = QPushButton("Reset")
-        self.reset_btn.setToolTip("Back to the default parameters.")
-        self.reset_btn.clicked.connect(lambda: self.set_params(SamplingParams()))
-        for b in (self.save_btn, self.delete_btn, self.reset_btn):
+        for b in (self.save_btn, self.delete_btn):
             row.addWidget(b)
         lay.addLayout(row)
-        form = QFormLayout()
+        # what differs from the chosen preset, and one click back to it: a live change made while a
+        # reply was written stays in force for the next replies, and this line keeps it in sight
+        self.preset_name, self.preset_params = DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]
+        changed = QHBoxLayout()
+        self.changed = QLabel()
+        self.changed.setWordWrap(True)
+        self.changed.setObjectName("changedFromPreset")
+        changed.addWidget(self.changed, 1)
+        self.reset_btn = QPushButton("Reset")
+        self.reset_btn.setToolTip("Back to the chosen preset's values.")
+        self.reset_btn.clicked.connect(self.reset_to_preset)
+        changed.addWidget(self.reset_btn)
+        lay.addLayout(changed)
+        form = self.form = QFormLayout()
+        self._rows: dict[str, QHBoxLayout] = {}
         self.sliders: dict[str, QSlider] = {}
         self.spins: dict[str, QDoubleSpinBox | QSpinBox] = {}
         for name, label, lo, hi, step, dec, tip in FLOATS:
@@ -100,15 +124,21 @@ class SamplingPanel(QWidget):
         seed_row.addWidget(self.seed_fixed)
         seed_row.addWidget(self.seed, 1)
         form.addRow("Seed", seed_row)
+        self._rows["seed"] = seed_row
         self.stop = QLineEdit()
         self.stop.setPlaceholderText("e.g. \\n\\n | THE END")
         self.stop.setToolTip("Stop when any of these strings appears (separate several with |; \\n is a newline).")
         self.stop.editingFinished.connect(self._emit)
         form.addRow("Stop strings", self.stop)
+        self._rows["stop"] = self.stop
         lay.addLayout(form)
         lay.addStretch(1)
         self._reload_presets()
-        self.set_params(self._stored_params() or SamplingParams())
+        stored = self._stored_preset()
+        if stored is not None:
+            self.preset_name, self.preset_params = stored
+        self._show_preset_name()
+        self.set_params(self._stored_params() or self.preset_params)
 
     def _add_row(self, form, name, label, tip, spin, lo, hi, scale) -> None:
         slider = QSlider(Qt.Orientation.Horizontal)
@@ -118,11 +148,13 @@ class SamplingPanel(QWidget):
         slider.valueChanged.connect(lambda v, s=spin, k=scale: self._from_slider(s, v / k if k > 1 else v))
         spin.valueChanged.connect(lambda v, sl=slider, k=scale: self._from_spin(sl, v, k))
         row = QHBoxLayout()
+        spin.setFixedWidth(spin.fontMetrics().horizontalAdvance("0000.00") + 36)  # the boxes line up
         row.addWidget(slider, 3)
-        row.addWidget(spin, 1)
+        row.addWidget(spin, 0)
         form.addRow(label, row)
         form.labelForField(row).setToolTip(tip) if form.labelForField(row) else None
         self.sliders[name], self.spins[name] = slider, spin
+        self._rows[name] = row
 
     def _from_slider(self, spin, value) -> None:
         if spin.value() != value:
@@ -166,7 +198,41 @@ class SamplingPanel(QWidget):
         p = self.params()
         if self.settings is not None:
             self.settings.setValue("sampling/current", json.dumps(p.to_dict()))
+        self._show_changes(p)
         self.paramsChanged.emit(p)
+
+    # -- the chosen preset -----------------------------------------------------------------
+    def changes(self, p: SamplingParams | None = None) -> list[str]:
+        """The controls whose values differ from the chosen preset's."""
+        p = p or self.params()
+        return [name for name in (*self.spins, "seed", "stop") if getattr(p, name) != getattr(self.preset_params, name)]
+
+    def _show_changes(self, p: SamplingParams) -> None:
+        names = self.changes(p)
+        bits = [f"{LABELS[n]} {_shown(getattr(self.preset_params, n))} → {_shown(getattr(p, n))}" for n in names]
+        if bits:
+            self.changed.setText(f"<b>Changed from {self.preset_name}:</b> " + "; ".join(bits))
+        else:
+            self.changed.setText(f"The {self.preset_name} preset's values.")
+        self.reset_btn.setEnabled(bool(names))
+        self.reset_btn.setText(f"Reset to {self.preset_name}")
+        for name in (*self.spins, "seed", "stop"):  # the changed rows' labels in bold
+            label = self.form.labelForField(self._rows[name])
+            if label is not None:
+                f = label.font()
+                f.setBold(name in names)
+                label.setFont(f)
+
+    def choose_preset(self, name: str, params: SamplingParams) -> None:
+        """Take a preset's values; later changes are shown against it."""
+        self.preset_name, self.preset_params = name, params
+        self._show_preset_name()
+        if self.settings is not None:
+            self.settings.setValue("sampling/preset", json.dumps([name, params.to_dict()]))
+        self.set_params(params)
+
+    def reset_to_preset(self) -> None:
+        self.set_params(self.preset_params.replace(logit_bias=self._kept.logit_bias, order=self._kept.order))
 
     # -- presets ------------------------------------------------------------------------
     def _user_presets(self) -> dict[str, dict]:
@@ -186,6 +252,23 @@ class SamplingPanel(QWidget):
         except (TypeError, ValueError):
             return None
 
+    def _show_preset_name(self) -> None:
+        """The preset list shows the chosen preset (its first entry is only a prompt)."""
+        for i in range(self.presets.count()):
+            data = self.presets.itemData(i)
+            if data and data[1] == self.preset_name:
+                self.presets.setCurrentIndex(i)
+                return
+
+    def _stored_preset(self) -> tuple[str, SamplingParams] | None:
+        if self.settings is None:
+            return None
+        try:
+            name, d = json.loads(self.settings.value("sampling/preset", "") or "null") or (None, None)
+            return (str(name), SamplingParams.from_dict(d)) if name else None
+        except (TypeError, ValueError):
+            return None
+
     def _reload_presets(self) -> None:
         self.presets.clear()
         self.presets.addItem("Presets…")
@@ -193,6 +276,7 @@ class SamplingPanel(QWidget):
             self.presets.addItem(name, ("builtin", name))
         for name in self._user_presets():
             self.presets.addItem(f"★ {name}", ("user", name))
+        self._show_preset_name()
 
     def _on_preset_chosen(self, index: int) -> None:
         data = self.presets.itemData(index)
@@ -203,7 +287,7 @@ class SamplingPanel(QWidget):
             p = PRESETS[name] if kind == "builtin" else SamplingParams.from_dict(self._user_presets().get(name, {}))
         except ValueError:
             return
-        self.set_params(p)
+        self.choose_preset(name, p)
 
     def save_preset(self, name: str) -> None:
         if self.settings is None or not name.strip():

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -28,11 +29,18 @@ from PySide6.QtWidgets import (
 )
 
 from ..paths import models_dir
+from .plots import chart, legend_label
+
+LOSS_COLOR, VAL_COLOR, PPL_COLOR = "#1e88e5", "#e53935", "#8e24aa"
+METRIC_COLORS = [("exact match", "#43a047"), ("BLEU", "#1e88e5"), ("ROUGE-L", "#fb8c00")]
+METRIC_KEYS = ("exact_match", "bleu", "rougeL")
 
 
 class StudioWindow(QWidget):
     checkpointReady = Signal(str)  # a finished checkpoint folder: chat with it
     runFinished = Signal(str, str)  # path, reason (after the window has shown it)
+    stepShown = Signal(object)  # a StepEvent, once the window has taken it in
+    pauseShown = Signal(int)  # the run waits after this many steps, and the window says so
 
     def __init__(self, training_engine, parent=None):
         super().__init__(parent)
@@ -136,30 +144,40 @@ class StudioWindow(QWidget):
     def _build_right(self) -> QVBoxLayout:
         v = QVBoxLayout()
         self.status = QLabel("Set up a model and press Pretrain.")
+        self.status.setWordWrap(True)
         v.addWidget(self.status)
-        self.plot = pg.PlotWidget(title="loss (nats per token)")
-        self.plot.addLegend()
-        self.plot.setLabel("bottom", "step")
-        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen("#42a5f5", width=1), name="training loss")
-        self.val_curve = self.plot.plot([], [], pen=pg.mkPen("#ef5350", width=2), symbol="o", symbolSize=5,
-                                        name="validation loss")
+        v.addWidget(legend_label([("training loss", LOSS_COLOR, "line"), ("validation loss", VAL_COLOR, "dot")]))
+        self.plot = chart("loss (nats per token)", bottom="step")
+        self.loss_curve = self.plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=1))
+        self.val_curve = self.plot.plot([], [], pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=5,
+                                        symbolBrush=VAL_COLOR, symbolPen=None)
         v.addWidget(self.plot, 3)
-        self.ppl_plot = pg.PlotWidget(title="validation perplexity (e^loss: how many tokens it hesitates between)")
-        self.ppl_plot.setMaximumHeight(170)
-        self.ppl_plot.setLogMode(y=True)
-        self.ppl_curve = self.ppl_plot.plot([], [], pen=pg.mkPen("#ab47bc", width=2), symbol="o", symbolSize=5)
-        v.addWidget(self.ppl_plot, 1)
+        self.ppl_plot = chart("validation perplexity: e^loss, how many tokens it hesitates between", log_y=True,
+                              bottom="step")
+        self.ppl_plot.setMinimumHeight(150)
+        self.ppl_curve = self.ppl_plot.plot([], [], pen=pg.mkPen(PPL_COLOR, width=2), symbol="o", symbolSize=5,
+                                            symbolBrush=PPL_COLOR, symbolPen=None)
+        v.addWidget(self.ppl_plot, 2)
         self.samples = QPlainTextEdit()
         self.samples.setReadOnly(True)
         self.samples.setPlaceholderText("Samples from the model appear here as it trains.")
         v.addWidget(self.samples, 1)
-        self.chart = pg.PlotWidget(title="held-out QA: exact match, BLEU, ROUGE-L by checkpoint")
-        self.chart.setMaximumHeight(170)
-        v.addWidget(self.chart)
+        self.metrics_legend = legend_label([(name, color, "bar") for name, color in METRIC_COLORS])
+        v.addWidget(self.metrics_legend)
+        self.chart = chart("held-out QA by checkpoint (%)")
+        self.chart.setMinimumHeight(150)
+        v.addWidget(self.chart, 2)
         self.table = QTableWidget(0, 8)
         self.table.setHorizontalHeaderLabels(["checkpoint", "perplexity", "exact match", "BLEU", "ROUGE-1",
                                               "ROUGE-2", "ROUGE-L", "QA pairs"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # no sideways scrolling
         v.addWidget(self.table, 1)
+        for w in (self.metrics_legend, self.chart, self.table):  # shown with the first evaluation
+            w.setVisible(False)
+        self.redraw_timer = QTimer(self)  # curves are redrawn at most ten times a second, however fast the steps
+        self.redraw_timer.setInterval(100)
+        self.redraw_timer.setSingleShot(True)
+        self.redraw_timer.timeout.connect(self._draw_curves)
         return v
 
     def _spin(self, lo, hi, value, tip) -> QSpinBox:
@@ -176,10 +194,13 @@ class StudioWindow(QWidget):
         w.stepped.connect(self._on_step)
         w.finished.connect(self._on_finished)
         w.evaluated.connect(self._on_evaluated)
-        w.failed.connect(lambda m: self.status.setText(f"Failed: {m}"))
+        w.paused.connect(self._on_paused)
+        w.failed.connect(self._on_failed)
         self.start.clicked.connect(self.start_pretraining)
-        self.stop.clicked.connect(w.stop)
-        self.pause.toggled.connect(lambda on: w.pause() if on else w.resume())
+        # Stop and Pause call the worker's thread-safe controls here, on the GUI thread: a
+        # connection to the worker's own methods would queue them behind the run itself
+        self.stop.clicked.connect(self._on_stop_clicked)
+        self.pause.toggled.connect(self._on_pause_toggled)
         self.finetune.clicked.connect(self.start_finetuning)
         self.evaluate.clicked.connect(lambda: self.engine.evaluate(self.last_checkpoint, 100))
         self.chat.clicked.connect(lambda: self.checkpointReady.emit(self.last_checkpoint))
@@ -222,6 +243,7 @@ class StudioWindow(QWidget):
             return
         self.losses.clear()
         self.val.clear()
+        self._draw_curves()
         self.samples.clear()
         spec = {
             "corpus": self.corpus, "out": self.out.text(), "arch": self.arch.currentText(), "preset": "tiny",
@@ -249,11 +271,27 @@ class StudioWindow(QWidget):
             return
         self.losses.clear()
         self.val.clear()
+        self._draw_curves()
         spec = {"base": self.last_checkpoint, "out": self.last_checkpoint.rstrip("/") + "-qa", "qa": self.qa_path,
                 "train": dict(self._train_spec(), lr=self.lr.value() / 3)}
         self.status.setText("Fine-tuning on the question-answer set…")
         self._set_running(True)
         self.engine.finetune(spec)
+
+    # -- controls ---------------------------------------------------------------------------------------
+    def _on_stop_clicked(self) -> None:
+        self.engine.worker.stop()
+        self.stop.setEnabled(False)
+        self.status.setText("Stopping after this step…")
+
+    def _on_pause_toggled(self, on: bool) -> None:
+        if on:
+            self.engine.worker.pause()
+            self.pause.setText("Resume")
+            self.status.setText("Pausing after this step…")
+        else:
+            self.engine.worker.resume()
+            self.pause.setText("Pause")
 
     # -- events -----------------------------------------------------------------------------------------
     def _set_running(self, running: bool) -> None:
@@ -264,12 +302,22 @@ class StudioWindow(QWidget):
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
         if not running:
+            self.pause.blockSignals(True)
             self.pause.setChecked(False)
+            self.pause.blockSignals(False)
+            self.pause.setText("Pause")
+
+    def _on_paused(self, step: int) -> None:
+        self.status.setText(f"Paused after step {step}. Resume to go on, or Stop to keep this checkpoint.")
+        self.pauseShown.emit(step)
+
+    def _on_failed(self, message: str) -> None:
+        self._set_running(False)
+        self.status.setText(f"Failed: {message}")
 
     def _on_started(self, info: dict) -> None:
         self._total = info["steps"]
         self.status.setText(f"Training {info['params'] / 1e6:.2f} M parameters → {info['out']}. {info.get('summary', '')}")
-        self.status.setWordWrap(True)
 
     def _on_tokenized(self, pieces: list, ids: list) -> None:
         shown = " ".join(f"[{p.replace(' ', '·')}]<sub>{i}</sub>" for p, i in zip(pieces, ids))
@@ -277,21 +325,35 @@ class StudioWindow(QWidget):
 
     def _on_step(self, ev) -> None:
         self.losses.append((ev.step, ev.loss))
-        xs, ys = zip(*self.losses)
-        self.loss_curve.setData(list(xs), list(ys))
         if ev.val_loss is not None:
             self.val.append((ev.step, ev.val_loss))
-            vx, vy = zip(*self.val)
-            self.val_curve.setData(list(vx), list(vy))
-            self.ppl_curve.setData(list(vx), [math.exp(min(v, 50)) for v in vy])
+        if not self.redraw_timer.isActive():
+            self.redraw_timer.start()
         if ev.sample:
             self.samples.appendPlainText(f"step {ev.step}: {ev.sample.strip()}\n")
         ppl = f" · validation perplexity {ev.val_ppl:.1f}" if ev.val_ppl else (
             f" · validation perplexity {math.exp(self.val[-1][1]):.1f}" if self.val else "")
         self.status.setText(f"step {ev.step}/{getattr(self, '_total', '?')} · loss {ev.loss:.3f} · lr {ev.lr:.1e} · "
                             f"{ev.tokens_per_s:,.0f} tokens/s · ETA {ev.eta_s / 60:.1f} min{ppl}")
+        self.stepShown.emit(ev)
+
+    def _draw_curves(self) -> None:
+        if self.losses:
+            xs, ys = zip(*self.losses)
+            self.loss_curve.setData(list(xs), list(ys))
+        else:
+            self.loss_curve.setData([], [])
+        if self.val:
+            vx, vy = zip(*self.val)
+            self.val_curve.setData(list(vx), list(vy))
+            self.ppl_curve.setData(list(vx), [math.exp(min(v, 50)) for v in vy])
+        else:
+            self.val_curve.setData([], [])
+            self.ppl_curve.setData([], [])
 
     def _on_finished(self, path: str, reason: str) -> None:
+        self.redraw_timer.stop()
+        self._draw_curves()
         self.last_checkpoint = path
         self._set_running(False)
         self.status.setText(f"{'Stopped' if reason == 'stopped' else 'Finished'}; checkpoint in {path}. "
@@ -299,6 +361,8 @@ class StudioWindow(QWidget):
         self.runFinished.emit(path, reason)
 
     def _on_evaluated(self, r: dict) -> None:
+        for w in (self.metrics_legend, self.chart, self.table):
+            w.setVisible(True)
         self.results.append(r)
         row = self.table.rowCount()
         self.table.insertRow(row)
@@ -308,9 +372,9 @@ class StudioWindow(QWidget):
             self.table.setItem(row, c, QTableWidgetItem(str(v)))
         self.chart.clear()
         n = len(self.results)
-        for k, (key, color) in enumerate((("exact_match", "#66bb6a"), ("bleu", "#42a5f5"), ("rougeL", "#ffa726"))):
+        for k, (key, (_, color)) in enumerate(zip(METRIC_KEYS, METRIC_COLORS)):
             self.chart.addItem(pg.BarGraphItem(x=[i * 4 + k for i in range(n)], height=[x[key] for x in self.results],
-                                               width=0.9, brush=color, name=key))
+                                               width=0.9, brush=color))
         self.chart.getAxis("bottom").setTicks([[(i * 4 + 1, Path(x["checkpoint"]).name) for i, x in enumerate(self.results)]])
         self.status.setText(f"Evaluated {Path(r['checkpoint']).name}: perplexity {r['perplexity']}, "
                             f"exact match {r['exact_match']}%, ROUGE-L {r['rougeL']}")

@@ -49,9 +49,9 @@ def test_clicking_a_token_shows_its_alternatives(window, qtbot):
     ev = reply.record.tokens[2]
     table = window.inside.token.table
     assert table.rowCount() == len(ev.top) >= 1
-    assert table.item(0, 1).text() == str(ev.top[0][0])
-    assert "chosen" in table.item(0, 4).text()  # the scripted model's pick is its most likely token
-    assert window.inside.currentWidget() is window.inside.token
+    assert table.item(0, 0).toolTip() == f"id {ev.top[0][0]}"
+    assert "chosen" in table.item(0, 3).text()  # the scripted model's pick is its most likely token
+    assert window.inside.isVisible() and window.inside.current() == "token"
 
 
 def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
@@ -104,9 +104,9 @@ def test_attention_viewer_shows_the_conversation_and_exports(window, qtbot, tiny
     assert (tmp_path / "a.png").stat().st_size > 1000
     assert np.loadtxt(tmp_path / "a.csv", delimiter=",").shape == (T, T)
     assert np.load(tmp_path / "a.npy").shape == (2, 4, T, T)
-    assert "tokens" in window.inside.prompt.toPlainText()
+    assert "tokens" in window.inside.show_view("prompt").toPlainText()  # opening the tab shows the prompt
     window.inside.architecture.layerClicked.emit(1)
-    assert view.layer.value() == 1 and window.inside.currentWidget() is view
+    assert view.layer.value() == 1 and window.inside.current() == "attention"
     view.layer.setValue(-1)  # the mean over layers
     assert np.allclose(view.current, amap.weights.astype(np.float32).mean(0)[view.head.value()], atol=1e-3)
 
@@ -138,4 +138,4 @@ def test_a_tokens_row_of_attention_over_the_text(window, qtbot, tiny_real):
     assert view.rowplot.plotItem.titleLabel.text.startswith("what")
     assert view.highlight_html.count("rgba(255,111,0,") == row + 1  # every token up to it, shaded
     assert view.highlight_html.count("border-bottom") == 1  # the token itself, underlined
-    assert window.inside.currentWidget() is view
+    assert window.inside.current() == "attention"

@@ -101,7 +101,7 @@ def test_temperature_moved_mid_reply_applies_to_the_next_token(window, qtbot):
     assert temps[:2] == [0.0, 0.0] and set(temps[2:]) == {1.25}
     reply = window.conv.last()
     assert reply.record.param_changes() == [(2, len(events[0].text + events[1].text), "temperature=1.25")]
-    assert "temperature=1.25" in window.chat.widgets[reply.id].body.text()
+    assert "temperature 0 → 1.25" in window.chat.widgets[reply.id].body.text()  # one mark, what changed
 
 
 def test_regenerate_keeps_both_versions(window, qtbot):

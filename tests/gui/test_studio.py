@@ -85,3 +85,64 @@ def test_resume_continues_from_the_checkpoint_and_the_split_is_shown(window, qtb
     assert b.args[1] == "done" and starts[0]["start_step"] >= 4
     assert "training and" in starts[0]["summary"] and "validation" in starts[0]["summary"]
     assert studio.losses[0][0] == starts[0]["start_step"] + 1  # the curve goes on from there
+
+
+def _click(qtbot, button):
+    from PySide6.QtCore import Qt
+
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_the_stop_button_ends_a_run_within_one_step(window, qtbot, tmp_path):
+    """Through the real button, while the training thread is busy: the run ends at most one
+    step after the click (a queued slot on the worker would only run after the whole run)."""
+    studio = window.open_studio()
+    _tiny(studio, tmp_path, steps=3000)
+    clicked_at = []
+    clicked = []
+    # the worker's step when the click has taken effect (this runs after the window's own slot)
+    studio.stop.clicked.connect(lambda: clicked_at.append(studio.engine.worker.trainer.state.step))
+    studio.stepShown.connect(lambda ev: ev.step >= 3 and not clicked and (clicked.append(1), _click(qtbot, studio.stop)))
+    with qtbot.waitSignal(studio.runFinished, timeout=120000) as b:
+        _click(qtbot, studio.start)
+    assert b.args[1] == "stopped"
+    assert studio.losses[-1][0] <= clicked_at[0] + 1, (studio.losses[-1][0], clicked_at)
+    assert studio.status.text().startswith("Stopped") and studio.start.isEnabled()
+
+
+def test_pause_and_resume_through_the_buttons(window, qtbot, tmp_path):
+    studio = window.open_studio()
+    _tiny(studio, tmp_path, steps=3000)
+    worker = studio.engine.worker
+    first = []
+    studio.stepShown.connect(lambda ev: not first and (first.append(ev.step), _click(qtbot, studio.pause)))
+    with qtbot.waitSignal(studio.pauseShown, timeout=120000) as p:
+        _click(qtbot, studio.start)
+    paused_at = p.args[0]
+    assert studio.pause.isChecked() and "Paused after step" in studio.status.text()
+    assert worker.trainer.state.step == paused_at  # waiting: no step runs while paused
+    with qtbot.waitSignal(studio.stepShown, timeout=60000) as s:
+        _click(qtbot, studio.pause)  # Resume
+    assert s.args[0].step == paused_at + 1 and studio.pause.text() == "Pause"
+    with qtbot.waitSignal(studio.runFinished, timeout=60000) as b:
+        _click(qtbot, studio.stop)
+    assert b.args[1] == "stopped"
+
+
+def test_studio_chart_labels_do_not_overlap(window, qtbot, tmp_path):
+    from playground.ui.plots import overlaps
+
+    studio = window.open_studio()
+    studio.resize(1280, 800)
+    studio.show()
+    _tiny(studio, tmp_path, steps=30)
+    with qtbot.waitSignal(studio.runFinished, timeout=120000):
+        _click(qtbot, studio.start)
+    qtbot.waitUntil(lambda: studio.ppl_plot.isVisible())
+    for plot in (studio.plot, studio.ppl_plot):
+        for side in ("left", "bottom"):
+            labels = plot.getPlotItem().getAxis(side).labels()
+            assert len(labels) >= 2, (side, labels)  # an axis a reader can read values from
+            assert not overlaps([r for r, _ in labels]), [t for _, t in labels]
+    assert studio.plot.getPlotItem().legend is None  # the legend sits above the chart, not on the curves
+    studio.grab().save(str(tmp_path / "studio.png"))

@@ -27,6 +27,7 @@ def _full_record() -> ReplyRecord:
     toks = [TokenRecord(index=i, token_id=100 + i, text=f"t{i} ", prob=0.5 + i / 100, raw_prob=0.25 + i / 1000,
                         entropy=1.5 - i / 10, params=p1 if i < 2 else p2, top=[(100 + i, 0.4), (3, 0.1 / (i + 3))],
                         top_final=[(100 + i, 0.9)], removed_by={"top_k": [3], "min_p": [4, 5]},
+                        survivors=[("vocabulary", 320), ("top_k", 5), ("min_p", 2 + i)],
                         elapsed_s=0.01 * (i + 1), chosen=i == 1) for i in range(4)]
     rec = ReplyRecord(tokens=toks, finish="stop", error="a note", seed=9, model="m", model_path="/m.gguf",
                       model_sha256="a" * 64, template_sha256="b" * 64, backend="fast · native", prefix_ids=[100, 101],

@@ -75,13 +75,13 @@ def test_models_lists_other_apps_downloads(tmp_path, monkeypatch, tiny_gguf, cap
 
     found = {m.source: m for m in discover()}
     assert {"huggingface", "lmstudio", "gpt4all", "ollama"} <= set(found)
-    assert found["huggingface"].name == "org/tiny" and found["huggingface"].format == "hf"
+    assert found["huggingface"].name == "tiny" and found["huggingface"].format == "hf"
     assert found["ollama"].name == "tiny:latest"
     info = found["ollama"].describe()
     assert info["quantization"] == "F32" and info["arch"] == "llama" and info["params"] > 0
     assert found["huggingface"].describe()["arch"] == "Qwen2ForCausalLM"
     assert main(["models"]) == 0
-    assert "org/tiny" in capsys.readouterr().out
+    assert "tiny" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------- fetch

@@ -49,7 +49,8 @@ def test_wheel_carries_the_compiled_kernels_and_the_shipped_data(dist):
     assert not [n for n in names if n.endswith((".c", ".h"))]  # the library, not its sources
     data = {n.split("/data/", 1)[1] for n in names if ".data/data/" in n}
     for rel in ("corpus/shakespeare.txt", "qa/shakespeare_qa.jsonl", "checkpoints/shakespeare-qa/model.safetensors",
-                "checkpoints/shakespeare-qa/tokenizer.json", "checkpoints/shakespeare-qa/config.json"):
+                "checkpoints/shakespeare-qa/tokenizer.json", "checkpoints/shakespeare-qa/config.json",
+                "lessons/01-tokens.json", "lessons/07-pipeline.json"):
         assert f"share/playground/resources/{rel}" in data, rel
 
 

@@ -1,0 +1,461 @@
+"""The attention viewer: one head's query × key heatmap (or a mean over heads or layers), every
+head of every layer as a grid of thumbnails, and what one token attended to, as bars and as the
+conversation's text shaded by attention. It draws an `AttentionMap` the worker computed.
+
+Colour: attention in a small model is mostly a few large weights (the first token soaks up
+much of it, the "attention sink") and a long tail of small ones, so on a linear scale nearly
+every cell is the same dark colour. The default is a log scale from 0.0001 to 1, which shows
+the diagonal, the previous-token heads and the sentence structure; the legend says so.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .plots import LABEL_GAP, TidyAxis, chart, palette_colors, style_plot
+
+LOG_FLOOR = 1e-4  # the log scale's lowest colour: weights below it look the same
+# key shown in the menu → what the legend says the colour is
+SCALES = {
+    "log": "colour: attention weight on a log scale, 0.0001 (dark) to 1 (bright)",
+    "linear": "colour: attention weight, 0 (dark) to the highest here (bright)",
+    "per row": "colour: each row scaled to its own highest weight (bright) — rows compare shapes, not sizes",
+}
+DEFAULT_SCALE = "log"
+MIN_CELL_PX = 24  # a head's thumbnail in the all-heads grid is at least this many pixels square
+THUMB = 48  # data pixels per thumbnail (the map is downsampled to about this)
+
+HINT = "No attention yet: press Compute, or click a token of a reply and then 'What it attended to'."
+
+
+def _tick_levels(labels: list[str], offset: float = 0.5) -> list[list[tuple[float, str]]]:
+    """Token labels as tick levels, coarse to fine (every 64th, 16th, 4th, then all): the axis
+    keeps a finer label only where it overlaps none already placed, so zooming in names more."""
+    levels, seen = [], set()
+    for step in (64, 16, 4, 1):
+        level = [(i + offset, lab) for i, lab in enumerate(labels) if i % step == 0 and i not in seen]
+        seen.update(range(0, len(labels), step))
+        if level:
+            levels.append(level)
+    return levels
+
+
+def scaled(m: np.ndarray, kind: str) -> tuple[np.ndarray, tuple[float, float]]:
+    """The values to colour and their (low, high) levels; NaN (the masked future) stays NaN."""
+    if kind == "log":
+        return np.log10(np.maximum(m, LOG_FLOOR)), (np.log10(LOG_FLOOR), 0.0)
+    if kind == "per row":
+        top = np.nanmax(np.where(np.isnan(m), -np.inf, m), axis=-1, keepdims=True)
+        return m / np.maximum(top, 1e-12), (0.0, 1.0)
+    finite = m[np.isfinite(m)]
+    hi = float(finite.max()) if finite.size else 1.0
+    return m, (0.0, hi if hi > 0 else 1.0)
+
+
+def grid_mosaic(weights: np.ndarray, layers: range, thumb: int = THUMB) -> tuple[np.ndarray, int]:
+    """Every head of the given layers as thumbnails: heads down, layers across (depth reads left
+    to right, as in the architecture view). Returns (mosaic, cell size in data pixels); the
+    one-pixel gutters and the masked future are NaN."""
+    L, H, T, _ = weights.shape
+    step = max(1, T // thumb)
+    thumbs = weights[layers.start:layers.stop, :, ::step, ::step].astype(np.float32)  # (l, H, t, t)
+    n, t = thumbs.shape[0], thumbs.shape[-1]
+    future = np.triu(np.ones((t, t), dtype=bool), 1)
+    thumbs[..., future] = np.nan
+    cell = t + 1
+    padded = np.full((n, H, cell, cell), np.nan, dtype=np.float32)
+    padded[:, :, :t, :t] = thumbs
+    mosaic = padded.transpose(1, 2, 0, 3).reshape(H * cell, n * cell)  # (H·cell, l·cell)
+    return mosaic, cell
+
+
+class AttentionView(QWidget):
+    """One head's heatmap or all heads' grid, and one token's row of attention."""
+
+    computeRequested = Signal()
+    layerChosen = Signal(int)
+    rowShown = Signal(int)  # the query token whose row is drawn now
+
+    def __init__(self):
+        super().__init__()
+        self.map = None
+        self.row: int | None = None  # the query token whose attention the bars show
+        self.page = 0  # the all-heads grid's page, when its layers do not fit at MIN_CELL_PX
+        self.per_page = 0
+        self._cell = 1
+        self.current = np.zeros((1, 1), dtype=np.float32)
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Layer"))
+        self.layer = QSpinBox()
+        self.layer.setRange(-1, 0)
+        self.layer.setSpecialValueText("mean")
+        self.layer.setToolTip("Which layer (counting from 0); 'mean' averages over all layers")
+        row.addWidget(self.layer)
+        row.addWidget(QLabel("Head"))
+        self.head = QSpinBox()
+        self.head.setRange(-1, 0)
+        self.head.setSpecialValueText("mean")
+        self.head.setToolTip("Which head (counting from 0); 'mean' averages over the layer's heads")
+        row.addWidget(self.head)
+        row.addWidget(QLabel("Colour"))
+        self.scale = QComboBox()
+        self.scale.addItems(list(SCALES))
+        self.scale.setCurrentText(DEFAULT_SCALE)
+        self.scale.setToolTip("Attention is a few large weights and many tiny ones: the log scale shows both")
+        row.addWidget(self.scale)
+        self.grid = QCheckBox("All heads")
+        self.grid.setToolTip("Every head (rows) of every layer (columns) as thumbnails; click one to open it")
+        row.addWidget(self.grid)
+        self.prev_page = QPushButton("◀")
+        self.prev_page.setToolTip("Earlier layers")
+        self.page_label = QLabel()
+        self.next_page = QPushButton("▶")
+        self.next_page.setToolTip("Later layers")
+        for b in (self.prev_page, self.next_page):
+            b.setFixedWidth(b.fontMetrics().horizontalAdvance("◀") * 3)
+        for w in (self.prev_page, self.page_label, self.next_page):
+            w.setVisible(False)
+            row.addWidget(w)
+        row.addStretch(1)
+        self.compute = QPushButton("Compute")
+        self.compute.setToolTip("Attention over every token of the conversation so far: a separate forward pass "
+                                "with the attention written out")
+        self.compute.clicked.connect(self.computeRequested)
+        row.addWidget(self.compute)
+        self.export = QToolButton()
+        self.export.setText("Export")
+        self.export.setToolTip("Save the picture (PNG), the matrix shown (CSV) or every layer and head (NPY)")
+        self.export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.export)
+        for text, kind in (("Picture (PNG)…", "png"), ("This matrix (CSV)…", "csv"), ("Every layer and head (NPY)…", "npy")):
+            menu.addAction(text, lambda k=kind: self._ask_export(k))
+        self.export.setMenu(menu)
+        row.addWidget(self.export)
+        lay.addLayout(row)
+        self.legend = QLabel(HINT)
+        self.legend.setWordWrap(True)
+        lay.addWidget(self.legend)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # indeterminate: the worker does not report steps
+        self.busy.setMaximumHeight(6)
+        self.busy.setTextVisible(False)
+        self.busy.setVisible(False)
+        lay.addWidget(self.busy)
+        self.plot = pg.GraphicsLayoutWidget()
+        self.view = self.plot.addPlot(axisItems={"left": TidyAxis("left"), "bottom": TidyAxis("bottom")})
+        self.view.invertY(True)
+        self.view.setMenuEnabled(False)
+        self.image = pg.ImageItem()
+        self.view.addItem(self.image)
+        self.bar = pg.ColorBarItem(values=(0, 1), colorMap=pg.colormap.get("viridis"), interactive=False, width=12)
+        self.bar.setImageItem(self.image, insert_in=self.view)
+        style_plot(self.plot, self.view)
+        # one head: the square heatmap beside one token's row; all heads: the wide grid above it
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.plot)
+        side = QWidget()
+        sl = QVBoxLayout(side)
+        sl.setContentsMargins(0, 0, 0, 0)
+        self.hover = QLabel("Hover a cell for its value; click a row to see what that token attended to.")
+        self.hover.setWordWrap(True)
+        sl.addWidget(self.hover)
+        self.rowplot = chart()
+        self.rowplot.setMinimumHeight(110)
+        self.rowplot.setMouseEnabled(y=False)
+        sl.addWidget(self.rowplot, 1)
+        self.highlight = QTextBrowser()
+        self.highlight.setPlaceholderText("Click a row (or a token's 'What it attended to'): the text, shaded by attention.")
+        sl.addWidget(self.highlight, 1)
+        self.split.addWidget(side)
+        self.split.setStretchFactor(0, 2)
+        self.split.setStretchFactor(1, 1)
+        lay.addWidget(self.split, 1)
+        self.highlight_html = ""
+        for w in (self.layer, self.head):
+            w.valueChanged.connect(self.redraw)
+        self.scale.currentIndexChanged.connect(self.redraw)
+        self.grid.toggled.connect(self._on_grid_toggled)
+        self.prev_page.clicked.connect(lambda: self._turn(-1))
+        self.next_page.clicked.connect(lambda: self._turn(1))
+        self.view.getViewBox().sigResized.connect(self._on_view_resized)  # the grid re-pages to fit
+        self.image.hoverEvent = self._hover
+        self.image.mouseClickEvent = self._click
+
+    # -- data ----------------------------------------------------------------------------------
+    def set_busy(self, text: str) -> None:
+        """Computing: say what, with a moving bar, until the map (or a hint) comes."""
+        self.busy.setVisible(True)
+        self.legend.setText(text)
+
+    def set_map(self, amap) -> None:
+        self.busy.setVisible(False)
+        self.map = amap
+        L, H, T, _ = amap.shape
+        self.row = None
+        self.page = 0
+        for spin, n in ((self.layer, L), (self.head, H)):
+            spin.blockSignals(True)
+            spin.setRange(-1, n - 1)  # -1 shows "mean"
+            spin.blockSignals(False)
+        if getattr(amap, "first", 0):
+            self.hover.setText(f"Showing the last {T:,} of {amap.total:,} tokens: the maps of all of them would "
+                               f"not fit in memory ({L} layers × {H} heads × tokens² values).")
+        self.rowplot.clear()
+        self.rowplot.setTitle("")
+        self.highlight.clear()
+        self.highlight_html = ""
+        self.redraw()
+
+    def clear(self, hint: str = HINT) -> None:
+        """Back to no map (another conversation, or another model): say what to do."""
+        self.busy.setVisible(False)
+        self.map = None
+        self.row = None
+        self.image.clear()
+        self.rowplot.clear()
+        self.rowplot.setTitle("")
+        self.highlight.clear()
+        self.highlight_html = ""
+        self.legend.setText(hint)
+
+    def open_layer(self, layer: int) -> None:
+        self.grid.setChecked(False)
+        self.layer.setValue(layer)
+
+    def matrix(self) -> np.ndarray:
+        """The (query × key) matrix shown now."""
+        w = self.map.weights
+        w = w.mean(0, dtype=np.float32) if self.layer.value() < 0 else w[self.layer.value()]
+        return w.mean(0, dtype=np.float32) if self.head.value() < 0 else w[self.head.value()]
+
+    def _which(self) -> str:
+        layer = "all layers (mean)" if self.layer.value() < 0 else f"layer {self.layer.value()}"
+        head = "all heads (mean)" if self.head.value() < 0 else f"head {self.head.value()}"
+        return f"{layer}, {head}"
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        if self.map is None:
+            return
+        kind = self.scale.currentText()
+        if self.grid.isChecked():
+            shown, levels = self._draw_grid(kind)
+        else:
+            for w in (self.prev_page, self.page_label, self.next_page):
+                w.setVisible(False)
+            m = self.matrix().astype(np.float32)
+            self.current = m
+            masked = m.copy()
+            masked[np.triu_indices_from(masked, 1)] = np.nan  # the future, left empty
+            shown, levels = scaled(masked, kind)
+            ticks = _tick_levels(self.map.labels)
+            self.view.getAxis("bottom").setTicks(ticks)
+            self.view.getAxis("left").setTicks(ticks)
+            self._fit_left_axis(self.map.labels)
+            for side in ("left", "bottom"):
+                self.view.getAxis(side).gap = LABEL_GAP
+            self.view.setLabel("bottom", "key: the token attended to")
+            self.view.setLabel("left", "query: the token attending")
+            self.legend.setText(f"<b>{self._which()}</b> · {SCALES[kind]}")
+        self.image.setImage(shown, levels=levels, autoLevels=False)
+        self.image.setRect(0, 0, shown.shape[1], shown.shape[0])
+        self.bar.setLevels(levels)
+        self._bar_ticks(kind, levels)
+        self.view.autoRange(padding=0)
+        if self.row is not None and not self.grid.isChecked():
+            self._draw_row()
+
+    def _layers_that_fit(self) -> int:
+        """How many layers' columns fit across the grid with every head at MIN_CELL_PX or more."""
+        vb = self.view.getViewBox()
+        width = vb.width() if vb.width() > 50 else self.plot.width() - 120  # before the first layout
+        return max(1, int(width // MIN_CELL_PX))
+
+    def _draw_grid(self, kind: str):
+        L, H, T, _ = self.map.shape
+        fit = self._layers_that_fit()
+        self.per_page = L if fit >= L else fit
+        pages = -(-L // self.per_page)
+        self.page = min(self.page, pages - 1)
+        first = self.page * self.per_page
+        layers = range(first, min(L, first + self.per_page))
+        for w in (self.prev_page, self.page_label, self.next_page):
+            w.setVisible(pages > 1)
+        self.prev_page.setEnabled(self.page > 0)
+        self.next_page.setEnabled(self.page < pages - 1)
+        self.page_label.setText(f"layers {layers.start}–{layers.stop - 1} of {L}")
+        mosaic, cell = grid_mosaic(self.map.weights, layers)
+        self._cell, self._first_layer = cell, layers.start
+        self.current = mosaic
+        self.view.getAxis("bottom").setTicks(_number_levels(list(layers), cell))
+        self.view.getAxis("left").setTicks(_number_levels(list(range(H)), cell))
+        self._fit_left_axis([str(H - 1)])
+        for side in ("left", "bottom"):
+            self.view.getAxis(side).gap = 6.0  # short numbers: a little room between them is enough
+        self.view.setLabel("bottom", "layer")
+        self.view.setLabel("left", "head")
+        self.legend.setText(f"<b>every head of layers {layers.start}–{layers.stop - 1}</b> (click one to open it) · "
+                            f"{SCALES[kind]}")
+        return scaled(mosaic, kind)
+
+    def _fit_left_axis(self, texts: list[str]) -> None:
+        """Room for the widest tick label and the axis title, set before drawing (pyqtgraph would
+        widen the axis only after a first, clipped paint)."""
+        fm = QFontMetrics(self.view.getAxis("left").style.get("tickFont") or self.font())
+        widest = max((fm.horizontalAdvance(t) for t in texts), default=0)
+        self.view.getAxis("left").setWidth(min(widest, 140) + fm.height() + 16)
+
+    def _bar_ticks(self, kind: str, levels) -> None:
+        axis = self.bar.axis
+        if kind == "log":
+            axis.setTicks([[(float(e), f"{10.0 ** e:g}") for e in range(int(levels[0]), int(levels[1]) + 1)]])
+        else:
+            axis.setTicks(None)
+
+    def cell_pixels(self) -> float:
+        """On-screen size of one head's thumbnail in the all-heads grid (device pixels)."""
+        vb = self.view.getViewBox()
+        r = vb.mapViewToDevice(QRectF(0, 0, self._cell, self._cell)).boundingRect()
+        return min(r.width(), r.height())
+
+    def _on_grid_toggled(self, on: bool) -> None:
+        """The grid is wide: it goes above the row of bars, its thumbnails square; one head fills
+        the room beside them (its cells need not be square)."""
+        self.view.setAspectLocked(on)
+        self.split.setOrientation(Qt.Orientation.Vertical if on else Qt.Orientation.Horizontal)
+        total = self.split.width() if not on else self.split.height()
+        self.split.setSizes([int(total * (0.62 if on else 0.64)), int(total * (0.38 if on else 0.36))])
+        self.redraw()
+
+    def _turn(self, delta: int) -> None:
+        self.page += delta
+        self.redraw()
+
+    def _on_view_resized(self, *_) -> None:
+        if self.map is not None and not self.grid.isChecked():
+            self.view.autoRange(padding=0)  # the square map, centred in the room it now has
+        if self.map is not None and self.grid.isChecked():
+            fit = self._layers_that_fit()
+            if (self.map.shape[0] if fit >= self.map.shape[0] else fit) != self.per_page:
+                self.redraw()
+
+    # -- pointer -----------------------------------------------------------------------------------
+    def _cell_at(self, pos):
+        r, c = int(pos.y()), int(pos.x())
+        if 0 <= r < self.current.shape[0] and 0 <= c < self.current.shape[1]:
+            return r, c
+        return None
+
+    def _grid_head(self, r: int, c: int) -> tuple[int, int]:
+        return self._first_layer + c // self._cell, r // self._cell  # (layer, head)
+
+    def _hover(self, ev) -> None:
+        if ev.isExit() or self.map is None:
+            return
+        cell = self._cell_at(ev.pos())
+        if cell is None:
+            return
+        r, c = cell
+        if self.grid.isChecked():
+            layer, head = self._grid_head(r, c)
+            self.hover.setText(f"layer {layer}, head {head} — click to open it")
+        else:
+            labels = self.map.labels
+            self.hover.setText(f"{labels[r]!r} → {labels[c]!r}: {self.current[r, c]:.4f}" if c <= r
+                               else "the future: a token cannot attend to tokens after it")
+
+    def _click(self, ev) -> None:
+        cell = self._cell_at(ev.pos())
+        if cell is None or self.map is None:
+            return
+        r, c = cell
+        if self.grid.isChecked():
+            layer, head = self._grid_head(r, c)
+            self.grid.setChecked(False)
+            self.layer.setValue(layer)
+            self.head.setValue(head)
+            return
+        self.show_row(r)
+
+    # -- one token's row ---------------------------------------------------------------------------
+    def show_row(self, r: int) -> np.ndarray:
+        """Bars of what query token r attended to, under the current layer and head (or mean); they
+        follow the layer and head as they change."""
+        self.row = r
+        if self.grid.isChecked():
+            self.grid.setChecked(False)  # redraws, and the row with it
+        else:
+            self._draw_row()
+        return self.current[r, : r + 1]
+
+    def _draw_row(self) -> None:
+        r = self.row
+        if self.map is None or r is None or r >= self.current.shape[0]:
+            return
+        row = self.current[r, : r + 1]
+        self.rowplot.clear()
+        _, fg = palette_colors()
+        self.rowplot.addItem(pg.BarGraphItem(x=np.arange(len(row)), height=row, width=0.8, brush="#fb8c00", pen=None))
+        self.rowplot.getPlotItem().getAxis("bottom").setTicks(_tick_levels(self.map.labels[: r + 1], offset=0))
+        self.rowplot.setTitle(f"what {html.escape(repr(self.map.labels[r]))} attended to<br>({self._which()})",
+                              color=fg, size="10pt")
+        top = float(row.max()) or 1.0
+        spans = []
+        for i, (lab, v) in enumerate(zip(self.map.labels[: r + 1], row)):
+            alpha = min(1.0, float(v) / top)
+            text = html.escape(lab.replace("·", " ")).replace("↵", "↵<br>")
+            border = "border-bottom:2px solid #d32f2f;" if i == r else ""
+            spans.append(f'<span style="background: rgba(255,111,0,{alpha:.2f}); color:black; {border}" '
+                         f'title="{float(v):.4f}">{text}</span>')
+        self.highlight_html = "".join(spans)
+        self.highlight.setHtml(self.highlight_html)
+        self.rowShown.emit(r)
+
+    # -- export ---------------------------------------------------------------------------------------
+    def export_png(self, path: str) -> None:
+        self.plot.grab().save(path)
+
+    def export_csv(self, path: str) -> None:
+        np.savetxt(path, self.current, delimiter=",", fmt="%.6g",
+                   header=",".join(self.map.labels).replace("\n", " ") if not self.grid.isChecked() else "")
+
+    def export_npy(self, path: str) -> None:
+        np.save(path, self.map.weights)
+
+    def _ask_export(self, kind: str) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        if self.map is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export attention", f"attention.{kind}", f"*.{kind}")
+        if path:
+            getattr(self, f"export_{kind}")(path)
+
+
+def _number_levels(numbers: list[int], cell: int) -> list[list[tuple[float, str]]]:
+    """Ticks at the middle of each grid cell, coarse (every 5th) then all, for a TidyAxis."""
+    coarse = [((i + 0.5) * cell, str(n)) for i, n in enumerate(numbers) if n % 5 == 0]
+    fine = [((i + 0.5) * cell, str(n)) for i, n in enumerate(numbers) if n % 5]
+    return [coarse, fine] if fine else [coarse]
+
