@@ -8,6 +8,9 @@ alternate within each repetition, and the table shows medians and our ratio to l
     .venv/bin/python benchmarks/bench_generate.py --engines ours,ours-pytorch-kernels,llama.cpp
     .venv/bin/python benchmarks/bench_generate.py --engines ours-avx512,ours-avx2,llama.cpp   # per kernels variant
     .venv/bin/python benchmarks/bench_generate.py --baseline /tmp/before --engines ours,ours-baseline,llama.cpp
+    # ours on a Hugging Face folder (quantized at load, or --dtype exact), llama.cpp on a GGUF of the same weights:
+    .venv/bin/python benchmarks/bench_generate.py --ours HF_FOLDER --dtype auto --model Q8_0.gguf --engines ours,llama.cpp
+    .venv/bin/python benchmarks/bench_loading.py     # all of these on SmolLM2, made from the bundled file
 
 llama.cpp comes from `pip install llama-cpp-python` (builds from source, ~5 min); transformers
 from the test extras. Engines that are not installed are skipped with a note.
@@ -68,11 +71,13 @@ def run_ours(path, dtype="auto"):
     from playground.loading import load_model
     from playground.sampling import SamplingParams
 
+    path = Path(os.environ.get("BENCH_OURS") or path)
+    dtype = os.environ.get("BENCH_DTYPE") or dtype
     t = time.perf_counter()
     lm = load_model(path, device="cpu", dtype=dtype)
     load = time.perf_counter() - t
     tok, model = lm.tokenizer, lm.model
-    out = {"load_s": load}
+    out = {"load_s": load, "weights": lm.weights, "weights_mb": lm.weights_bytes / 2**20}
     # time to first token on a short chat (prefill + sampling + event)
     chat = tok.encode_chat(CHAT)
     for _ in range(2):
@@ -213,10 +218,15 @@ def main() -> None:
     ap.add_argument("--engines", default="ours,llama.cpp,transformers")
     ap.add_argument("--baseline", help="a checkout of an earlier commit, run as engine ours-baseline "
                                        "(e.g. git worktree add /tmp/before <commit>)")
+    ap.add_argument("--ours", help="the model our engine loads (default: --model); e.g. a Hugging Face folder")
+    ap.add_argument("--dtype", default="auto", help="our precision: auto (default) or exact")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.baseline:
         os.environ["BENCH_BASELINE"] = str(Path(a.baseline).resolve())
+    if a.ours:
+        os.environ["BENCH_OURS"] = a.ours
+    os.environ["BENCH_DTYPE"] = a.dtype
     if a.model is None:
         from playground.loading.discovery import default_model
 
@@ -241,7 +251,10 @@ def main() -> None:
             print(f"rep {rep + 1}/{a.reps} {e}: {results[e][-1]}", file=sys.stderr, flush=True)
     med = {e: {k: statistics.median(r[k] for r in rs) for k, _, _ in METRICS} for e, rs in results.items() if rs}
     cols = [e for e in engines if e in med]
-    print(f"\n{path.name}, {THREADS} threads, medians of {a.reps} runs\n")
+    weights = results.get("ours") and results["ours"][0].get("weights")
+    ours_model = Path(a.ours).name if a.ours else path.name
+    print(f"\nours: {ours_model} ({a.dtype}{': ' + weights if weights else ''}); peers: {path.name}; "
+          f"{THREADS} threads, medians of {a.reps} runs\n")
     ours = [e for e in cols if e.startswith("ours") and "llama.cpp" in med]  # each gets a ratio column
     head = "| metric | " + " | ".join(cols) + "".join(f" | {e} / llama.cpp" for e in ours) + " |"
     print(head)

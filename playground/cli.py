@@ -31,8 +31,9 @@ def _peak_rss_mb() -> float | None:
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", help="a .gguf file or a model folder (default: SmolLM2-135M-Instruct)")
     p.add_argument("--device", default="auto", help="auto (a CUDA or Apple GPU when there is one, else the CPU), cpu, cuda or mps")
-    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
-                   help="auto: the fast quantized path on a CPU where it applies (default); float32: the reference model")
+    p.add_argument("--dtype", default="auto", choices=["auto", "exact", "float32", "bfloat16", "float16"],
+                   help="auto: the fast path on a CPU where it applies, float models quantized at load to 8-bit "
+                        "blocks (default); exact: the weights as stored; float32: the reference model")
 
 
 def _add_sampling_args(p: argparse.ArgumentParser) -> None:
@@ -78,9 +79,12 @@ def _load(a: argparse.Namespace):
         )
     print(f"Loading {path} …", file=sys.stderr, flush=True)
     try:
-        return load_model(path, device=a.device, dtype=a.dtype)
+        lm = load_model(path, device=a.device, dtype=a.dtype)
     except (ModelLoadError, OSError, ValueError) as e:
         sys.exit(f"error: {e}")
+    print(f"Loaded in {lm.load_s:.2f} s: weights {lm.weights} · {lm.weights_bytes / 2**20:.0f} MB",
+          file=sys.stderr, flush=True)
+    return lm
 
 
 def _stream(lm, prompt_ids, params, stats: bool, out=sys.stdout):

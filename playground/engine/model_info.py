@@ -27,6 +27,14 @@ class ModelInfo:
     tokenizer: Any = None  # a TextTokenizer, for counting tokens of a draft (thread-safe)
     sha256: str = ""  # of the model file(s): a reply records it, so a replay knows its model
     template_sha256: str = ""  # of the chat template
+    weights: str = ""  # how the weights are held ("Q8_0 blocks, quantized at load from BF16", "Q4_1, as stored")
+    weights_bytes: int = 0  # and the memory they take
+
+    def weights_line(self) -> str:
+        """e.g. "weights Q4_1, as stored · 98 MB" (empty when the loader did not say)."""
+        if not self.weights:
+            return ""
+        return f"weights {self.weights} · {self.weights_bytes / 2**20:.0f} MB"
 
 
 def model_info(lm, sha256: str = "") -> ModelInfo:
@@ -35,7 +43,8 @@ def model_info(lm, sha256: str = "") -> ModelInfo:
     c = lm.config
     return ModelInfo(lm.name, str(lm.path), lm.format, lm.quantization, c.family or c.arch, c.n_params, c.n_layers, c.n_heads,
                      c.n_kv_heads, c.dim, c.vocab_size, c.max_seq_len, lm.load_s, _backend(lm), lm.tokenizer, sha256,
-                     hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest())
+                     hashlib.sha256((lm.tokenizer.chat_template or "").encode()).hexdigest(),
+                     getattr(lm, "weights", ""), getattr(lm, "weights_bytes", 0))
 
 
 def model_sha256(lm) -> str:

@@ -25,6 +25,7 @@ __all__ = ["Engine", "EngineClient", "EngineWorker", "ModelInfo"]
 class EngineWorker(QObject):
     # worker → UI
     modelLoading = Signal(str)  # a load started (path)
+    modelLoadProgress = Signal(int)  # percent of the weights converted so far
     modelLoaded = Signal(object)  # ModelInfo of the model now in use
     modelLoadFailed = Signal(str, str)  # path, message; the previous model stays loaded
     generationStarted = Signal(int, int, int)  # request id, prompt tokens, messages dropped to fit
@@ -62,10 +63,12 @@ class EngineWorker(QObject):
     def load(self, path: str, device: str = "auto", dtype: str = "auto") -> None:
         self.modelLoading.emit(path)
         try:
-            loader = self._loader
-            if loader is None:
-                from ..loading import load_model as loader
-            lm = loader(path, device=device, dtype=dtype)
+            if self._loader is None:
+                from ..loading import load_model
+
+                lm = load_model(path, device=device, dtype=dtype, progress=lambda f: self.modelLoadProgress.emit(int(100 * f)))
+            else:
+                lm = self._loader(path, device=device, dtype=dtype)
         except Exception as e:  # any failure: report it, keep the previous model
             self.modelLoadFailed.emit(path, f"{type(e).__name__}: {e}" if not str(e) else str(e))
             return

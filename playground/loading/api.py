@@ -1,9 +1,22 @@
-"""`load_model(path)`: GGUF files, Hugging Face folders and Playground checkpoints → a runnable model."""
+"""`load_model(path)`: GGUF files, Hugging Face folders and Playground checkpoints → a runnable model.
+
+Precision (`dtype`):
+- "auto": on a CPU, every Llama-family model runs on the fast path (FastLlama, native kernels):
+  a GGUF keeps its quantized blocks as stored (Q4_0/Q4_1/Q8_0; other types become 8-bit blocks),
+  a float checkpoint (Hugging Face folder, Studio checkpoint, F16/BF16/F32 GGUF) is quantized at
+  load to 8-bit blocks as llama.cpp's converter makes Q8_0; GPT-2 and other devices run the
+  reference model in float32 (bfloat16 on a GPU);
+- "exact": the weights as stored: quantized GGUF blocks on the fast path, float weights in their
+  own type (bfloat16 stays bfloat16) on the reference model;
+- "float32" / "bfloat16" / "float16" (or a torch dtype): the reference model in that type.
+`LoadedModel.weights` says which was used, `weights_bytes` the memory the weights take.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +34,13 @@ from .errors import (
     ModelLoadError,
 )
 from .gguf_file import GGUFFile
-from .hf import PICKLE_SUFFIXES, SafetensorsReader, open_hf_folder, refuse_pickle
+from .hf import PICKLE_SUFFIXES, open_hf_folder, refuse_pickle
+from .safetensors_file import MappedSafetensors
 
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+PRECISIONS = ("auto", "exact", "float32", "bfloat16", "float16")
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_KEPT_BLOCKS = {"Q4_0", "Q4_1", "Q8_0"}  # what the fast path holds exactly as a GGUF stores it
 
 
 @dataclass
@@ -35,6 +52,8 @@ class LoadedModel:
     format: str  # "gguf" | "hf" | "playground"
     quantization: str  # what the file stores, e.g. "Q4_1", "F32", "BF16"
     load_s: float
+    weights: str = ""  # how the weights are held, e.g. "Q8_0, quantized at load" or "BF16, as stored"
+    weights_bytes: int = 0  # the memory they take
 
     @property
     def name(self) -> str:
@@ -46,6 +65,18 @@ class LoadedModel:
     @property
     def device(self) -> torch.device:
         return self.model.device
+
+
+def _held(model, how: str) -> tuple[str, int]:
+    """(description, bytes) of the weights a model holds."""
+    if hasattr(model, "n_bytes"):
+        return how, model.n_bytes()
+    seen, total = set(), 0
+    for t in list(model.parameters()) + list(model.buffers()):
+        if t.data_ptr() not in seen:
+            seen.add(t.data_ptr())
+            total += t.numel() * t.element_size()
+    return how, total
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -60,10 +91,16 @@ def pick_device(device: str = "auto") -> torch.device:
 
 
 def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torch.dtype,
-                freq_factors: torch.Tensor | None = None) -> Transformer:
-    """Our Transformer with these weights, checked for missing, extra and misshapen tensors."""
+                freq_factors: torch.Tensor | None = None, copied: Callable[[object], None] | None = None,
+                progress: Callable[[float], None] | None = None) -> Transformer:
+    """Our Transformer with these weights, checked for missing, extra and misshapen tensors.
+
+    Parameters are allocated in `dtype` directly and each state value (a tensor, an array, or a
+    callable that makes one) is read only when copied in; copied(value) is called after each copy
+    (to drop its file pages), progress gets 0..1."""
     with torch.device("meta"):
         model = Transformer(cfg)
+    model.to(dtype=dtype)  # on the meta device: nothing is allocated yet
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if cfg.tie_embeddings:
         expected.pop("output.weight", None)
@@ -81,11 +118,17 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
             raise ModelLoadError(f"tensor {k} has shape {tuple(state[k].shape)}, the config implies {shape}")
     model.to_empty(device=device)
     with torch.no_grad():
-        for k, p in model.state_dict().items():
+        params = model.state_dict()
+        for n, (k, p) in enumerate(params.items()):
             if k in state:
                 v = state[k]
-                v = v() if callable(v) else v
-                p.copy_(torch.from_numpy(v) if isinstance(v, np.ndarray) else v)
+                got = v() if callable(v) else v
+                p.copy_(torch.from_numpy(got) if isinstance(got, np.ndarray) else got)
+                del got
+                if copied:
+                    copied(v)
+            if progress and n % 16 == 15:
+                progress(n / len(params))
         if cfg.tie_embeddings:
             model.output.weight = model.tok_embeddings.weight
         model.set_rope(freq_factors)
@@ -93,7 +136,7 @@ def build_model(cfg: ModelConfig, state: dict, device: torch.device, dtype: torc
     return model.eval()
 
 
-def _load_gguf(path: Path, device, dtype, fast: bool, context: int | None) -> LoadedModel:
+def _load_gguf(path: Path, device, dtype, mode: str, context: int | None, progress) -> LoadedModel:
     from .gguf_loader import (
         fast_model_from_gguf,
         gguf_config,
@@ -108,20 +151,37 @@ def _load_gguf(path: Path, device, dtype, fast: bool, context: int | None) -> Lo
     state: dict = {}
     try:
         cfg = gguf_config(f)
-        use_fast = fast and device.type == "cpu" and cfg.arch == "llama"
+        quant = quantization_name(f)
+        matrices = {t.type.name for t in f.tensors.values() if len(t.shape) == 2}
+        llama = device.type == "cpu" and cfg.arch == "llama" and fast_fits(cfg)
+        use_fast = llama and (mode == "auto" or (mode == "exact" and matrices <= _KEPT_BLOCKS))
+        if mode == "exact" and not use_fast:
+            dtype = torch.bfloat16 if matrices == {"BF16"} else torch.float32
         _validate_gguf(f, cfg, use_fast, dtype, context)
         tokenizer = gguf_tokenizer(f)
-        quant = quantization_name(f)
         with _library_errors(path.name):
             if use_fast:
                 model = fast_model_from_gguf(f, cfg)
-                return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
-            state = gguf_state_dict(f, cfg)
-            model = build_model(cfg, state, device, dtype, rope_freq_factors(f))
+                kept = matrices <= _KEPT_BLOCKS
+                how = f"{quant}, as stored" if kept else f"Q8_0 blocks, quantized at load from {quant}"
+            else:
+                state = gguf_state_dict(f, cfg)
+                model = build_model(cfg, state, device, dtype, rope_freq_factors(f), progress=progress)
+                how = _float_name(dtype) + (", as stored" if _float_name(dtype) == quant else f", from {quant}")
     finally:
         del state  # views into the map must go before it closes
         f.close()
-    return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0)
+    how, size = _held(model, how)
+    return LoadedModel(model, tokenizer, cfg, path, "gguf", quant, time.perf_counter() - t0, how, size)
+
+
+def fast_fits(cfg: ModelConfig) -> bool:
+    """The fast path works on blocks of 32 along every matrix row (else the reference model runs)."""
+    return all(n % 32 == 0 for n in (cfg.dim, cfg.hidden_dim, cfg.n_heads * cfg.head_dim))
+
+
+def _float_name(dtype: torch.dtype) -> str:
+    return {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16"}.get(dtype, str(dtype))
 
 
 def _validate_gguf(f: GGUFFile, cfg: ModelConfig, fast: bool, dtype: torch.dtype, context: int | None) -> None:
@@ -140,8 +200,9 @@ def _validate_gguf(f: GGUFFile, cfg: ModelConfig, fast: bool, dtype: torch.dtype
         mapped = f.size + memory.NATIVE_SCORES_PER_POSITION * cfg.max_seq_len
         plan = memory.plan(cfg, kept, transient, context, 2, mapped)
     else:
-        kept, transient = memory.float_weight_bytes({n: s for n, (s, _) in needed.items()}, 4)
-        plan = memory.plan(cfg, kept, transient, context, torch.tensor([], dtype=dtype).element_size(), f.size)
+        elem = torch.tensor([], dtype=dtype).element_size()
+        kept, transient = memory.float_weight_bytes({n: s for n, (s, _) in needed.items()}, elem)
+        plan = memory.plan(cfg, kept, transient, context, elem, f.size)
     memory.check(plan, where)
 
 
@@ -157,65 +218,90 @@ def _library_errors(where: str):
         raise ModelLoadError(f"{where} could not be built: {type(e).__name__}: {e}") from e
 
 
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-
-
 def load_model(path: str | os.PathLike, device: str = "auto", dtype: torch.dtype | str = torch.float32,
-               context: int | None = None) -> LoadedModel:
+               context: int | None = None, progress: Callable[[float], None] | None = None) -> LoadedModel:
     """Load a model from a .gguf file or a model folder (Hugging Face or Playground checkpoint).
 
-    dtype "auto" picks the fast path on a CPU for GGUF files of the Llama family (weights kept
-    quantized, bfloat16 activations) and the float32 reference model otherwise; a torch dtype
-    or its name always gives the reference model in that precision.
-
+    dtype: "auto", "exact", "float32", "bfloat16", "float16" or a torch dtype (see the module doc).
     The whole model is validated before anything is built (validate.py), and the memory it
     needs, with a KV cache for `context` tokens (default: memory.PLANNED_CONTEXT), is checked
-    against what is available (memory.py). Every failure is a ModelLoadError.
+    against what is available (memory.py). Every failure is a ModelLoadError. progress, if
+    given, is called with the fraction done (0..1) as the weights convert.
     """
     path = Path(path).expanduser()
     dev = pick_device(device)
-    fast = dtype == "auto"
-    if fast:
+    if isinstance(dtype, torch.dtype):
+        mode = "dtype"
+    elif dtype in ("auto", "exact"):
+        mode = dtype
         dtype = torch.float32 if dev.type == "cpu" else torch.bfloat16
-    if isinstance(dtype, str):
-        if dtype not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {dtype!r}")
-        dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    elif dtype in _DTYPES:
+        mode, dtype = "dtype", _DTYPES[dtype]
+    else:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {dtype!r}")
     try:
-        return _load(path, dev, dtype, fast, context)
+        return _load(path, dev, dtype, mode, context, progress)
     except OSError as e:  # unreadable files, permissions, a folder that vanished
         raise ModelLoadError(f"cannot read {path}: {e.strerror or e}") from e
 
 
-def _load(path: Path, dev: torch.device, dtype: torch.dtype, fast: bool, context: int | None) -> LoadedModel:
+def _load(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, context: int | None, progress) -> LoadedModel:
     if not path.exists():
         raise MissingFileError(f"{path} does not exist")
     if path.is_dir():
-        return _load_folder(path, dev, dtype, context)
+        return _load_folder(path, dev, dtype, mode, context, progress)
     if path.suffix.lower() in PICKLE_SUFFIXES:
         refuse_pickle(path)
     with open(path, "rb") as fh:
         head = fh.read(4)
     if head == b"GGUF" or path.suffix.lower() == ".gguf":
-        return _load_gguf(path, dev, dtype, fast, context)
+        return _load_gguf(path, dev, dtype, mode, context, progress)
     if head[:2] in _PICKLE_MAGIC or head == b"PK\x03\x04":
         refuse_pickle(path)
     if path.suffix == ".safetensors":
-        return _load_folder(path.parent, dev, dtype, context)
+        return _load_folder(path.parent, dev, dtype, mode, context, progress)
     raise ModelLoadError(f"{path.name} is not a model file Playground knows (.gguf, or a folder with config.json)")
 
 
-def _load_folder(path: Path, dev: torch.device, dtype: torch.dtype, context: int | None) -> LoadedModel:
+def _load_folder(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, context: int | None,
+                 progress) -> LoadedModel:
+    """A Hugging Face folder or Studio checkpoint: validated from its headers, then either quantized
+    layer by layer onto the fast path ("auto" on a CPU, Llama family) or copied into the reference
+    model; each tensor's file pages are dropped once it is converted."""
+    from .float_fast import fast_model_from_float
+
     t0 = time.perf_counter()
     h = open_hf_folder(path)
-    cfg = h.cfg
-    kept, transient = memory.float_weight_bytes({n: s for n, (s, _, _) in h.table.items()}, 4)
-    elem = torch.tensor([], dtype=dtype).element_size()
-    memory.check(memory.plan(cfg, kept, transient, context, elem, h.file_bytes), path.name or str(path))
-    reader = SafetensorsReader(h.table)
+    cfg, stored = h.cfg, h.stored_type()
+    where = path.name or str(path)
+    use_fast = mode == "auto" and dev.type == "cpu" and cfg.arch == "llama" and fast_fits(cfg)
+    if mode == "exact":
+        dtype = torch.bfloat16 if stored == "BF16" else torch.float32
+    shapes = {n: (t.shape, "F32") for n, t in h.table.items()}
+    if use_fast:
+        kept, transient = memory.fast_weight_bytes(shapes)
+        plan = memory.plan(cfg, kept, transient, context, 2, h.file_bytes + memory.NATIVE_SCORES_PER_POSITION * cfg.max_seq_len)
+    else:
+        elem = torch.tensor([], dtype=dtype).element_size()
+        kept, transient = memory.float_weight_bytes({n: s for n, (s, _) in shapes.items()}, elem)
+        plan = memory.plan(cfg, kept, transient, context, elem, h.file_bytes)
+    memory.check(plan, where)
+    reader = MappedSafetensors(h.table)
     try:
-        with _library_errors(path.name):
-            model = build_model(cfg, h.lazy_state(reader), dev, dtype)
+        state = h.lazy_state(reader)
+        with _library_errors(where):
+            if use_fast:
+                layer_names = {}  # layer → the file's tensors it reads
+                for k, v in state.items():
+                    i = int(k.split(".")[1]) if k.startswith("layers.") else -1
+                    layer_names.setdefault(i, []).extend(v.names)
+                model = fast_model_from_float(cfg, state, lambda k: state[k](),
+                                              lambda i: reader.release(layer_names.get(i, [])), progress)
+                how = f"Q8_0 blocks, quantized at load from {stored}"
+            else:
+                model = build_model(cfg, state, dev, dtype, copied=lambda v: reader.release(v.names), progress=progress)
+                how = _float_name(dtype) + (", as stored" if _float_name(dtype) == stored else f", from {stored}")
     finally:
         reader.close()
-    return LoadedModel(model, h.tokenizer, cfg, path, h.format, h.stored_type(), time.perf_counter() - t0)
+    how, size = _held(model, how)
+    return LoadedModel(model, h.tokenizer, cfg, path, h.format, stored, time.perf_counter() - t0, how, size)

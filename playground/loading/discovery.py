@@ -27,9 +27,13 @@ class FoundModel:
     name: str  # from the path; describe() reads the file's own name (the one display-name rule)
 
     def describe(self) -> dict:
-        """Architecture, quantization and parameter count, read from the file's header."""
+        """Architecture, quantization and parameter count, read from the file's header, after the
+        same header checks a load makes (config ranges; for GGUF also every tensor and the
+        vocabulary): a broken file shows the load's one-line message in "error" instead."""
         info: dict = {"name": self.name, "format": self.format, "size_mb": round(self.size_bytes / 2**20, 1)}
         try:
+            from . import validate
+
             if self.format == "gguf":
                 from .gguf_file import GGUFFile
                 from .meta import gguf_config, quantization_name
@@ -38,8 +42,14 @@ class FoundModel:
                 try:
                     info["name"] = display_name(f.get("general.name"), self.path, self.name)
                     cfg = gguf_config(f)
-                    info.update(arch=f.get("general.architecture"), quantization=quantization_name(f),
-                                params=cfg.n_params, context=cfg.max_seq_len)
+                    arch = f.get("general.architecture")
+                    validate.check_config(cfg, self.path.name)
+                    validate.check_tensors({n: (t.shape, t.type.name) for n, t in f.tensors.items()},
+                                           validate.expected_tensors(arch, cfg, "gguf", present=f.tensors),
+                                           self.path.name, validate.GGUF_MATRIX_TYPES, validate.GGUF_VECTOR_TYPES)
+                    validate.check_gguf_vocab(f, cfg)
+                    info.update(arch=arch, quantization=quantization_name(f), params=cfg.n_params,
+                                context=cfg.max_seq_len)
                 finally:
                     f.close()
             else:
@@ -48,6 +58,7 @@ class FoundModel:
                 raw = json.loads((self.path / "config.json").read_text())
                 cfg = hf_config(raw)
                 info["name"] = display_name(None if "playground" in raw else cfg.name, self.path, self.name)
+                validate.check_config(cfg, "config.json")
                 info.update(arch=(raw.get("architectures") or [cfg.arch])[0], quantization=str(raw.get("torch_dtype", raw.get("dtype", "float32" if "playground" in raw else "?"))),
                             params=cfg.n_params, context=cfg.max_seq_len)
         except Exception as e:  # a listing must not fail because one file is odd

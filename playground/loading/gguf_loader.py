@@ -213,10 +213,12 @@ def _qlinear(f: GGUFFile, parts: list[tuple[str, int | None]], bias: torch.Tenso
 
 def _q8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):
     """8-bit groups of 32 for a tensor of any type: Q8_0 as stored; others dequantized a few
-    thousand rows at a time (the float32 copy of a large matrix never exists whole) and requantized."""
+    thousand rows at a time (the float32 copy of a large matrix never exists whole) and requantized
+    as llama.cpp's converter makes Q8_0 (float_fast.q8_0_into)."""
     from gguf.quants import dequantize
 
-    from ..model.quant import float_to_q8, q8_0_blocks
+    from ..model.quant import q8_0_blocks
+    from .float_fast import q8_0_into
 
     raw = f.raw(name)
     if heads:
@@ -228,10 +230,10 @@ def _q8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):
         qs, d = q8_0_blocks(raw)
         return torch.from_numpy(qs), torch.from_numpy(d)
     q = torch.empty(rows, cols, dtype=torch.int8)
-    d = torch.empty(rows, cols // 32)
+    d = torch.empty(rows, cols // 32, dtype=torch.float16)
     for a in range(0, rows, chunk):
         part = dequantize(np.ascontiguousarray(raw[a : a + chunk]), f.tensors[name].type).reshape(-1, cols)
-        q[a : a + chunk], d[a : a + chunk] = float_to_q8(torch.from_numpy(np.array(part, dtype=np.float32)))
+        q8_0_into(torch.from_numpy(np.array(part, dtype=np.float32)), q[a : a + chunk], d[a : a + chunk])
     return q, d
 
 

@@ -8,15 +8,12 @@ dtype and shape, and that the byte ranges tile the data section exactly. Pickle-
 from __future__ import annotations
 
 import json
-import struct
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from safetensors import safe_open
 from tokenizers import Tokenizer
 
 from ..model.config import ModelConfig
@@ -24,12 +21,7 @@ from ..tokenization.tokenizer import TextTokenizer
 from . import validate
 from .errors import ConfigError, MissingFileError, SafetensorsError, TokenizerError, UnsafeFormatError
 from .meta import hf_config, is_weight_file
-
-_ST_DTYPES = {
-    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
-    "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8,
-}
-MAX_HEADER = 100 * 1024 * 1024
+from .safetensors_file import LazyTensor, MappedSafetensors, STensor, read_header_table
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"}
 
@@ -39,120 +31,6 @@ def refuse_pickle(path: Path) -> None:
         f"{path.name} is a PyTorch pickle file. Loading a pickle can run any code hidden in it, so "
         "Playground never does. Use the model's .safetensors or .gguf version instead."
     )
-
-
-def check_safetensors(path: Path) -> dict[str, Any]:
-    """Validate a safetensors header against the file; return the header."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        if len(head) < 8:
-            raise SafetensorsError(f"{path.name} is too short to be a safetensors file")
-        (n,) = struct.unpack("<Q", head)
-        if n > MAX_HEADER or n > size - 8:
-            raise SafetensorsError(f"{path.name}: the header claims {n} bytes, but the file has only {size}")
-        try:
-            header = json.loads(fh.read(n))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SafetensorsError(f"{path.name}: the header is not valid JSON ({e})") from None
-    if not isinstance(header, dict):
-        raise SafetensorsError(f"{path.name}: the header is not a JSON object")
-    data_size = size - 8 - n
-    spans = []
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        try:
-            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
-        except (TypeError, KeyError, ValueError):
-            raise SafetensorsError(f"{path.name}: tensor {name!r} has a malformed header entry") from None
-        if not isinstance(dtype, str) or dtype not in _ST_DTYPES:
-            raise SafetensorsError(f"{path.name}: tensor {name!r} has unknown dtype {dtype!r}")
-        if not isinstance(shape, list) or len(shape) > 8:
-            raise SafetensorsError(f"{path.name}: tensor {name!r} has the shape {shape!r}, not a list of sizes")
-        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape) or not (
-            isinstance(begin, int) and isinstance(end, int) and 0 <= begin <= end <= data_size
-        ):
-            raise SafetensorsError(
-                f"{path.name}: tensor {name!r} points outside the file (bytes {begin}..{end} of {data_size})"
-            )
-        expected = int(np.prod(shape, dtype=object)) * _ST_DTYPES[dtype]
-        if end - begin != expected:
-            raise SafetensorsError(
-                f"{path.name}: tensor {name!r} of shape {shape} needs {expected} bytes, the header gives {end - begin}"
-            )
-        spans.append((begin, end, name))
-    meta = header.get("__metadata__")
-    if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
-        raise SafetensorsError(f"{path.name}: the header's __metadata__ is not a table of strings")
-    spans.sort()
-    pos = 0
-    for begin, end, name in spans:
-        if begin != pos:
-            raise SafetensorsError(f"{path.name}: tensor {name!r} overlaps another or leaves a gap in the data")
-        pos = end
-    if pos != data_size:
-        raise SafetensorsError(f"{path.name}: the data section has {data_size - pos} bytes no tensor accounts for")
-    return header
-
-
-class LazyTensor:
-    """A tensor read from its safetensors file only when the model copies it in (or the fast
-    path converts it), so a load never holds every raw tensor and the model at once."""
-
-    def __init__(self, shape: tuple[int, ...], make):
-        self.shape, self._make = tuple(shape), make
-
-    def __call__(self) -> torch.Tensor:
-        return self._make()
-
-
-def read_header_table(paths: list[Path]) -> dict[str, tuple[tuple[int, ...], str, Path]]:
-    """Name → (shape, dtype name, file) of every tensor in these files, each header validated."""
-    table: dict[str, tuple[tuple[int, ...], str, Path]] = {}
-    for p in paths:
-        for name, info in check_safetensors(p).items():
-            if name == "__metadata__":
-                continue
-            if name in table:
-                raise SafetensorsError(f"the tensor {name!r} is in both {table[name][2].name} and {p.name}")
-            table[name] = (tuple(info["shape"]), info["dtype"], p)
-    return table
-
-
-class SafetensorsReader:
-    """Open safetensors files (headers already validated) and hand out their tensors lazily.
-    Errors of the safetensors library become SafetensorsError with its message."""
-
-    def __init__(self, table: dict[str, tuple[tuple[int, ...], str, Path]]):
-        self.table = table
-        self._handles: dict[Path, Any] = {}
-
-    def _handle(self, p: Path):
-        if p not in self._handles:
-            try:
-                self._handles[p] = safe_open(str(p), framework="pt")
-            except Exception as e:  # safetensors raises its own SafetensorError (and OSError)
-                raise SafetensorsError(f"{p.name} could not be opened: {e}") from e
-        return self._handles[p]
-
-    def get(self, name: str) -> torch.Tensor:
-        shape, _, p = self.table[name]
-        try:
-            t = self._handle(p).get_tensor(name)
-        except SafetensorsError:
-            raise
-        except Exception as e:
-            raise SafetensorsError(f"{p.name}: the tensor {name!r} could not be read: {e}") from e
-        if tuple(t.shape) != shape:
-            raise SafetensorsError(f"{p.name}: the tensor {name!r} read as {list(t.shape)}, its header says {list(shape)}")
-        return t
-
-    def lazy(self, name: str) -> LazyTensor:
-        return LazyTensor(self.table[name][0], lambda: self.get(name))
-
-    def close(self) -> None:
-        self._handles.clear()
 
 
 def _weight_files(folder: Path) -> list[Path]:
@@ -204,7 +82,7 @@ _LM_PREFIXES = ("model.language_model.", "language_model.model.", "model.")
 
 def _rows(v: LazyTensor, a: int, b: int) -> LazyTensor:
     """Rows a..b of a lazy tensor (a part of a fused weight)."""
-    return LazyTensor((b - a, *v.shape[1:]), lambda: v()[a:b].contiguous())
+    return LazyTensor((b - a, *v.shape[1:]), lambda: v()[a:b].contiguous(), v.names)
 
 
 def _llama_key(k: str) -> str:
@@ -230,7 +108,7 @@ def hf_state_dict(raw_sd: dict[str, LazyTensor], cfg: ModelConfig) -> dict[str, 
         for k, v in raw_sd.items():
             k = _llama_key(k)
             if plus_one and k.endswith("norm.weight"):
-                v = LazyTensor(v.shape, lambda v=v: v().float() + 1.0)
+                v = LazyTensor(v.shape, lambda v=v: v().float() + 1.0, v.names)
             if k == "embed_tokens.weight":
                 sd["tok_embeddings.weight"] = v
             elif k == "norm.weight":
@@ -254,12 +132,12 @@ def hf_state_dict(raw_sd: dict[str, LazyTensor], cfg: ModelConfig) -> dict[str, 
         return sd
 
     def transposed(v: LazyTensor) -> LazyTensor:
-        return LazyTensor(v.shape[::-1], lambda: v().t().contiguous())
+        return LazyTensor(v.shape[::-1], lambda: v().t().contiguous(), v.names)
 
     def third(v: LazyTensor, j: int, param: str) -> LazyTensor:  # Conv1D c_attn holds q, k, v side by side
         if param == "weight":
-            return LazyTensor((v.shape[1] // 3, v.shape[0]), lambda: v().t().chunk(3, dim=0)[j].contiguous())
-        return LazyTensor((v.shape[0] // 3,), lambda: v().chunk(3, dim=0)[j].contiguous())
+            return LazyTensor((v.shape[1] // 3, v.shape[0]), lambda: v().t().chunk(3, dim=0)[j].contiguous(), v.names)
+        return LazyTensor((v.shape[0] // 3,), lambda: v().chunk(3, dim=0)[j].contiguous(), v.names)
 
     for k, v in raw_sd.items():
         k = k.removeprefix("transformer.")
@@ -402,17 +280,17 @@ class HFFolder:
     cfg: ModelConfig
     format: str  # "hf" | "playground"
     arch: str  # its validate.SPECS entry ("" for a Playground checkpoint)
-    table: dict[str, tuple[tuple[int, ...], str, Path]]  # names as in the files
+    table: dict[str, STensor]  # the tensors the model needs, named as in the files
     prefix: str  # the prefix its names carry ("model.", "transformer.", or "")
     tokenizer: TextTokenizer
     file_bytes: int
 
     def stored_type(self) -> str:
         """What most matrices are stored as (F32, F16, BF16)."""
-        counts = Counter(dtype for shape, dtype, _ in self.table.values() if len(shape) == 2)
+        counts = Counter(t.dtype for t in self.table.values() if len(t.shape) == 2)
         return counts.most_common(1)[0][0] if counts else "?"
 
-    def lazy_state(self, reader: SafetensorsReader) -> dict[str, LazyTensor]:
+    def lazy_state(self, reader: MappedSafetensors) -> dict[str, LazyTensor]:
         """Every tensor under our parameter names, read on demand."""
         raw = {k: reader.lazy(k) for k in self.table}
         return raw if self.format == "playground" else hf_state_dict(raw, self.cfg)
@@ -440,7 +318,7 @@ def open_hf_folder(folder: Path) -> HFFolder:
             prefix = next((p for p in validate.HF_PREFIX_ALTERNATIVES if any(k.startswith(p) for k in table)), "")
         expected = {prefix + n if n != "lm_head.weight" else n: s
                     for n, s in validate.expected_tensors(arch, cfg, "hf").items()}
-    found = {n: (s, t) for n, (s, t, _) in table.items()}
+    found = {n: (t.shape, t.dtype) for n, t in table.items()}
     validate.check_tensors(found, expected, where, validate.HF_FLOAT_TYPES, validate.HF_FLOAT_TYPES)
     tokenizer = hf_tokenizer(folder, raw, cfg.vocab_size)
     # the largest id the tokenizer can produce, not its count (a vocabulary's ids may have gaps)

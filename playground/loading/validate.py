@@ -363,8 +363,8 @@ def check_token_id(v, n_tokens: int, key: str) -> None:
         raise TokenizerError(f"{key} is {v!r}; expected a token id from 0 to {n_tokens - 1}")
 
 
-def check_token_ids(n_model_vocab: int, tokenizer_size: int, where: str) -> None:
-    """The tokenizer can only produce ids the model has embeddings for."""
-    if tokenizer_size > n_model_vocab:
-        raise TokenizerError(f"{where} has {tokenizer_size:,} tokens but the model's embedding only "
+def check_token_ids(n_model_vocab: int, id_limit: int, where: str) -> None:
+    """The tokenizer can only produce ids the model has embeddings for (id_limit: its largest id + 1)."""
+    if id_limit > n_model_vocab:
+        raise TokenizerError(f"{where} has token ids up to {id_limit - 1:,} but the model's embedding only "
                              f"{n_model_vocab:,} rows; the tokenizer does not belong to these weights")

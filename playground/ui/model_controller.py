@@ -20,6 +20,7 @@ class ModelController(QObject):
         self.win = win
         w = win.engine.worker
         w.modelLoading.connect(self._on_loading)
+        w.modelLoadProgress.connect(self._on_load_progress)
         w.modelLoaded.connect(self._on_loaded)
         w.modelLoadFailed.connect(self._on_load_failed)
         win.model_button.clicked.connect(self.pick)
@@ -31,7 +32,12 @@ class ModelController(QObject):
     def pick(self) -> None:
         from .model_picker import ModelPicker
 
-        dlg = ModelPicker(self.win, self.win.model.path if self.win.model else "")
+        model = self.win.model
+        dlg = ModelPicker(self.win, model.path if model else "",
+                          f"{model.name}: {model.weights_line()}" if model and model.weights else "")
+        # Kept until the next picker replaces it: its discovery thread may still report after it closes,
+        # and a queued signal to a picker whose Python side is gone crashes PySide (QMetaMethod::name).
+        self._picker = dlg
         if dlg.exec() and dlg.chosen:
             self.win.load_model(*dlg.chosen)
 
@@ -41,8 +47,13 @@ class ModelController(QObject):
         self.win.statusBar().showMessage("No model: download the default one or open a model file.")
 
     def _on_loading(self, path: str) -> None:
+        self.win.load_progress.setRange(0, 0)  # busy until the loader reports how far it is
         self.win.load_progress.setVisible(True)
         self.win.statusBar().showMessage(f"Loading {path} …")
+
+    def _on_load_progress(self, percent: int) -> None:
+        self.win.load_progress.setRange(0, 100)
+        self.win.load_progress.setValue(percent)
 
     def _on_loaded(self, info: ModelInfo) -> None:
         win = self.win
@@ -51,8 +62,9 @@ class ModelController(QObject):
         win.banner.setVisible(False)
         win.model_button.setText(f"{info.name} ▾")
         win.model_button.setToolTip(f"{info.path}\n{info.quantization}, {info.n_params / 1e6:.0f} M parameters, "
-                                    f"context {info.context}, {info.backend}")
-        win.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend})")
+                                    f"context {info.context}, {info.backend}\n{info.weights_line()}".rstrip())
+        weights = f" · {info.weights_line()}" if info.weights else ""
+        win.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend}){weights}")
         win.settings.setValue("model/last", info.path)
         win.inside.set_model(info)
         win.update_counter()

@@ -39,12 +39,15 @@ def _describe_all() -> list[dict]:
 class ModelPicker(QDialog):
     found = Signal(list)  # rows from the discovery thread
 
-    def __init__(self, parent=None, current_path: str = ""):
+    def __init__(self, parent=None, current_path: str = "", current: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Choose a model")
         self.resize(900, 420)
         self.chosen: tuple[str, str, str] | None = None
         lay = QVBoxLayout(self)
+        self.current = QLabel(f"Loaded now: {current}" if current else "")
+        self.current.setVisible(bool(current))
+        lay.addWidget(self.current)
         self.status = QLabel("Looking for models on this computer…")
         lay.addWidget(self.status)
         self.table = QTableWidget(0, len(COLUMNS))
@@ -73,9 +76,12 @@ class ModelPicker(QDialog):
         row.addWidget(self.device)
         row.addWidget(QLabel("Precision"))
         self.dtype = QComboBox()
-        self.dtype.addItems(["auto", "float32", "bfloat16"])
-        self.dtype.setToolTip("auto: on a CPU, GGUF Llama-family models keep their quantized weights (fast); "
-                              "float32: the exact reference model")
+        self.dtype.addItems(["auto", "exact", "float32", "bfloat16"])
+        self.dtype.setToolTip(
+            "auto: on a CPU, Llama-family models run on the fast path: a GGUF keeps its quantized weights, "
+            "a float model (Hugging Face folder, Studio checkpoint) is quantized at load to 8-bit blocks\n"
+            "exact: the weights exactly as stored (bfloat16 stays bfloat16)\n"
+            "float32 / bfloat16: the reference model in that precision")
         row.addWidget(self.dtype)
         lay.addLayout(row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
@@ -84,7 +90,16 @@ class ModelPicker(QDialog):
         lay.addWidget(buttons)
         self.current_path = current_path
         self.found.connect(self._fill)
-        threading.Thread(target=lambda: self.found.emit(_describe_all()), daemon=True).start()
+        threading.Thread(target=self._discover, daemon=True).start()
+
+    def _discover(self) -> None:
+        """On the discovery thread: describe what is found, then hand it to the dialog, unless
+        the dialog was closed and deleted in the meantime."""
+        rows = _describe_all()
+        try:
+            self.found.emit(rows)
+        except RuntimeError:  # "Internal C++ object already deleted"
+            pass
 
     def _fill(self, rows: list) -> None:
         self.rows = rows

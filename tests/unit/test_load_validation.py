@@ -162,7 +162,17 @@ def test_bad_config_json_values_are_named(tmp_path, field, value, match):
 
 def test_a_tokenizer_larger_than_the_embedding_is_refused(tmp_path):
     folder = write_folder(tmp_path / "m", "llama", "BF16", Shape(vocab=200))  # the tokenizer has 300 tokens
-    with pytest.raises(E.TokenizerError, match="tokenizer.json has 300 tokens but the model's embedding only 200 rows"):
+    with pytest.raises(E.TokenizerError, match="tokenizer.json has token ids up to 299 but the model's embedding only 200 rows"):
+        load_model(folder, device="cpu", dtype="auto")
+
+
+def test_a_token_id_past_the_embedding_is_refused(tmp_path):
+    """One vocabulary entry renumbered past the embedding (found by the fuzz: the first forward failed)."""
+    folder = write_folder(tmp_path / "m", "llama", "BF16")
+    tj = json.loads((folder / "tokenizer.json").read_text())
+    tj["model"]["vocab"]["Ġtiny"] = 65535
+    (folder / "tokenizer.json").write_text(json.dumps(tj))
+    with pytest.raises(E.TokenizerError, match="token ids up to 65,535 but the model's embedding only 320 rows"):
         load_model(folder, device="cpu", dtype="auto")
 
 

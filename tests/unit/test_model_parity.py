@@ -10,7 +10,8 @@ import torch
 
 from playground.loading import load_model
 from playground.loading.api import build_model
-from playground.loading.hf import SafetensorsReader, open_hf_folder
+from playground.loading.hf import open_hf_folder
+from playground.loading.safetensors_file import MappedSafetensors
 from tests.helpers import save_hf, tiny_hf_model
 
 LONGROPE = {"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
@@ -105,7 +106,7 @@ FEATURES = {
 def test_each_family_switch_is_exercised(kind, switch, tmp_path):
     ref = tiny_hf_model(kind)
     folder = open_hf_folder(save_hf(ref, tmp_path / kind))
-    cfg, sd = folder.cfg, folder.lazy_state(SafetensorsReader(folder.table))
+    cfg, sd = folder.cfg, folder.lazy_state(MappedSafetensors(folder.table))
     if switch == "qk_norm":
         sd = {k: v for k, v in sd.items() if "q_norm" not in k and "k_norm" not in k}
     model = build_model(dataclasses.replace(cfg, **{switch: FEATURES[kind][switch]}), sd, torch.device("cpu"),
