@@ -42,6 +42,7 @@ def recorded_note(rows: list, label: str, recorded_p: float) -> str:
 class LensView(QWidget):
     def __init__(self):
         super().__init__()
+        self.setObjectName("lensView")
         lay = QVBoxLayout(self)
         self.caption = QLabel(CAPTION)
         self.caption.setWordWrap(True)
