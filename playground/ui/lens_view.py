@@ -30,7 +30,7 @@ def recorded_note(rows: list, label: str, recorded_p: float) -> str:
     shown = f"“{label}”"
     if here is None:
         return (f"The reply recorded p {recorded_p:.3f} for {shown} when it wrote it; this pass does not rank it "
-                f"among its top {len(last)}.")
+                f"among its top {len(rows[-1]) if rows else 0}.")
     if round(here, 3) == round(recorded_p, 3):
         return f"Last row: {shown} p {here:.3f}, as the reply recorded when it wrote it."
     return (f"Last row: {shown} p {here:.3f} in this pass over the whole conversation; the reply recorded "

@@ -121,10 +121,15 @@ def test_logit_lens_from_the_inspector(window, qtbot, tiny_real):
     rows = b.args[0]
     assert len(rows) == tiny_real.config.n_layers + 1 and len(rows[0]) == 8
     assert window.inside.lens.table.rowCount() == 3
-    # the last row against the reply's record of that token (the float32 model: the same to 3 decimals)
+    # the last row against the reply's record of that token (the float32 model: the same to 3 decimals);
+    # a sampled token may rank below the row's 8 (the note then says so, still with the recorded p)
     rec = reply.record.tokens[2]
-    note = window.inside.lens.note
-    assert note.isVisible() and f"p {rec.raw_prob:.3f}, as the reply recorded" in note.text()
+    label, note = window.inspect_ctl._label(rec.token_id), window.inside.lens.note
+    assert note.isVisible() and f"“{label}”" in note.text() and f"p {rec.raw_prob:.3f}" in note.text()
+    if label in dict(rows[-1]):
+        assert f"p {rec.raw_prob:.3f}, as the reply recorded" in note.text()
+    else:
+        assert "does not rank it" in note.text()
 
 
 def test_the_lens_says_why_its_last_row_differs_from_the_record():
