@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from ..conversation import Message
+from .lens_view import recorded_note
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -33,6 +34,7 @@ class InspectController(QObject):
         self._pending_row: int | None = None  # the attention row to show once its map arrives
         self._lens_title = ""
         self._lens_ids: list[int] | None = None  # what the lens rows shown were computed from
+        self._lens_record = None  # the reply's record of the token the lens is for (its recorded p)
         self._requests: dict[str, int] = {}  # kind → the id of the latest request; older answers are dropped
         self._asked: dict[str, list[int]] = {}  # kind → the token ids of that request
         self._attention_key: tuple[str, object] | None = None  # ("conversation", ids) or ("reply", Message)
@@ -217,12 +219,17 @@ class InspectController(QObject):
             self.inside.token.show_funnel(funnel)
 
     # -- the logit lens -------------------------------------------------------------------------------------------
-    def _lens_position(self) -> list[int] | None:
-        """The tokens before the inspected token (or the latest reply's last one), for the lens."""
+    def _lens_token(self) -> tuple[Message | None, int]:
+        """The reply and token the lens is for: the inspected one, or the latest reply's last."""
         reply, index = self.inspected
         if not self._on_path(reply):
             reply = self._latest_reply()
             index = len(reply.record.tokens) - 1 if reply is not None else 0
+        return reply, index
+
+    def _lens_position(self) -> list[int] | None:
+        """The tokens before the inspected token (or the latest reply's last one), for the lens."""
+        reply, index = self._lens_token()
         if reply is None or self.win.model is None:
             return None
         return self._prompt_ids(upto=reply) + reply.record.token_ids[:index]
@@ -242,7 +249,10 @@ class InspectController(QObject):
 
     def _request_lens(self, ids: list[int], title: str) -> None:
         self._lens_title = title
-        self.inside.lens.set_busy(self.tr('Computing the logit lens over {ids} tokens…').format(ids=len(ids)))
+        reply, index = self._lens_token()
+        tokens = reply.record.tokens if reply is not None and reply.record else []
+        self._lens_record = tokens[index] if 0 <= index < len(tokens) else None  # what the reply recorded there
+        self.inside.lens.set_busy(self.tr("Computing the logit lens over {n} tokens…").format(n=len(ids)))
         self._ask("lens", self.win.engine.lens(ids, -1), ids)
 
     def _on_lens(self, req: int, rows) -> None:
@@ -250,7 +260,9 @@ class InspectController(QObject):
             return
         self._lens_ids = self._asked.get("lens")
         lens = self.inside.lens
-        lens.set_rows(rows, self._lens_title)
+        rec = self._lens_record
+        note = recorded_note(rows, self._label(rec.token_id), rec.raw_prob) if rec is not None else ""
+        lens.set_rows(rows, self._lens_title, note)
         if self.inside.built("attention"):
             lens.highlight_layer(self.inside.attention.layer.value())
         self.win.lensShown.emit(rows)

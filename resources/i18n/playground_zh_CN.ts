@@ -524,8 +524,8 @@
             <translation>在模型已加载且没有在生成时可用。</translation>
         </message>
         <message>
-            <source>Computing the logit lens over {ids} tokens…</source>
-            <translation>正在计算 {ids} 个词元的对数透镜…</translation>
+            <source>Computing the logit lens over {n} tokens…</source>
+            <translation>正在计算 {n} 个词元的对数透镜…</translation>
         </message>
         <message>
             <source>Attention needs a loaded model and a conversation.</source>
