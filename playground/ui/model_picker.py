@@ -74,9 +74,9 @@ class ModelPicker(QDialog):
         row.addWidget(open_file)
         row.addWidget(open_dir)
         if remote:
-            self.remote_button = QPushButton("Remote endpoint…")
-            self.remote_button.setToolTip("A model served elsewhere through an OpenAI-compatible API "
-                                          "(vLLM, llama.cpp's server, Ollama, another Playground)")
+            self.remote_button = QPushButton(self.tr("Remote endpoint…"))
+            self.remote_button.setToolTip(self.tr("A model served elsewhere through an OpenAI-compatible API "
+                                                  "(vLLM, llama.cpp's server, Ollama, another Playground)"))
             self.remote_button.clicked.connect(self._choose_remote)
             row.addWidget(self.remote_button)
         row.addStretch(1)

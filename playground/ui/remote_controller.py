@@ -15,10 +15,6 @@ from ..remote import RemoteBackend
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-PER_REQUEST_NOTE = ("Remote model: the server reads the parameters once per request, so a change applies "
-                    "from the next reply, not the one being written.")
-
-
 class RemoteController(QObject):
     remoteReady = Signal(object)  # the RemoteModelInfo now chatted with
 
@@ -28,7 +24,8 @@ class RemoteController(QObject):
         self.local = win.session.backend  # the engine worker's backend, back when a local model loads
         self.remote: RemoteBackend | None = None
         self.dialog = None
-        self.note = QLabel(PER_REQUEST_NOTE)
+        self.note = QLabel(self.tr("Remote model: the server reads the parameters once per request, so a change "
+                                   "applies from the next reply, not the one being written."))
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #a15c00;")
         self.note.setVisible(False)
@@ -52,18 +49,19 @@ class RemoteController(QObject):
         """Chat with `model` at `url` from the next message on (not while a reply is written)."""
         win = self.win
         if win.session.generating:
-            win.statusBar().showMessage("Wait for the reply to finish (or stop it) before switching models.")
+            win.statusBar().showMessage(self.tr("Wait for the reply to finish (or stop it) before switching models."))
             return False
         self._close_remote()
         self.remote = RemoteBackend(url, model, api_key or None, live=win.engine.live)
         info = self.remote.model
         win.session.backend = self.remote
         win.model = info
-        win.model_button.setText(f"{info.name} ▾ (remote)")
-        win.model_button.setToolTip(f"{info.name} at {info.path}\nruns on that server; parameters apply per request")
+        win.model_button.setText(self.tr("{name} ▾ (remote)").format(name=info.name))
+        win.model_button.setToolTip(self.tr("{name} at {url}\nruns on that server; parameters apply per request")
+                                    .format(name=info.name, url=info.path))
         self.note.setVisible(True)
         self._say_no_insides(info)
-        win.statusBar().showMessage(f"Chatting with {info.name} at {info.path}.")
+        win.statusBar().showMessage(self.tr("Chatting with {name} at {url}.").format(name=info.name, url=info.path))
         win.update_counter()
         win.update_buttons()
         self.remoteReady.emit(info)
@@ -92,7 +90,7 @@ class RemoteController(QObject):
 
     def _on_params_changed(self, params) -> None:
         if self.active and self.win.session.generating:
-            self.win.statusBar().showMessage("Remote model: this change applies from the next reply.")
+            self.win.statusBar().showMessage(self.tr("Remote model: this change applies from the next reply."))
 
     def _close_remote(self) -> None:
         old, self.remote = self.remote, None

@@ -26,40 +26,40 @@ class RemoteDialog(QDialog):
 
     def __init__(self, parent=None, url: str = "http://127.0.0.1:8080/v1", api_key: str = ""):
         super().__init__(parent)
-        self.setWindowTitle("Remote model")
+        self.setWindowTitle(self.tr("Remote model"))
         self.resize(520, 200)
         lay = QVBoxLayout(self)
-        intro = QLabel("Chat with a model served elsewhere through an OpenAI-compatible API "
-                       "(vLLM, llama.cpp's server, Ollama, LM Studio, another Playground).")
+        intro = QLabel(self.tr("Chat with a model served elsewhere through an OpenAI-compatible API "
+                               "(vLLM, llama.cpp's server, Ollama, LM Studio, another Playground)."))
         intro.setWordWrap(True)
         lay.addWidget(intro)
         form = QFormLayout()
         self.url = QLineEdit(url)
-        self.url.setToolTip("The endpoint's base address, e.g. http://127.0.0.1:8080/v1 (/v1 is added when the "
-                            "address has no path)")
-        form.addRow("Address", self.url)
+        self.url.setToolTip(self.tr("The endpoint's base address, e.g. http://127.0.0.1:8080/v1 (/v1 is added when "
+                                    "the address has no path)"))
+        form.addRow(self.tr("Address"), self.url)
         self.key = QLineEdit(api_key)
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key.setPlaceholderText("optional")
-        self.key.setToolTip("Sent as 'Authorization: Bearer <key>' when the server needs one")
-        form.addRow("API key", self.key)
+        self.key.setPlaceholderText(self.tr("optional"))
+        self.key.setToolTip(self.tr("Sent as 'Authorization: Bearer <key>' when the server needs one"))
+        form.addRow(self.tr("API key"), self.key)
         row = QHBoxLayout()
         self.models = QComboBox()
         self.models.setMinimumWidth(260)
-        self.fetch_button = QPushButton("Fetch models")
-        self.fetch_button.setToolTip("Ask the endpoint which models it serves (GET /models)")
+        self.fetch_button = QPushButton(self.tr("Fetch models"))
+        self.fetch_button.setToolTip(self.tr("Ask the endpoint which models it serves (GET /models)"))
         row.addWidget(self.models, 1)
         row.addWidget(self.fetch_button)
-        form.addRow("Model", row)
+        form.addRow(self.tr("Model"), row)
         lay.addLayout(form)
-        self.status = QLabel("Fetch the endpoint's models, then choose one.")
+        self.status = QLabel(self.tr("Fetch the endpoint's models, then choose one."))
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.use_button = QPushButton("Use this model")
+        self.use_button = QPushButton(self.tr("Use this model"))
         self.use_button.setEnabled(False)
-        cancel = QPushButton("Cancel")
+        cancel = QPushButton(self.tr("Cancel"))
         buttons.addWidget(self.use_button)
         buttons.addWidget(cancel)
         lay.addLayout(buttons)
@@ -71,7 +71,7 @@ class RemoteDialog(QDialog):
     def fetch(self) -> None:
         """Fetch the model list on the running loop (the window stays responsive)."""
         self.fetch_button.setEnabled(False)
-        self.status.setText(f"Asking {self.url.text().strip()} …")
+        self.status.setText(self.tr("Asking {url} …").format(url=self.url.text().strip()))
         self._task = asyncio.ensure_future(self._fetch(self.url.text(), self.key.text().strip() or None))
 
     async def _fetch(self, url: str, key: str | None) -> None:
@@ -79,9 +79,10 @@ class RemoteDialog(QDialog):
             ids = await list_models(url, key)
         except RemoteError as e:
             ids = []
-            self.status.setText(f"Could not list the models: {e}")
+            self.status.setText(self.tr("Could not list the models: {error}").format(error=e))
         else:
-            self.status.setText(f"{len(ids)} model(s) served there." if ids else "The endpoint lists no models.")
+            self.status.setText(self.tr("{n} model(s) served there.").format(n=len(ids)) if ids
+                                else self.tr("The endpoint lists no models."))
         self.models.clear()
         self.models.addItems(ids)
         self.use_button.setEnabled(bool(ids))

@@ -54,31 +54,31 @@ class ServerPanel(QDialog):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("API server")
+        self.setWindowTitle(self.tr("API server"))
         self.resize(620, 460)
         lay = QVBoxLayout(self)
-        intro = QLabel("Serve the loaded model over an OpenAI-compatible API, so editors, notebooks and agents "
-                       "can use it. Requests appear in the history as “API · …”.")
+        intro = QLabel(self.tr("Serve the loaded model over an OpenAI-compatible API, so editors, notebooks and "
+                               "agents can use it. Requests appear in the history as “API · …”."))
         intro.setWordWrap(True)
         lay.addWidget(intro)
         form = QFormLayout()
         self.host = QLineEdit("127.0.0.1")
-        self.host.setToolTip("127.0.0.1: this computer only. Any other address needs an API key.")
-        form.addRow("Address", self.host)
+        self.host.setToolTip(self.tr("127.0.0.1: this computer only. Any other address needs an API key."))
+        form.addRow(self.tr("Address"), self.host)
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
         self.port.setValue(8000)
-        form.addRow("Port", self.port)
+        form.addRow(self.tr("Port"), self.port)
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
-        self.key.setPlaceholderText("optional on 127.0.0.1; required on any other address")
-        form.addRow("API key", self.key)
+        self.key.setPlaceholderText(self.tr("optional on 127.0.0.1; required on any other address"))
+        form.addRow(self.tr("API key"), self.key)
         lay.addLayout(form)
         row = QHBoxLayout()
-        self.toggle = QPushButton("Start serving")
+        self.toggle = QPushButton(self.tr("Start serving"))
         self.toggle.setCheckable(True)
         row.addWidget(self.toggle)
-        self.status = QLabel("Not serving.")
+        self.status = QLabel(self.tr("Not serving."))
         self.status.setWordWrap(True)
         row.addWidget(self.status, 1)
         lay.addLayout(row)
@@ -90,7 +90,7 @@ class ServerPanel(QDialog):
             head = QHBoxLayout()
             head.addWidget(QLabel(title))
             head.addStretch(1)
-            copy = QPushButton(f"Copy {title}")
+            copy = QPushButton(self.tr("Copy {what}").format(what=title))
             copy.clicked.connect(lambda _=False, v=view: QGuiApplication.clipboard().setText(v.toPlainText()))
             head.addWidget(copy)
             lay.addLayout(head)
@@ -101,17 +101,17 @@ class ServerPanel(QDialog):
 
     def show_running(self, url: str, model: str, api_key: str | None) -> None:
         self.toggle.setChecked(True)
-        self.toggle.setText("Stop serving")
-        self.status.setText(f"Serving {model} at {url}")
+        self.toggle.setText(self.tr("Stop serving"))
+        self.status.setText(self.tr("Serving {model} at {url}").format(model=model, url=url))
         self.curl.setPlainText(examples(url, model, api_key)[0])
         self.python.setPlainText(examples(url, model, api_key)[1])
         for w in (self.host, self.port, self.key):
             w.setEnabled(False)
 
-    def show_stopped(self, why: str = "Not serving.") -> None:
+    def show_stopped(self, why: str | None = None) -> None:
         self.toggle.setChecked(False)
-        self.toggle.setText("Start serving")
-        self.status.setText(why)
+        self.toggle.setText(self.tr("Start serving"))
+        self.status.setText(self.tr("Not serving.") if why is None else why)
         for w in (self.host, self.port, self.key):
             w.setEnabled(True)
 
@@ -154,7 +154,7 @@ class ServerController(QObject):
         if self.server is not None:
             return None
         if self.backend.model is None:
-            self.panel.show_stopped("Load a model first: the server serves the loaded model.")
+            self.panel.show_stopped(self.tr("Load a model first: the server serves the loaded model."))
             self.stopped.emit("no model")
             return None
         try:
@@ -166,7 +166,7 @@ class ServerController(QObject):
             return None
         service.request_started.connect(lambda reply, rid: self.win.history_ctl.refresh())
         service.reply_finished.connect(self._on_api_reply)
-        self.panel.status.setText(f"Starting on {host}:{port} …")
+        self.panel.status.setText(self.tr("Starting on {host}:{port} …").format(host=host, port=port))
         return asyncio.ensure_future(self._start())
 
     async def _start(self) -> None:
@@ -176,13 +176,14 @@ class ServerController(QObject):
         except OSError as e:
             self.server = None
             server.service.close()
-            why = f"Cannot listen on {server.host}:{server.port}: {e.strerror or e}"
+            why = self.tr("Cannot listen on {host}:{port}: {error}").format(host=server.host, port=server.port,
+                                                                            error=e.strerror or e)
             self.panel.show_stopped(why)
             self.stopped.emit(why)
             return
         model = server.service.models()[0]
         self.panel.show_running(server.url, model, server.api_key)
-        self.address.setText(f"API: {server.url}")
+        self.address.setText(self.tr("API: {url}").format(url=server.url))
         self.address.setVisible(True)
         self.started.emit(server.url)
 
@@ -201,5 +202,5 @@ class ServerController(QObject):
 
     def _on_api_reply(self, reply, rid: str) -> None:
         self.win.history_ctl.refresh()
-        self.win.statusBar().showMessage(f"Served API request {rid} ({len(reply.record.tokens)} tokens).")
+        self.win.statusBar().showMessage(self.tr("Served API request {id} ({n} tokens).").format(id=rid, n=len(reply.record.tokens)))
         self.apiReplyFinished.emit(reply)

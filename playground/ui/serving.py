@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QToolBar
 
+from ..texts import translate
 from .remote_controller import RemoteController
 from .server_panel import ServerController
 
@@ -21,8 +22,9 @@ def attach_serving(win: MainWindow) -> None:
     win.server_ctl = ServerController(win, local)
     win.remote_ctl = RemoteController(win)
     win.model_ctl.remote_source = win.remote_ctl.open_dialog
-    action = QAction("API server…", win)
-    action.setToolTip("Serve the loaded model over an OpenAI-compatible API (for editors, notebooks, agents)")
+    action = QAction(translate("Serving", "API server…"), win)
+    action.setToolTip(translate("Serving", "Serve the loaded model over an OpenAI-compatible API (for editors, "
+                                          "notebooks, agents)"))
     action.triggered.connect(win.server_ctl.open_panel)
     win.server_action = action
     win.findChild(QToolBar, "mainToolbar").addAction(action)

@@ -1030,6 +1030,14 @@ float32 / bfloat16：以该精度运行参考模型</translation>
             <source>Open a model folder</source>
             <translation>打开模型文件夹</translation>
         </message>
+        <message>
+            <source>Remote endpoint…</source>
+            <translation>远程端点…</translation>
+        </message>
+        <message>
+            <source>A model served elsewhere through an OpenAI-compatible API (vLLM, llama.cpp's server, Ollama, another Playground)</source>
+            <translation>由别处通过 OpenAI 兼容 API 提供的模型（vLLM、llama.cpp 的服务器、Ollama、另一个 Playground）</translation>
+        </message>
     </context>
     <context>
         <name>PromptView</name>
@@ -1059,6 +1067,106 @@ float32 / bfloat16：以该精度运行参考模型</translation>
         <message>
             <source>error: {error}</source>
             <translation>错误：{error}</translation>
+        </message>
+    </context>
+    <context>
+        <name>RemoteController</name>
+        <message>
+            <source>Remote model: the server reads the parameters once per request, so a change applies from the next reply, not the one being written.</source>
+            <translation>远程模型：服务器每次请求时读取一次参数，所以更改从下一条回复起生效，而不是正在写的这条。</translation>
+        </message>
+        <message>
+            <source>Wait for the reply to finish (or stop it) before switching models.</source>
+            <translation>请等回复结束（或停止它）后再切换模型。</translation>
+        </message>
+        <message>
+            <source>{name} ▾ (remote)</source>
+            <translation>{name} ▾（远程）</translation>
+        </message>
+        <message>
+            <source>{name} at {url}
+runs on that server; parameters apply per request</source>
+            <translation>{name}，位于 {url}
+在该服务器上运行；参数按每次请求生效</translation>
+        </message>
+        <message>
+            <source>Chatting with {name} at {url}.</source>
+            <translation>正在与 {url} 上的 {name} 对话。</translation>
+        </message>
+        <message>
+            <source>Remote model: this change applies from the next reply.</source>
+            <translation>远程模型：此更改从下一条回复起生效。</translation>
+        </message>
+    </context>
+    <context>
+        <name>RemoteDialog</name>
+        <message>
+            <source>Remote model</source>
+            <translation>远程模型</translation>
+        </message>
+        <message>
+            <source>Chat with a model served elsewhere through an OpenAI-compatible API (vLLM, llama.cpp's server, Ollama, LM Studio, another Playground).</source>
+            <translation>与别处通过 OpenAI 兼容 API 提供的模型对话（vLLM、llama.cpp 的服务器、Ollama、LM Studio、另一个 Playground）。</translation>
+        </message>
+        <message>
+            <source>The endpoint's base address, e.g. http://127.0.0.1:8080/v1 (/v1 is added when the address has no path)</source>
+            <translation>端点的基础地址，例如 http://127.0.0.1:8080/v1（地址没有路径时会补上 /v1）</translation>
+        </message>
+        <message>
+            <source>Address</source>
+            <translation>地址</translation>
+        </message>
+        <message>
+            <source>optional</source>
+            <translation>可选</translation>
+        </message>
+        <message>
+            <source>Sent as 'Authorization: Bearer &lt;key&gt;' when the server needs one</source>
+            <translation>服务器需要时，以 'Authorization: Bearer &lt;key&gt;' 发送</translation>
+        </message>
+        <message>
+            <source>API key</source>
+            <translation>API 密钥</translation>
+        </message>
+        <message>
+            <source>Fetch models</source>
+            <translation>获取模型列表</translation>
+        </message>
+        <message>
+            <source>Ask the endpoint which models it serves (GET /models)</source>
+            <translation>询问端点提供哪些模型（GET /models）</translation>
+        </message>
+        <message>
+            <source>Model</source>
+            <translation>模型</translation>
+        </message>
+        <message>
+            <source>Fetch the endpoint's models, then choose one.</source>
+            <translation>先获取端点的模型列表，再选择一个。</translation>
+        </message>
+        <message>
+            <source>Use this model</source>
+            <translation>使用此模型</translation>
+        </message>
+        <message>
+            <source>Cancel</source>
+            <translation>取消</translation>
+        </message>
+        <message>
+            <source>Asking {url} …</source>
+            <translation>正在询问 {url} …</translation>
+        </message>
+        <message>
+            <source>Could not list the models: {error}</source>
+            <translation>无法列出模型：{error}</translation>
+        </message>
+        <message>
+            <source>{n} model(s) served there.</source>
+            <translation>该处提供 {n} 个模型。</translation>
+        </message>
+        <message>
+            <source>The endpoint lists no models.</source>
+            <translation>该端点没有列出任何模型。</translation>
         </message>
     </context>
     <context>
@@ -1319,6 +1427,91 @@ float32 / bfloat16：以该精度运行参考模型</translation>
         <message>
             <source>%1 tokens predicted · loss %2 nats per token · perplexity %3 (under %4)</source>
             <translation>预测了 %1 个词元 · 损失 每词元 %2 奈特 · 困惑度 %3（模型：%4）</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerController</name>
+        <message>
+            <source>Load a model first: the server serves the loaded model.</source>
+            <translation>请先加载模型：服务器提供的是已加载的模型。</translation>
+        </message>
+        <message>
+            <source>Starting on {host}:{port} …</source>
+            <translation>正在 {host}:{port} 上启动 …</translation>
+        </message>
+        <message>
+            <source>Cannot listen on {host}:{port}: {error}</source>
+            <translation>无法在 {host}:{port} 上监听：{error}</translation>
+        </message>
+        <message>
+            <source>API: {url}</source>
+            <translation>API：{url}</translation>
+        </message>
+        <message>
+            <source>Served API request {id} ({n} tokens).</source>
+            <translation>已响应 API 请求 {id}（{n} 个词元）。</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerPanel</name>
+        <message>
+            <source>API server</source>
+            <translation>API 服务器</translation>
+        </message>
+        <message>
+            <source>Serve the loaded model over an OpenAI-compatible API, so editors, notebooks and agents can use it. Requests appear in the history as “API · …”.</source>
+            <translation>通过 OpenAI 兼容 API 提供已加载的模型，供编辑器、笔记本和智能体使用。请求会以“API · …”出现在历史记录中。</translation>
+        </message>
+        <message>
+            <source>127.0.0.1: this computer only. Any other address needs an API key.</source>
+            <translation>127.0.0.1：仅限本机。其他任何地址都需要 API 密钥。</translation>
+        </message>
+        <message>
+            <source>Address</source>
+            <translation>地址</translation>
+        </message>
+        <message>
+            <source>Port</source>
+            <translation>端口</translation>
+        </message>
+        <message>
+            <source>optional on 127.0.0.1; required on any other address</source>
+            <translation>在 127.0.0.1 上可选；其他任何地址必填</translation>
+        </message>
+        <message>
+            <source>API key</source>
+            <translation>API 密钥</translation>
+        </message>
+        <message>
+            <source>Start serving</source>
+            <translation>开始服务</translation>
+        </message>
+        <message>
+            <source>Not serving.</source>
+            <translation>未在服务。</translation>
+        </message>
+        <message>
+            <source>Copy {what}</source>
+            <translation>复制 {what}</translation>
+        </message>
+        <message>
+            <source>Stop serving</source>
+            <translation>停止服务</translation>
+        </message>
+        <message>
+            <source>Serving {model} at {url}</source>
+            <translation>正在 {url} 提供 {model}</translation>
+        </message>
+    </context>
+    <context>
+        <name>Serving</name>
+        <message>
+            <source>API server…</source>
+            <translation>API 服务器…</translation>
+        </message>
+        <message>
+            <source>Serve the loaded model over an OpenAI-compatible API (for editors, notebooks, agents)</source>
+            <translation>通过 OpenAI 兼容 API 提供已加载的模型（供编辑器、笔记本、智能体使用）</translation>
         </message>
     </context>
     <context>

@@ -47,7 +47,7 @@ NAMES = KEEP | {
     "SwiGLU", "LayerNorm", "GELU", "BPE", "nn", "TransformerEncoder", "Linear", "LanguageModel", "CUDA", "Apple",
     "GPU", "Hugging", "Face", "NPY", "bfloat16", "float32", "cpu", "cuda", "mps", "auto", "lr", "ROUGE-L", "Mean",
     "QA", "JSONL", "Shakespeare", "English", "Transformer", "top-k", "Ollama", "GPT4All", "llama.cpp", "cpp", "PyTorch",
-    "Top-k", "Top-p", "Min-p", "Typical-p", "min-p", "logit", "Dropout",
+    "Top-k", "Top-p", "Min-p", "Typical-p", "min-p", "logit", "Dropout", "OpenAI", "curl", "Python",
 }
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]|[A-Za-z]")
 # file names and extensions, fields, quoted keys ("question"), names with digits (SmolLM2-135M, h_i)
