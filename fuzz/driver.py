@@ -145,6 +145,9 @@ class Zygote:
         self.slots = workdir / f"zygote{k}"
         self.busy: dict[int, tuple[Mutant, Path]] = {}  # mutant index → (mutant, where it lies)
         self._buf = b""
+
+    def wait_ready(self) -> None:
+        """Block until the zygote has warmed up (the zygotes of a run start side by side)."""
         ready = self.lines()
         if not ready or not ready[0].get("ready"):
             raise RuntimeError("the fuzz zygote did not start")
@@ -203,6 +206,13 @@ def run(n: int, run_seed: int = 1, workers: int = 2, save: Path | None = None, i
         seeds = write_corpus(work / "seeds")
         prepared = [Prepared(s) for s in seeds]
         zygotes = [Zygote([str(s.path) for s in seeds], work, k) for k in range(workers)]
+        try:
+            for z in zygotes:
+                z.wait_ready()
+        except BaseException:
+            for z in zygotes:
+                z.close()
+            raise
         # the saved cases first (negative indices), then the mutants: one set of zygotes for both
         ready_made = [Mutant(-1 - i, seed, None, str(p)) for i, (p, seed) in enumerate(cases or [])]
         todo = itertools.chain(ready_made, mutants(prepared, run_seed, indices if indices is not None else range(n)))
