@@ -15,6 +15,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..model.config import ModelConfig
+from ..training.tutorial_config import ARCH as TUTORIAL_ARCH
+from ..training.tutorial_config import TutorialConfig
 
 CPU_FLOPS = 40e9  # a laptop core pair's sustained training FLOP/s, for the estimate before the first step
 
@@ -22,7 +24,10 @@ CPU_FLOPS = 40e9  # a laptop core pair's sustained training FLOP/s, for the esti
 def estimate(model: dict[str, Any], sequences_per_step: int, steps: int) -> dict[str, Any]:
     """Size, memory and time of training a model of this shape (tied embeddings), before any step."""
     try:
-        cfg = ModelConfig(tie_embeddings=True, bias=model.get("arch") == "gpt2", **model)
+        if model.get("arch") == TUTORIAL_ARCH:
+            cfg = TutorialConfig(**{k: v for k, v in model.items() if k != "arch"})
+        else:
+            cfg = ModelConfig(tie_embeddings=True, bias=model.get("arch") == "gpt2", **model)
     except (ValueError, TypeError) as e:
         return {"error": str(e)}
     n = cfg.n_params
@@ -39,6 +44,7 @@ class TrainingWorker(QObject):
     paused = Signal(int)  # the run is now waiting, after this many steps
     finished = Signal(str, str)  # checkpoint folder, "done" | "stopped"
     evaluated = Signal(dict)  # metrics of a checkpoint
+    scored = Signal(dict)  # the loss of one sentence under a checkpoint
     failed = Signal(str)
 
     def __init__(self):
@@ -111,6 +117,16 @@ class TrainingWorker(QObject):
             traceback.print_exc()
             self.failed.emit(f"{type(e).__name__}: {e}")
 
+    @Slot(str, str)
+    def score_sentence(self, checkpoint: str, text: str) -> None:
+        from ..training.run import score_sentence
+
+        try:
+            self.scored.emit(score_sentence(checkpoint, text))
+        except Exception as e:
+            traceback.print_exc()
+            self.failed.emit(f"{type(e).__name__}: {e}")
+
     def _run(self, trainer, out: str) -> None:
         self.trainer = trainer
         trainer.stop, trainer.running = self.stop_event, self.running_event  # the GUI's buttons reach it
@@ -130,6 +146,7 @@ class TrainingClient(QObject):
     trainRequested = Signal(dict)
     finetuneRequested = Signal(dict)
     evaluateRequested = Signal(str, int)
+    scoreRequested = Signal(str, str)  # checkpoint, sentence
 
 
 class TrainingEngine:
@@ -144,6 +161,7 @@ class TrainingEngine:
         self.client.trainRequested.connect(self.worker.train)
         self.client.finetuneRequested.connect(self.worker.finetune)
         self.client.evaluateRequested.connect(self.worker.evaluate)
+        self.client.scoreRequested.connect(self.worker.score_sentence)
         self.thread.start()
 
     def train(self, spec: dict[str, Any]) -> None:
@@ -156,6 +174,9 @@ class TrainingEngine:
 
     def evaluate(self, checkpoint: str, max_qa: int = 100) -> None:
         self.client.evaluateRequested.emit(checkpoint, max_qa)
+
+    def score_sentence(self, checkpoint: str, text: str) -> None:
+        self.client.scoreRequested.emit(checkpoint, text)
 
     estimate = staticmethod(estimate)
 

@@ -16,6 +16,7 @@ class ArchitectureView(QTextBrowser):
 
     def __init__(self):
         super().__init__()
+        self.setObjectName("architectureView")
         self.setOpenLinks(False)
         self.setPlaceholderText(HINT)
         self.anchorClicked.connect(lambda url: self.layerClicked.emit(int(url.toString().split(":")[1])))

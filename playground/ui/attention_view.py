@@ -98,6 +98,7 @@ class AttentionView(QWidget):
 
     def __init__(self):
         super().__init__()
+        self.setObjectName("attentionView")
         self.map = None
         self.row: int | None = None  # the query token whose attention the bars show
         self.page = 0  # the all-heads grid's page, when its layers do not fit at MIN_CELL_PX
@@ -139,6 +140,7 @@ class AttentionView(QWidget):
             row.addWidget(w)
         row.addStretch(1)
         self.compute = QPushButton("Compute")
+        self.compute.setObjectName("computeAttention")
         self.compute.setToolTip("Attention over every token of the conversation so far: a separate forward pass "
                                 "with the attention written out")
         self.compute.clicked.connect(self.computeRequested)

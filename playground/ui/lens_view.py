@@ -22,6 +22,7 @@ HINT = "Nothing to show yet: click a token of a reply, then 'Logit lens here'."
 class LensView(QWidget):
     def __init__(self):
         super().__init__()
+        self.setObjectName("lensView")
         lay = QVBoxLayout(self)
         self.caption = QLabel(CAPTION)
         self.caption.setWordWrap(True)

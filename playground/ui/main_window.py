@@ -41,6 +41,7 @@ from .history_panel import HistoryPanel
 from .input_box import InputBox
 from .inside import InsideWorkspace
 from .inspect_controller import InspectController
+from .lessons_controller import LessonsController
 from .model_controller import ModelController
 from .sampling_panel import SamplingPanel
 
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow):
 
         self.history = HistoryPanel(self.session.history)
         self.chat = ChatView()
+        self.chat.setObjectName("chatView")
         self.banner = QWidget()
         bl = QHBoxLayout(self.banner)
         self.banner_label = QLabel()
@@ -167,12 +169,15 @@ class MainWindow(QMainWindow):
         bl.addStretch(1)
         self.banner.setVisible(False)
         self.input = InputBox()
+        self.input.setObjectName("messageInput")
         self.input.setPlaceholderText("Message the model (Enter to send, Shift+Enter for a new line)")
         self.input.setMaximumHeight(110)
         self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the reply (Esc)")
         self.counter = QLabel()
+        self.counter.setObjectName("tokenCounter")
         self.counter.setStyleSheet("color: gray;")
         center = QWidget()
         cl = QVBoxLayout(center)
@@ -241,6 +246,7 @@ class MainWindow(QMainWindow):
         self.history_ctl = HistoryController(self)
         self.model_ctl = ModelController(self)
         self.inspect_ctl = InspectController(self)
+        self.lessons_ctl = LessonsController(self)
         self.sampling.paramsChanged.connect(self.engine.live.set)
         self.engine.live.set(self.sampling.params())
         self.send_button.clicked.connect(self.send)

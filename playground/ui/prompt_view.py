@@ -13,6 +13,7 @@ HINT = "The prompt the model reads, token by token, appears here once a conversa
 class PromptView(QTextBrowser):
     def __init__(self):
         super().__init__()
+        self.setObjectName("promptView")
         self.setPlaceholderText(HINT)
 
     def show_prompt(self, ids: list[int], label, is_special) -> None:

@@ -30,6 +30,9 @@ from PySide6.QtWidgets import (
 
 from ..paths import models_dir
 from .plots import chart, legend_label
+from .studio_score import SentenceScore
+
+TUTORIAL_ARCH = "tutorial-encoder"  # training/tutorial_config.ARCH: the tutorial's own model (lesson 6)
 
 LOSS_COLOR, VAL_COLOR, PPL_COLOR = "#1e88e5", "#e53935", "#8e24aa"
 METRIC_COLORS = [("exact match", "#43a047"), ("BLEU", "#1e88e5"), ("ROUGE-L", "#fb8c00")]
@@ -41,9 +44,14 @@ class StudioWindow(QWidget):
     runFinished = Signal(str, str)  # path, reason (after the window has shown it)
     stepShown = Signal(object)  # a StepEvent, once the window has taken it in
     pauseShown = Signal(int)  # the run waits after this many steps, and the window says so
+    runRecorded = Signal(dict)  # a finished run: kind, arch, switches, last losses, sample, path, reason
+    evaluationShown = Signal(dict)  # a checkpoint's metrics, once in the table
+    failedShown = Signal(str)  # a run or an evaluation failed, and the window says so
+    sentenceScored = Signal(dict)  # the loss of one sentence under a checkpoint (lesson 4 checks it)
 
     def __init__(self, training_engine, parent=None):
         super().__init__(parent)
+        self.setObjectName("studioWindow")
         self.setWindowTitle("Playground studio")
         self.resize(1200, 760)
         self.engine = training_engine
@@ -52,6 +60,10 @@ class StudioWindow(QWidget):
         self.losses: list[tuple[int, float]] = []
         self.val: list[tuple[int, float]] = []
         self.results: list[dict] = []
+        self._run: dict = {}  # what the run now going was started with (for runRecorded)
+        self.score_checkpoint = ""  # the checkpoint the score box measures ("": the last one trained)
+        self.eval_questions = 100  # held-out questions an evaluation asks (a lesson's test asks fewer)
+        self._last_sample = ""
         lay = QHBoxLayout(self)
         lay.addWidget(self._build_form(), 0)
         lay.addLayout(self._build_right(), 1)
@@ -83,9 +95,27 @@ class StudioWindow(QWidget):
         model = QGroupBox("2. Model")
         f = QFormLayout(model)
         self.arch = QComboBox()
-        self.arch.addItems(["llama", "gpt2"])
-        self.arch.setToolTip("llama: RoPE, RMSNorm, SwiGLU. gpt2: learned positions, LayerNorm, GELU")
+        self.arch.setObjectName("studioArch")
+        self.arch.addItem("llama", "llama")
+        self.arch.addItem("gpt2", "gpt2")
+        self.arch.addItem("tutorial encoder", TUTORIAL_ARCH)
+        self.arch.setToolTip("llama: RoPE, RMSNorm, SwiGLU. gpt2: learned positions, LayerNorm, GELU. tutorial "
+                             "encoder: the tutorial's LanguageModel, nn.TransformerEncoder + Linear, with its two "
+                             "missing pieces as switches")
         f.addRow("Architecture", self.arch)
+        switches = QHBoxLayout()
+        self.causal = QCheckBox("causal mask")
+        self.causal.setObjectName("studioCausal")
+        self.causal.setToolTip("Each position attends only to itself and the positions before it. The tutorial's "
+                               "code has no mask: the model then sees the very token it must predict")
+        self.positions = QCheckBox("positional encoding")
+        self.positions.setObjectName("studioPositions")
+        self.positions.setToolTip("Sines and cosines of the position added to each token's vector. Without them "
+                                  "attention sees a bag of tokens, in no order")
+        switches.addWidget(self.causal)
+        switches.addWidget(self.positions)
+        switches.addStretch(1)
+        f.addRow(switches)
         self.layers = self._spin(1, 48, 4, "Transformer blocks")
         self.heads = self._spin(1, 32, 4, "Attention heads per block")
         self.dim = self._spin(16, 2048, 128, "Width of the residual stream (d_model)")
@@ -128,16 +158,22 @@ class StudioWindow(QWidget):
         v.addWidget(train)
         row = QHBoxLayout()
         self.start = QPushButton("Pretrain")
+        self.start.setObjectName("studioPretrain")
         self.pause = QPushButton("Pause")
         self.pause.setCheckable(True)
         self.stop = QPushButton("Stop")
         self.finetune = QPushButton("Fine-tune for QA")
+        self.finetune.setObjectName("studioFinetune")
         self.finetune.setToolTip("From the last checkpoint, on the bundled question-answer set (loss on answers only)")
         self.evaluate = QPushButton("Evaluate")
+        self.evaluate.setObjectName("studioEvaluate")
         self.chat = QPushButton("Chat with it")
         for b in (self.start, self.pause, self.stop, self.finetune, self.evaluate, self.chat):
             row.addWidget(b)
         v.addLayout(row)
+        self.scorer = SentenceScore()
+        v.addWidget(self.scorer)
+        self.score_text = self.scorer.text  # the sentence (a lesson fills it)
         v.addStretch(1)
         return box
 
@@ -148,6 +184,7 @@ class StudioWindow(QWidget):
         v.addWidget(self.status)
         v.addWidget(legend_label([("training loss", LOSS_COLOR, "line"), ("validation loss", VAL_COLOR, "dot")]))
         self.plot = chart("loss (nats per token)", bottom="step")
+        self.plot.setObjectName("studioLoss")
         self.loss_curve = self.plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=1))
         self.val_curve = self.plot.plot([], [], pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=5,
                                         symbolBrush=VAL_COLOR, symbolPen=None)
@@ -159,6 +196,8 @@ class StudioWindow(QWidget):
                                             symbolBrush=PPL_COLOR, symbolPen=None)
         v.addWidget(self.ppl_plot, 2)
         self.samples = QPlainTextEdit()
+        self.samples.setObjectName("studioSamples")
+        self.samples.setProperty("pgModelOutput", True)  # the model's text, not translated
         self.samples.setReadOnly(True)
         self.samples.setPlaceholderText("Samples from the model appear here as it trains.")
         v.addWidget(self.samples, 1)
@@ -168,6 +207,7 @@ class StudioWindow(QWidget):
         self.chart.setMinimumHeight(150)
         v.addWidget(self.chart, 2)
         self.table = QTableWidget(0, 8)
+        self.table.setObjectName("studioResults")
         self.table.setHorizontalHeaderLabels(["checkpoint", "perplexity", "exact match", "BLEU", "ROUGE-1",
                                               "ROUGE-2", "ROUGE-L", "QA pairs"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # no sideways scrolling
@@ -202,18 +242,64 @@ class StudioWindow(QWidget):
         self.stop.clicked.connect(self._on_stop_clicked)
         self.pause.toggled.connect(self._on_pause_toggled)
         self.finetune.clicked.connect(self.start_finetuning)
-        self.evaluate.clicked.connect(lambda: self.engine.evaluate(self.last_checkpoint, 100))
+        self.evaluate.clicked.connect(lambda: self.evaluate_checkpoint(self.last_checkpoint))
+        self.scorer.button.clicked.connect(self.score_sentence)
+        w.scored.connect(self._on_scored)
         self.chat.clicked.connect(lambda: self.checkpointReady.emit(self.last_checkpoint))
         for s in (self.vocab, self.layers, self.heads, self.dim, self.context, self.batch, self.accum):
             s.valueChanged.connect(self._update_estimate)
-        self.arch.currentIndexChanged.connect(self._update_estimate)
+        self.arch.currentIndexChanged.connect(self._on_arch_changed)
+        self._on_arch_changed()
         self._set_running(False)
 
     # -- before training -----------------------------------------------------------------------------
+    def arch_name(self) -> str:
+        return self.arch.currentData()
+
+    def _hidden(self) -> int:
+        """The feed-forward width: 3 × the width for ours, 4 × for the tutorial's encoder (PyTorch's ratio)."""
+        return (4 if self.arch_name() == TUTORIAL_ARCH else 3) * self.dim.value()
+
     def model_spec(self) -> dict:
-        return {"arch": self.arch.currentText(), "vocab_size": self.vocab.value(), "dim": self.dim.value(),
-                "n_layers": self.layers.value(), "n_heads": self.heads.value(), "hidden_dim": 3 * self.dim.value(),
+        spec = {"arch": self.arch_name(), "vocab_size": self.vocab.value(), "dim": self.dim.value(),
+                "n_layers": self.layers.value(), "n_heads": self.heads.value(), "hidden_dim": self._hidden(),
                 "max_seq_len": self.context.value()}
+        if self.arch_name() == TUTORIAL_ARCH:
+            spec.update(causal=self.causal.isChecked(), positions=self.positions.isChecked())
+        return spec
+
+    def _on_arch_changed(self) -> None:
+        tutorial = self.arch_name() == TUTORIAL_ARCH
+        for box in (self.causal, self.positions):
+            box.setEnabled(tutorial)
+            box.setVisible(tutorial)
+        self._update_estimate()
+
+    def apply_setup(self, spec: dict) -> None:
+        """Set the form from a lesson's description: arch, causal, positions, tokenizer, vocab, layers,
+        heads, width, context, steps, batch, lr, corpus (a list of files), out (the checkpoint folder;
+        default: one per architecture under the models folder)."""
+        if "arch" in spec:
+            self.arch.setCurrentIndex(max(0, self.arch.findData(spec["arch"])))
+        for key, box in (("causal", self.causal), ("positions", self.positions), ("resume", self.resume)):
+            if key in spec:
+                box.setChecked(bool(spec[key]))
+        if "tokenizer" in spec:
+            self.tok_kind.setCurrentIndex(max(0, self.tok_kind.findText(spec["tokenizer"])))
+        for key, box in (("vocab", self.vocab), ("layers", self.layers), ("heads", self.heads), ("width", self.dim),
+                         ("context", self.context), ("steps", self.steps), ("batch", self.batch)):
+            if key in spec:
+                box.setValue(int(spec[key]))
+        if "lr" in spec:
+            self.lr.setValue(float(spec["lr"]))
+        if "eval_questions" in spec:
+            self.eval_questions = int(spec["eval_questions"])
+        if "corpus" in spec:
+            self.corpus = list(spec["corpus"]) or None
+            self.corpus_label.setText(f"{len(self.corpus)} file(s): {Path(self.corpus[0]).name}…" if self.corpus
+                                      else "Shakespeare's plays (bundled, 4.8 M characters)")
+        self.out.setText(str(spec.get("out") or models_dir() / f"lesson-{self.arch_name()}"))
+        self._on_arch_changed()
 
     def _update_estimate(self) -> bool:
         """Parameter count, training memory and time before starting; False if the shape is invalid."""
@@ -246,14 +332,17 @@ class StudioWindow(QWidget):
         self._draw_curves()
         self.samples.clear()
         spec = {
-            "corpus": self.corpus, "out": self.out.text(), "arch": self.arch.currentText(), "preset": "tiny",
+            "corpus": self.corpus, "out": self.out.text(), "arch": self.arch_name(), "preset": "tiny",
             "vocab": self.vocab.value(), "tokenizer": self.tok_kind.currentText(),
             "sample_sentence": self.sample.text(),
             "model": {"n_layers": self.layers.value(), "n_heads": self.heads.value(), "dim": self.dim.value(),
-                      "max_seq_len": self.context.value(), "hidden_dim": 3 * self.dim.value(),
+                      "max_seq_len": self.context.value(), "hidden_dim": self._hidden(),
                       "dropout": self.dropout.value()},
             "train": self._train_spec(), "resume": self.resume.isChecked(),
         }
+        if self.arch_name() == TUTORIAL_ARCH:
+            spec["model"].update(causal=self.causal.isChecked(), positions=self.positions.isChecked())
+        self._begin_run("pretrain", self.arch_name())
         self.status.setText("Training the tokenizer and encoding the corpus…")
         self._set_running(True)
         self.engine.train(spec)
@@ -274,9 +363,37 @@ class StudioWindow(QWidget):
         self._draw_curves()
         spec = {"base": self.last_checkpoint, "out": self.last_checkpoint.rstrip("/") + "-qa", "qa": self.qa_path,
                 "train": dict(self._train_spec(), lr=self.lr.value() / 3)}
+        self._begin_run("finetune", self._run_arch)
         self.status.setText("Fine-tuning on the question-answer set…")
         self._set_running(True)
         self.engine.finetune(spec)
+
+    def evaluate_checkpoint(self, path: str) -> None:
+        """Perplexity on held-out plays and exact match, BLEU, ROUGE on held-out questions."""
+        if not path:
+            return
+        self.status.setText(f"Evaluating {Path(path).name}…")
+        self.evaluate.setEnabled(False)
+        self.engine.evaluate(path, self.eval_questions)
+
+    def score_sentence(self) -> None:
+        """The loss of the sentence in the score box under the last checkpoint (or the one a lesson set)."""
+        path = self.score_checkpoint or self.last_checkpoint
+        text = self.scorer.text.text()
+        if not path or not text.strip():
+            self.scorer.show_message("Pretrain a model first (or open a lesson that names one), and write a sentence.")
+            return
+        self.scorer.busy(Path(path).name)
+        self.engine.score_sentence(path, text)
+
+    def _on_scored(self, result: dict) -> None:
+        self.scorer.show_result(result)
+        self.sentenceScored.emit(result)
+
+    def _begin_run(self, kind: str, arch: str) -> None:
+        self._run = {"kind": kind, "arch": arch, "causal": self.causal.isChecked(),
+                     "positions": self.positions.isChecked()}
+        self._last_sample = ""
 
     # -- controls ---------------------------------------------------------------------------------------
     def _on_stop_clicked(self) -> None:
@@ -295,10 +412,15 @@ class StudioWindow(QWidget):
 
     # -- events -----------------------------------------------------------------------------------------
     def _set_running(self, running: bool) -> None:
+        ours = bool(self.last_checkpoint) and self._run_arch != TUTORIAL_ARCH  # the chat loads ours only
         self.start.setEnabled(not running)
-        self.finetune.setEnabled(not running and bool(self.last_checkpoint))
-        self.evaluate.setEnabled(not running and bool(self.last_checkpoint))
-        self.chat.setEnabled(not running and bool(self.last_checkpoint))
+        self.finetune.setEnabled(not running and ours)
+        self.evaluate.setEnabled(not running and ours)
+        self.chat.setEnabled(not running and ours)
+        for b in (self.finetune, self.evaluate, self.chat):
+            b.setToolTip("" if ours or not self.last_checkpoint else
+                         "The tutorial encoder is for the lesson's experiment: the chat, fine-tuning and "
+                         "evaluation take the Llama and GPT-2 models")
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
         if not running:
@@ -311,9 +433,15 @@ class StudioWindow(QWidget):
         self.status.setText(f"Paused after step {step}. Resume to go on, or Stop to keep this checkpoint.")
         self.pauseShown.emit(step)
 
+    @property
+    def _run_arch(self) -> str:
+        return self._run.get("arch", "")
+
     def _on_failed(self, message: str) -> None:
         self._set_running(False)
         self.status.setText(f"Failed: {message}")
+        self.scorer.show_message("")
+        self.failedShown.emit(message)
 
     def _on_started(self, info: dict) -> None:
         self._total = info["steps"]
@@ -330,6 +458,7 @@ class StudioWindow(QWidget):
         if not self.redraw_timer.isActive():
             self.redraw_timer.start()
         if ev.sample:
+            self._last_sample = ev.sample.strip()
             self.samples.appendPlainText(f"step {ev.step}: {ev.sample.strip()}\n")
         ppl = f" · validation perplexity {ev.val_ppl:.1f}" if ev.val_ppl else (
             f" · validation perplexity {math.exp(self.val[-1][1]):.1f}" if self.val else "")
@@ -358,6 +487,10 @@ class StudioWindow(QWidget):
         self._set_running(False)
         self.status.setText(f"{'Stopped' if reason == 'stopped' else 'Finished'}; checkpoint in {path}. "
                             "Evaluate it, fine-tune it, or chat with it.")
+        recent = [loss for _, loss in self.losses[-10:]]
+        self.runRecorded.emit({**self._run, "path": path, "reason": reason,
+                               "train_loss": sum(recent) / len(recent) if recent else None,
+                               "val_loss": self.val[-1][1] if self.val else None, "sample": self._last_sample})
         self.runFinished.emit(path, reason)
 
     def _on_evaluated(self, r: dict) -> None:
@@ -378,3 +511,6 @@ class StudioWindow(QWidget):
         self.chart.getAxis("bottom").setTicks([[(i * 4 + 1, Path(x["checkpoint"]).name) for i, x in enumerate(self.results)]])
         self.status.setText(f"Evaluated {Path(r['checkpoint']).name}: perplexity {r['perplexity']}, "
                             f"exact match {r['exact_match']}%, ROUGE-L {r['rougeL']}")
+        self.evaluate.setEnabled(bool(self.last_checkpoint) and self._run_arch != TUTORIAL_ARCH
+                                 and self.start.isEnabled())
+        self.evaluationShown.emit(r)

@@ -72,6 +72,7 @@ class TokenInspector(QWidget):
 
     def __init__(self):
         super().__init__()
+        self.setObjectName("tokenInspector")
         self.record = None
         self.funnel = None
         self.ids: list[int] = []
