@@ -115,6 +115,51 @@ def permute_qk(w, n_head: int):
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
+# Block formats gguf-py reads but cannot write (K-quants, IQ4): tests build their weights from random
+# valid blocks instead. Per type: the byte offsets of its float16 scales and a size that makes
+# weights of ~0.05 (block bytes and weights per block come from gguf's GGML_QUANT_SIZES).
+# weights of ~0.05 around 0 (where a format has minimums, they are sized to cancel the mean of d·sc·q).
+RANDOM_BLOCK_SCALES = {
+    "Q4_K": {0: 2e-4, 2: 1.5e-3}, "Q5_K": {0: 1e-4, 2: 1.55e-3}, "Q6_K": {208: 3.5e-5}, "Q3_K": {108: 1.2e-3},
+    "Q2_K": {80: 4e-3, 82: 6e-3}, "IQ4_NL": {0: 7e-4}, "IQ4_XS": {0: 4e-5},
+}
+
+
+def random_blocks(kind: str, rows: int, cols: int, seed: int = 0):
+    """Random valid GGUF blocks of `kind` for a (rows, cols) weight: random bits, sane float16 scales."""
+    import gguf
+    import numpy as np
+
+    block, size = gguf.GGML_QUANT_SIZES[getattr(gguf.GGMLQuantizationType, kind)]
+    rng = np.random.default_rng(seed)
+    raw = rng.integers(0, 256, (rows, cols // block, size), dtype=np.uint8)
+    for offset, scale in RANDOM_BLOCK_SCALES[kind].items():
+        d = (scale * rng.uniform(0.5, 1.5, (rows, cols // block))).astype(np.float16)
+        raw[..., offset : offset + 2] = d.view(np.uint8).reshape(rows, cols // block, 2)
+    return raw.reshape(rows, -1)
+
+
+def make_exactly_quantizable(model, kind: str) -> dict:
+    """Replace each 2-D weight of a transformers model by the values of random valid `kind` blocks
+    (gguf-py cannot quantize these types); return {float32 row bytes: its blocks}, so the GGUF writer
+    stores exactly those blocks wherever the row goes (q/k rows are permuted on the way)."""
+    import gguf
+    import numpy as np
+    import torch
+
+    rows_to_blocks = {}
+    with torch.no_grad():
+        for i, p in enumerate(model.parameters()):
+            if p.dim() != 2:
+                continue
+            raw = random_blocks(kind, p.shape[0], p.shape[1], seed=i)
+            w = gguf.quants.dequantize(raw, getattr(gguf.GGMLQuantizationType, kind)).astype(np.float32)
+            p.copy_(torch.from_numpy(w.reshape(p.shape)))
+            for r in range(p.shape[0]):
+                rows_to_blocks[w[r].tobytes()] = raw[r]
+    return rows_to_blocks
+
+
 GGUF_ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma2": "gemma2",
              "gemma3_text": "gemma3", "phi3": "phi3", "smollm3": "smollm3", "gpt2": "gpt2"}
 
@@ -131,6 +176,7 @@ def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat
 
     cfg = model.config
     arch = GGUF_ARCH[cfg.model_type]
+    exact_blocks = make_exactly_quantizable(model, qtype) if qtype in RANDOM_BLOCK_SCALES else None
     w = gguf.GGUFWriter(str(path), arch)
     w.add_name(f"tiny test {arch}")
     if arch == "gpt2":
@@ -184,6 +230,9 @@ def write_llama_gguf(model, tok: Tokenizer, path: Path, qtype: str = "F32", chat
             w.add_tensor(name, np.ascontiguousarray(arr, dtype=np.float32))
         elif qtype == "F16":
             w.add_tensor(name, np.ascontiguousarray(arr).astype(np.float16))
+        elif exact_blocks is not None:
+            rows = np.ascontiguousarray(arr, dtype=np.float32)
+            w.add_tensor(name, np.stack([exact_blocks[r.tobytes()] for r in rows]), raw_dtype=getattr(Q, qtype))
         else:
             q = getattr(Q, qtype)
             w.add_tensor(name, gguf.quants.quantize(np.ascontiguousarray(arr), q), raw_dtype=q)

@@ -179,21 +179,36 @@ def _row_perm(rows: int, n_heads: int) -> np.ndarray:
 
 
 def _qlinear(f: GGUFFile, parts: list[tuple[str, int | None]], bias: torch.Tensor | None = None):
-    """One QLinear from the row-concatenation of GGUF tensors: 4-bit groups when all are Q4_0/Q4_1,
-    else 8-bit groups (Q8_0 as stored, other types requantized)."""
+    """One product over the row-concatenation of GGUF tensors (q|k|v, gate|up), kept as the file
+    stores them: Q4_0/Q4_1 as 4-bit groups, Q8_0 as 8-bit groups, the other block formats and
+    F16/BF16 as their raw blocks (model/blocklinear.py). F32 weights become 8-bit groups. Parts
+    stored in different types stay separate products, side by side (blocklinear.Parts)."""
+    from ..model.blocklinear import RAW_KINDS, BlockLinear, Parts
     from ..model.quant import QLinear, q4_blocks
 
-    if all(f.tensors[n].type.name in _Q4 for n, _ in parts):
-        got = []
-        for name, heads in parts:
-            raw = f.raw(name)
-            if heads:
-                raw = raw[_row_perm(raw.shape[0], heads)]
-            got.append(q4_blocks(raw, f.tensors[name].type.name))
+    types = {f.tensors[n].type.name for n, _ in parts}
+    if len(types) > 1:  # e.g. Q4_K_M's q and k in Q4_K, v in Q6_K
+        biases = [None] * len(parts)
+        if bias is not None:
+            sizes = [f.tensors[n].shape[0] for n, _ in parts]
+            biases = list(torch.split(bias, sizes))
+        return Parts([_qlinear(f, [p], b) for p, b in zip(parts, biases)])
+    kind = types.pop()
+
+    def rows(name: str, heads: int | None) -> np.ndarray:
+        raw = f.raw(name)
+        return raw[_row_perm(raw.shape[0], heads)] if heads else raw
+
+    if kind in _Q4:
+        got = [q4_blocks(rows(name, heads), kind) for name, heads in parts]
         qs, d, m = (np.concatenate(a) if len(a) > 1 else a[0] for a in zip(*got))
         return QLinear("q4", qs, d, m, bias=bias)
+    if kind in RAW_KINDS:
+        cols = f.tensors[parts[0][0]].shape[1]
+        raw = [rows(name, heads) for name, heads in parts]
+        return BlockLinear(kind, np.concatenate(raw) if len(raw) > 1 else raw[0], cols, bias=bias)
     qs, d = zip(*(_q8_rows(f, name, heads) for name, heads in parts))
-    return QLinear("q8", torch.cat(qs), torch.cat(d), bias=bias)
+    return QLinear("q8", torch.cat(qs) if len(qs) > 1 else qs[0], torch.cat(d) if len(d) > 1 else d[0], bias=bias)
 
 
 def _q8_rows(f: GGUFFile, name: str, heads: int | None, chunk: int = 4096):

@@ -97,6 +97,7 @@ class QLinear(nn.Module):
         self._bf16 = None  # d and m in bfloat16 for the dense path
         self._torch_kernel = None
         self._mat = None
+        self.precise = False  # one token's x as two int8 roundings in the native kernels (engine.c)
 
     @classmethod
     def from_float(cls, w: torch.Tensor, bias=None) -> QLinear:
@@ -150,6 +151,7 @@ class QLinear(nn.Module):
 
             self._mat = native.Mat(native.Q4 if self.kind == "q4" else native.Q8, self.out_features,
                                    self.in_features, ptr(self.d), ptr(self.m), ptr(self.qs), ptr(self.bias))
+        self._mat.precise = int(self.precise)
         return self._mat
 
     def torch_kernel(self):

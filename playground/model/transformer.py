@@ -168,15 +168,24 @@ class Transformer(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.config = cfg
-        self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim)
-        self.pos_embeddings = nn.Embedding(cfg.max_seq_len, cfg.dim) if cfg.arch == "gpt2" else None
+        # built on the meta device as a skeleton for a file's weights: no random init (normal_ on meta
+        # tensors imports torch._dynamo, 1.5 s of a load)
+        skeleton = torch.empty(0).is_meta
+        self.tok_embeddings = nn.Embedding(cfg.vocab_size, cfg.dim,
+                                           _weight=torch.empty(cfg.vocab_size, cfg.dim) if skeleton else None)
+        self.pos_embeddings = None
+        if cfg.arch == "gpt2":
+            self.pos_embeddings = nn.Embedding(cfg.max_seq_len, cfg.dim,
+                                               _weight=torch.empty(cfg.max_seq_len, cfg.dim) if skeleton else None)
         self.drop = nn.Dropout(cfg.dropout)
         self.layers = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
         self.norm = make_norm(cfg)
         self.output = nn.Linear(cfg.dim, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
             self.output.weight = self.tok_embeddings.weight
-        self.set_rope()
+        self.rotary = self.rotary_local = None
+        if not skeleton:  # (a skeleton's loader sets it, with the file's frequency factors)
+            self.set_rope()
         self.cache: KVCache | None = None
 
     @property

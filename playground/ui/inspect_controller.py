@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from ..conversation import Message
+from .lens_view import recorded_note
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -33,6 +34,7 @@ class InspectController(QObject):
         self._pending_row: int | None = None  # the attention row to show once its map arrives
         self._lens_title = ""
         self._lens_ids: list[int] | None = None  # what the lens rows shown were computed from
+        self._lens_record = None  # the reply's record of the token the lens is for (its recorded p)
         self._requests: dict[str, int] = {}  # kind → the id of the latest request; older answers are dropped
         self._asked: dict[str, list[int]] = {}  # kind → the token ids of that request
         self._attention_key: tuple[str, object] | None = None  # ("conversation", ids) or ("reply", Message)
@@ -133,13 +135,13 @@ class InspectController(QObject):
         self._attention_key = None
         self._requests.pop("attention", None)
         if not ids:
-            view.clear("No attention yet: load a model and write to it; the attention of the conversation appears here.")
+            view.clear(self.tr("No attention yet: load a model and write to it; the attention of the conversation appears here."))
         elif self.session.generating:
-            view.clear("The model is writing; the attention over the conversation appears when the reply ends.")
+            view.clear(self.tr("The model is writing; the attention over the conversation appears when the reply ends."))
         elif len(ids) <= AUTO_ATTENTION_TOKENS:
             self.compute_attention()
         else:
-            view.clear(f"{len(ids):,} tokens: press Compute for their attention (it takes a few seconds).")
+            view.clear(self.tr('{ids:,} tokens: press Compute for their attention (it takes a few seconds).').format(ids=len(ids)))
 
     def _refresh_lens(self) -> None:
         view = self.inside.lens
@@ -150,7 +152,7 @@ class InspectController(QObject):
         if ids == self._lens_ids or self._asked.get("lens") == ids and "lens" in self._requests:
             return
         if self.session.generating:
-            view.clear("The model is writing; the logit lens is computed when the reply ends.")
+            view.clear(self.tr("The model is writing; the logit lens is computed when the reply ends."))
             return
         self._request_lens(ids, self._lens_title_for())
 
@@ -205,7 +207,7 @@ class InspectController(QObject):
     def funnel_at_inspected(self) -> None:
         reply, index = self.inspected
         if reply is None or not self._ready():
-            self.inside.token.funnel_failed("Available when a model is loaded and not writing.")
+            self.inside.token.funnel_failed(self.tr("Available when a model is loaded and not writing."))
             return
         rec = reply.record
         ids = self._prompt_ids(upto=reply) + rec.token_ids[:index]
@@ -217,12 +219,17 @@ class InspectController(QObject):
             self.inside.token.show_funnel(funnel)
 
     # -- the logit lens -------------------------------------------------------------------------------------------
-    def _lens_position(self) -> list[int] | None:
-        """The tokens before the inspected token (or the latest reply's last one), for the lens."""
+    def _lens_token(self) -> tuple[Message | None, int]:
+        """The reply and token the lens is for: the inspected one, or the latest reply's last."""
         reply, index = self.inspected
         if not self._on_path(reply):
             reply = self._latest_reply()
             index = len(reply.record.tokens) - 1 if reply is not None else 0
+        return reply, index
+
+    def _lens_position(self) -> list[int] | None:
+        """The tokens before the inspected token (or the latest reply's last one), for the lens."""
+        reply, index = self._lens_token()
         if reply is None or self.win.model is None:
             return None
         return self._prompt_ids(upto=reply) + reply.record.token_ids[:index]
@@ -242,7 +249,10 @@ class InspectController(QObject):
 
     def _request_lens(self, ids: list[int], title: str) -> None:
         self._lens_title = title
-        self.inside.lens.set_busy(f"Computing the logit lens over {len(ids)} tokens…")
+        reply, index = self._lens_token()
+        tokens = reply.record.tokens if reply is not None and reply.record else []
+        self._lens_record = tokens[index] if 0 <= index < len(tokens) else None  # what the reply recorded there
+        self.inside.lens.set_busy(self.tr("Computing the logit lens over {n} tokens…").format(n=len(ids)))
         self._ask("lens", self.win.engine.lens(ids, -1), ids)
 
     def _on_lens(self, req: int, rows) -> None:
@@ -250,7 +260,9 @@ class InspectController(QObject):
             return
         self._lens_ids = self._asked.get("lens")
         lens = self.inside.lens
-        lens.set_rows(rows, self._lens_title)
+        rec = self._lens_record
+        note = recorded_note(rows, self._label(rec.token_id), rec.raw_prob) if rec is not None else ""
+        lens.set_rows(rows, self._lens_title, note)
         if self.inside.built("attention"):
             lens.highlight_layer(self.inside.attention.layer.value())
         self.win.lensShown.emit(rows)
@@ -259,12 +271,12 @@ class InspectController(QObject):
     def compute_attention(self) -> None:
         win = self.win
         if not self._ready() or not self.session.conv.path():
-            win.statusBar().showMessage("Attention needs a loaded model and a conversation.")
+            win.statusBar().showMessage(self.tr("Attention needs a loaded model and a conversation."))
             return
         ids = self._prompt_ids()
         if self.inside.built("prompt"):
             self.inside.prompt.show_prompt(ids, self._label, win.model.tokenizer.is_special)
-        self.inside.attention.set_busy(f"Computing attention over {len(ids):,} tokens…")
+        self.inside.attention.set_busy(self.tr('Computing attention over {ids:,} tokens…').format(ids=len(ids)))
         self._attention_key = ("conversation", ids)
         self._ask("attention", win.engine.attention(ids), ids)
 
@@ -282,7 +294,7 @@ class InspectController(QObject):
                 self._pending_row < len(amap.token_ids):
             self._show_pending_row()
             return
-        view.set_busy(f"Computing attention over {len(ids):,} tokens…")
+        view.set_busy(self.tr('Computing attention over {ids:,} tokens…').format(ids=len(ids)))
         self._attention_key = ("reply", reply)
         self._ask("attention", self.win.engine.attention(ids), ids)
 
@@ -299,7 +311,7 @@ class InspectController(QObject):
         self.inside.attention.set_map(amap)
         self._show_pending_row()
         L, H, T, _ = amap.shape
-        self.win.statusBar().showMessage(f"Attention: {L} layers × {H} heads over {T} tokens.")
+        self.win.statusBar().showMessage(self.tr('Attention: {L} layers × {H} heads over {T} tokens.').format(L=L, H=H, T=T))
         self.win.attentionShown.emit(amap)
 
     def _on_failed(self, req: int, message: str) -> None:
@@ -307,9 +319,9 @@ class InspectController(QObject):
             if rid == req:
                 del self._requests[kind]
                 if kind == "funnel":
-                    self.inside.token.funnel_failed(f"Could not compute: {message}")
+                    self.inside.token.funnel_failed(self.tr('Could not compute: {message}').format(message=message))
                 elif kind == "attention":
-                    self.inside.attention.clear(f"Could not compute attention: {message}")
+                    self.inside.attention.clear(self.tr('Could not compute attention: {message}').format(message=message))
                 elif kind == "lens":
-                    self.inside.lens.clear(f"Could not compute the logit lens: {message}")
-        self.win.statusBar().showMessage(f"Could not look inside: {message}")
+                    self.inside.lens.clear(self.tr('Could not compute the logit lens: {message}').format(message=message))
+        self.win.statusBar().showMessage(self.tr('Could not look inside: {message}').format(message=message))

@@ -121,6 +121,25 @@ def test_logit_lens_from_the_inspector(window, qtbot, tiny_real):
     rows = b.args[0]
     assert len(rows) == tiny_real.config.n_layers + 1 and len(rows[0]) == 8
     assert window.inside.lens.table.rowCount() == 3
+    # the last row against the reply's record of that token (the float32 model: the same to 3 decimals);
+    # a sampled token may rank below the row's 8 (the note then says so, still with the recorded p)
+    rec = reply.record.tokens[2]
+    label, note = window.inspect_ctl._label(rec.token_id), window.inside.lens.note
+    assert note.isVisible() and f"“{label}”" in note.text() and f"p {rec.raw_prob:.3f}" in note.text()
+    if label in dict(rows[-1]):
+        assert f"p {rec.raw_prob:.3f}, as the reply recorded" in note.text()
+    else:
+        assert "does not rank it" in note.text()
+
+
+def test_the_lens_says_why_its_last_row_differs_from_the_record():
+    from playground.ui.lens_view import recorded_note
+
+    rows = [[("a", 0.9)], [("the", 0.30), ("a", 0.2)]]
+    assert "p 0.300, as the reply recorded" in recorded_note(rows, "the", 0.3004)
+    differs = recorded_note(rows, "the", 0.253)
+    assert "0.300" in differs and "recorded 0.253" in differs and "rounding" in differs
+    assert "does not rank it among its top 2" in recorded_note(rows, "fox", 0.01)
 
 
 def test_a_tokens_row_of_attention_over_the_text(window, qtbot, tiny_real):

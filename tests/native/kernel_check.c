@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "kernels.h"
+#include "blocks.h"
 
 int pg_set_threads(int n);
 int pg_gemm(const void *kernels, const pg_mat *w, const float *x, int T, float *y);
@@ -37,16 +37,50 @@ typedef struct {
     uint8_t *qs;
 } matrix;
 
+/* the float16 scale fields of each raw kind: (byte offset, exponent range) */
+static void raw_scales(int kind, uint8_t *block) {
+    static const struct { int kind, off[2]; } F[] = {
+        {PG_Q5_0, {0, -1}}, {PG_Q5_1, {0, 2}}, {PG_Q4_K, {0, 2}}, {PG_Q5_K, {0, 2}}, {PG_Q6_K, {208, -1}},
+        {PG_Q3_K, {108, -1}}, {PG_Q2_K, {80, 82}}, {PG_IQ4_NL, {0, -1}}, {PG_IQ4_XS, {0, -1}},
+    };
+    for (size_t i = 0; i < sizeof F / sizeof F[0]; i++) {
+        if (F[i].kind != kind) continue;
+        for (int j = 0; j < 2; j++) {
+            if (F[i].off[j] < 0) continue;
+            const uint16_t h = (uint16_t)(((2u + next() % 5u) << 10) | (next() & 0x3ffu)); /* 2^-13 .. 2^-9 */
+            block[F[i].off[j]] = (uint8_t)(h & 0xff);
+            block[F[i].off[j] + 1] = (uint8_t)(h >> 8);
+        }
+    }
+}
+
 static matrix random_matrix(int kind, int rows, int cols) {
     matrix M;
     const int nb = cols / QK;
     M.d = malloc(sizeof(uint16_t) * rows * nb);
     M.m = malloc(sizeof(uint16_t) * rows * nb);
+    if (kind >= PG_Q5_0) { /* GGUF's own blocks: random bits, sane scales (floats: sane values) */
+        const size_t bytes = (size_t)rows * pg_row_bytes(kind, cols);
+        M.qs = malloc(bytes);
+        for (size_t i = 0; i < bytes; i++) M.qs[i] = (uint8_t)next();
+        if (kind == PG_F16 || kind == PG_BF16) {
+            for (size_t i = 0; i < bytes / 2; i++) {
+                const uint16_t h = kind == PG_F16 ? half(next() & 1) : f32_to_bf16(uniform());
+                M.qs[2 * i] = (uint8_t)(h & 0xff), M.qs[2 * i + 1] = (uint8_t)(h >> 8);
+            }
+        } else {
+            const int bb = pg_block_bytes(kind);
+            for (size_t b = 0; b < bytes / bb; b++) raw_scales(kind, M.qs + b * bb);
+        }
+        pg_mat w = {kind, rows, cols, NULL, NULL, M.qs, NULL, 0};
+        M.w = w;
+        return M;
+    }
     const size_t bytes = kind == PG_Q4 ? (size_t)rows * cols / 2 : (size_t)rows * cols;
     M.qs = malloc(bytes);
     for (int i = 0; i < rows * nb; i++) M.d[i] = half(0), M.m[i] = half(1);
     for (size_t i = 0; i < bytes; i++) M.qs[i] = (uint8_t)next();
-    pg_mat w = {kind, rows, cols, M.d, kind == PG_Q4 ? M.m : NULL, M.qs, NULL};
+    pg_mat w = {kind, rows, cols, M.d, kind == PG_Q4 ? M.m : NULL, M.qs, NULL, 0};
     M.w = w;
     return M;
 }
@@ -72,6 +106,7 @@ static void xscratch_new(xscratch *s, int cols) {
     s->dx = malloc(sizeof(float) * nb);
     s->dxv = malloc(sizeof(float) * 16 * nb);
     s->xq = malloc((size_t)QK * nb + 64);
+    s->sh = malloc(sizeof(float) * 2 * nb);
 }
 
 static void xscratch_del(xscratch *s) {
@@ -79,6 +114,7 @@ static void xscratch_del(xscratch *s) {
     free(s->dx);
     free(s->dxv);
     free(s->xq);
+    free(s->sh);
 }
 
 static void check_products(const pg_kernels *K, const pg_kernels *P, int kind, int rows, int cols) {
@@ -95,7 +131,9 @@ static void check_products(const pg_kernels *K, const pg_kernels *P, int kind, i
         for (int i = 0; i < cols; i++) s += fabs(wrow[i]);
         scale = s > scale ? s : scale;
     }
-    const char *kn = kind == PG_Q4 ? "q4" : "q8";
+    static const char *names[] = {"q4", "q8", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "q3_k", "q2_k", "iq4_nl",
+                                  "iq4_xs", "f16", "bf16"};
+    const char *kn = names[kind];
     for (int t = 1; t <= T; t++) { /* float tiles: 1 to 5 tokens */
         for (int r = 0; r < rows; r++) {
             K->ops[kind].rows(&M.w, r, x, t, cols, y + r, rows);
@@ -110,6 +148,7 @@ static void check_products(const pg_kernels *K, const pg_kernels *P, int kind, i
         xscratch_new(&sr, cols);
         K->ops[kind].quantize_x(x, cols, &s);
         pg_ref_quantize_x(x, cols, &sr);
+        if (kind >= PG_Q5_0) pg_half_sums(cols, &s), pg_half_sums(cols, &sr);
         for (int r = 0; r < rows; r++) {
             K->ops[kind].dot_int8(&M.w, r, &s, y + r);
             pg_ref_dot_int8(&M.w, r, &sr, ref + r);
@@ -120,6 +159,12 @@ static void check_products(const pg_kernels *K, const pg_kernels *P, int kind, i
         for (int r = 0; r < rows; r++) P->ops[kind].rows(&M.w, r, x, 1, cols, ref + r, rows);
         snprintf(what, sizeof what, "%s int8 vs float32 %dx%d", kn, rows, cols);
         report(K->name, what, max_rel(y, ref, rows, scale), 1.0 / 127);
+        /* a precise product (x as two int8 roundings, engine.c) is within float32's reach */
+        M.w.precise = 1;
+        pg_gemm(K, &M.w, x, 1, y);
+        M.w.precise = 0;
+        snprintf(what, sizeof what, "%s precise int8 vs float32 %dx%d", kn, rows, cols);
+        report(K->name, what, max_rel(y, ref, rows, scale), 1e-4);
         xscratch_del(&s);
         xscratch_del(&sr);
     }
@@ -200,9 +245,13 @@ int main(int argc, char **argv) {
         }
         checked++;
         static const int shapes[][2] = {{37, 32}, {21, 64}, {19, 160}, {16, 1184}};
-        for (int kind = 0; kind < PG_KINDS; kind++)
-            for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-                check_products(K, P, kind, shapes[s][0], shapes[s][1]);
+        static const int k_shapes[][2] = {{19, 256}, {16, 1280}}; /* super-blocks of 256 */
+        for (int kind = 0; kind < PG_KINDS; kind++) {
+            const int sb = pg_block_weights(kind) == 256;
+            const int n = sb ? 2 : (int)(sizeof shapes / sizeof shapes[0]);
+            for (int s = 0; s < n; s++)
+                check_products(K, P, kind, sb ? k_shapes[s][0] : shapes[s][0], sb ? k_shapes[s][1] : shapes[s][1]);
+        }
         static const int heads[][2] = {{1, 64}, {17, 64}, {40, 64}, {33, 128}, {9, 48}, {5, 6}};
         for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) check_attention(K, P, heads[h][0], heads[h][1]);
     }

@@ -56,10 +56,13 @@ def family_pair(request, tmp_path_factory):
 
 @pytest.mark.parametrize("how", ["prompt", "token by token"])
 def test_fast_path_agrees_with_the_reference(family_pair, how):
+    from playground.model import native
     from tests.unit.test_fast_path import FAST_KL, FAST_TOP1
 
     fast, ref = family_pair
     assert isinstance(fast.model, FastLlama)
+    if native.library() is not None and "longrope" not in str(ref.config.rope_scaling):
+        assert fast.model.native() is not None  # token by token: the native kernels' whole forward pass
     ids = _ids(256, seed=5)
     m = fast.model
     with torch.no_grad():

@@ -112,8 +112,8 @@ def test_products_agree_with_the_exact_weight(kind, rows, cols, monkeypatch):
         tol = 2e-2
         if name != "torch" and rows < NATIVE_DENSE_ROWS:
             if rows == 1 and libs[name].int8 != "none":
-                # one token: x rounded to int8 per group of 32 for the d·q part (as llama.cpp does),
-                # the sums of x that multiply q4's minimum m kept in float32
+                # one token: x rounded to int8 per group of 32 (as llama.cpp does), the whole product
+                # (d·q and the minimum m) taken with x as rounded
                 assert (y - _int8_kernel(layer, x)).abs().max() <= 1e-4 * ref.abs().max()
                 tol = 2e-2
             else:
@@ -129,11 +129,9 @@ def _int8_rows(x: torch.Tensor) -> torch.Tensor:
 
 
 def _int8_kernel(layer: QLinear, x: torch.Tensor) -> torch.Tensor:
-    dq = (layer._groups().float() * layer.d.float()[..., None]).reshape(layer.out_features, -1)
-    y = _int8_rows(x) @ dq.t()
-    if layer.m is not None:
-        y = y + x.reshape(x.shape[0], -1, 32).sum(-1) @ layer.m.float().t()
-    return y
+    """x rounded to int8 per group, times the exact weight: for q4 the minimum m multiplies the sum of
+    x *as rounded*, so the rounding errors of d·q and m cancel as in the exact product (llama.cpp's q8_1)."""
+    return _int8_rows(x) @ layer.dequantized().t()
 
 
 def test_bias_is_added(monkeypatch):

@@ -23,8 +23,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ABI = 8
-Q4, Q8 = 0, 1
+ABI = 9
+Q4, Q8 = 0, 1  # the split kinds; GGUF's own blocks: blocklinear.RAW_KINDS
 VARIANTS = ("avx512", "avx2", "neon", "portable")  # every variant there is, best first
 _ALIASES = {"scalar": "portable"}
 _OFF = ("0", "off", "no", "false")
@@ -40,18 +40,22 @@ _why: dict[str, str] = {}
 
 class Mat(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_int32), ("rows", ctypes.c_int32), ("cols", ctypes.c_int32),
-                ("d", ctypes.c_void_p), ("m", ctypes.c_void_p), ("qs", ctypes.c_void_p), ("bias", ctypes.c_void_p)]
+                ("d", ctypes.c_void_p), ("m", ctypes.c_void_p), ("qs", ctypes.c_void_p), ("bias", ctypes.c_void_p),
+                ("precise", ctypes.c_int32)]
 
 
-class Layer(ctypes.Structure):
-    _fields_ = [("attn_norm", ctypes.c_void_p), ("ffn_norm", ctypes.c_void_p),
-                ("qkv", Mat), ("wo", Mat), ("gate_up", Mat), ("down", Mat)]
+class Layer(ctypes.Structure):  # engine.c's pg_layer
+    _fields_ = [(n, ctypes.c_void_p) for n in ("attn_norm", "ffn_norm", "post_attn_norm", "post_ffn_norm", "q_norm",
+                                               "k_norm", "inv_freq")] + [
+        ("rope_dims", ctypes.c_int32), ("window", ctypes.c_int32), ("rope_scale", ctypes.c_float),
+        ("n_qkv", ctypes.c_int32), ("n_gate_up", ctypes.c_int32),
+        ("qkv", Mat * 3), ("wo", Mat), ("gate_up", Mat * 2), ("down", Mat)]
 
 
-class Desc(ctypes.Structure):
+class Desc(ctypes.Structure):  # engine.c's pg_desc
     _fields_ = [(n, ctypes.c_int32) for n in ("dim", "n_layers", "n_heads", "n_kv", "head_dim", "hidden", "vocab",
-                                              "max_tokens", "max_seq")] + [
-        ("eps", ctypes.c_float), ("rope_scale", ctypes.c_float), ("inv_freq", ctypes.c_void_p),
+                                              "max_tokens", "max_seq", "gelu")] + [
+        (n, ctypes.c_float) for n in ("eps", "embed_scale", "attn_scale", "attn_softcap", "final_softcap")] + [
         ("out_norm", ctypes.c_void_p), ("embed", Mat), ("output", Mat), ("layers", ctypes.POINTER(Layer))]
 
 
@@ -68,6 +72,7 @@ class Kernels:
         self.pg_model_free = dll.pg_model_free
         self.pg_gemm = functools.partial(dll.pg_gemm, table)
         self.pg_dequant_bf16 = functools.partial(dll.pg_dequant_bf16, table)
+        self.pg_dequant_rows = functools.partial(dll.pg_dequant_rows, table)
         self.pg_model_new = functools.partial(dll.pg_model_new, table)
 
     def pg_simd(self) -> bytes:
@@ -151,6 +156,7 @@ def _declare(dll: ctypes.CDLL) -> None:
     dll.pg_set_threads.argtypes = [Int]
     dll.pg_gemm.argtypes = [P, ctypes.POINTER(Mat), P, Int, P]
     dll.pg_dequant_bf16.argtypes = [P, ctypes.POINTER(Mat), P]
+    dll.pg_dequant_rows.argtypes = [P, ctypes.POINTER(Mat), P, Int, P]
     dll.pg_model_new.argtypes = [P, ctypes.POINTER(Desc)]
     dll.pg_model_new.restype = P
     dll.pg_model_free.argtypes = [P]

@@ -87,10 +87,12 @@ static void quantize_x(const float *x, int cols, xscratch *s) {
         const float amax = _mm_cvtss_f32(m4);
         const float inv = amax > 0.f ? 127.f / amax : 0.f;
         s->dx[b] = amax / 127.f;
-        s->sx[b] = hsum8(_mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3)));
         const __m256 iv = _mm256_set1_ps(inv); /* round to nearest even, like lrintf */
         const __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, iv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, iv)),
                       i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, iv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, iv));
+        /* the sum of x as rounded, for q4's minimum (see portable.c's pg_ref_quantize_x) */
+        s->sx[b] = s->dx[b] * hsum8(_mm256_cvtepi32_ps(_mm256_add_epi32(_mm256_add_epi32(i0, i1),
+                                                                         _mm256_add_epi32(i2, i3))));
         /* pack 32 int32 to int8; the packs work per 128-bit lane, the permutation restores the order */
         const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         _mm256_storeu_si256((__m256i *)(s->xq + QK * b),
@@ -203,12 +205,17 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+#include "blocks_x86.h"
+
 const pg_kernels pg_kernels_avx2 = {
     "avx2",
     "avx2",
     {
         [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, quantize_x, q4_dot_int8},
         [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, quantize_x, q8_dot_int8},
+        [PG_Q5_0] = BX_OPS(quantize_x), [PG_Q5_1] = BX_OPS(quantize_x), [PG_Q4_K] = BX_OPS(quantize_x),
+        [PG_Q5_K] = BX_OPS(quantize_x), [PG_Q6_K] = BX_OPS(quantize_x), [PG_Q3_K] = BX_OPS(quantize_x),
+        [PG_Q2_K] = BX_OPS(quantize_x), [PG_IQ4_NL] = BX_OPS(quantize_x), [PG_IQ4_XS] = BX_OPS(quantize_x),
     },
     attend,
 };

@@ -83,10 +83,13 @@ PG_INLINE void quantize_k(const float *x, int cols, xscratch *s, const int kind)
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
         const float inv = amax > 0.f ? 127.f / amax : 0.f;
         s->dx[b] = amax / 127.f;
-        s->sx[b] = _mm512_reduce_add_ps(_mm512_add_ps(lo, hi));
         const __m512 iv = _mm512_set1_ps(inv); /* round to nearest even, like lrintf */
-        __m128i qlo = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)));
-        __m128i qhi = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(hi, iv)));
+        const __m512i ilo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)), ihi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, iv));
+        /* the sum of x as rounded (not of x itself): it multiplies q4's minimum, and the rounding
+         * errors of d·q and m must cancel as they do in the exact product (as llama.cpp's q8_1) */
+        s->sx[b] = s->dx[b] * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(ilo, ihi));
+        __m128i qlo = _mm512_cvtsepi32_epi8(ilo);
+        __m128i qhi = _mm512_cvtsepi32_epi8(ihi);
         if (kind == PG_Q4 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
             int8_t *pair = s->xq + QK * (b & ~1);
             const int at = b % 2 ? 16 : 0;
@@ -113,81 +116,119 @@ PG_INLINE float hsum_i32x8(__m256i v) {
     return (float)_mm_cvtsi128_si32(s);
 }
 
-static void q4_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
+/* x as one int8 rounding (s), or as two (s and s2, a precise product: engine.c), the weights
+ * unpacked once for both */
+PG_INLINE void q4_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
     const int nb = w->cols / QK;
     const uint8_t *q = q4_group(w, r, 0);
     const uint16_t *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
     const __m256i m4 = _mm256_set1_epi8(15);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acx0 = _mm512_setzero_ps(), acx1 = _mm512_setzero_ps();
     int b = 0;
-#define Q4PAIR(acc)                                                                                            \
+#define Q4PAIR(acc, acx)                                                                                          \
     do {                                                                                                       \
         __m256i v = _mm256_loadu_si256((const __m256i *)(q + 16 * b));                                         \
         __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m4)),                        \
                                         _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), 1);                      \
-        __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512(s->xq + QK * b));      \
         __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two_h2f(d + b)));                        \
+        __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512(s->xq + QK * b));      \
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
+        if (s2) {                                                                                              \
+            __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512(s2->xq + QK * b)); \
+            acx = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_mul_ps(dw, _mm512_loadu_ps(s2->dxv + 8 * b)), acx); \
+        }                                                                                                      \
     } while (0)
     for (; b + 3 < nb; b += 2) {
-        Q4PAIR(acc0);
+        Q4PAIR(acc0, acx0);
         b += 2;
-        Q4PAIR(acc1);
+        Q4PAIR(acc1, acx1);
     }
-    for (; b + 1 < nb; b += 2) Q4PAIR(acc0);
+    for (; b + 1 < nb; b += 2) Q4PAIR(acc0, acx0);
 #undef Q4PAIR
     /* the minimum's part, sum_j m[j] * sx[j], 16 groups at a time (a scalar loop here was a
      * chain of dependent multiply-adds that cost as much as the products themselves) */
     int j = 0;
-    for (; j + 16 <= nb; j += 16)
-        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(m + j))), _mm512_loadu_ps(s->sx + j), acc1);
+    for (; j + 16 <= nb; j += 16) {
+        const __m512 mv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(m + j)));
+        acc1 = _mm512_fmadd_ps(mv, _mm512_loadu_ps(s->sx + j), acc1);
+        if (s2) acc1 = _mm512_fmadd_ps(mv, _mm512_loadu_ps(s2->sx + j), acc1);
+    }
     if (j < nb) {
         const __mmask16 k = (__mmask16)((1u << (nb - j)) - 1);
-        acc1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, m + j)), _mm512_maskz_loadu_ps(k, s->sx + j), acc1);
+        const __m512 mv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, m + j));
+        acc1 = _mm512_fmadd_ps(mv, _mm512_maskz_loadu_ps(k, s->sx + j), acc1);
+        if (s2) acc1 = _mm512_fmadd_ps(mv, _mm512_maskz_loadu_ps(k, s2->sx + j), acc1);
     }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acx0, acx1)));
     if (b < nb) { /* a last, unpaired group: its 32 bytes in natural order */
         __m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * b));
         const __m128i m4x = _mm_set1_epi8(15);
         __m256i wv = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4x), _mm_and_si128(v, m4x));
         __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
         sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
+        if (s2) {
+            pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, _mm256_loadu_si256((const __m256i *)(s2->xq + QK * b)));
+            sum += h2f(d[b]) * s2->dx[b] * hsum_i32x8(pi);
+        }
     }
     *y = sum;
 }
 
-static void q8_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) {
+static void q4_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) { q4_dot_k(w, r, s, NULL, y); }
+static void q4_dot_int8_2(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
+    q4_dot_k(w, r, s, s2, y);
+}
+
+PG_INLINE void q8_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
     const int nb = w->cols / QK;
     const int8_t *q = q8_group(w, r, 0);
     const uint16_t *d = w->d + (size_t)r * nb;
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acx0 = _mm512_setzero_ps(), acx1 = _mm512_setzero_ps();
     int b = 0;
-#define Q8PAIR(acc)                                                                                            \
+#define Q8PAIR(acc, acx)                                                                                          \
     do {                                                                                                       \
         __m512i wv = _mm512_loadu_si512(q + QK * b);                                                           \
-        __m512i xv = _mm512_loadu_si512(s->xq + QK * b);                                                       \
-        xv = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), xv);                   \
-        __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), xv);                     \
+        const __mmask64 neg = _mm512_movepi8_mask(wv);                                                         \
+        const __m512i wa = _mm512_abs_epi8(wv);                                                                \
         __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two_h2f(d + b)));                        \
+        __m512i xv = _mm512_loadu_si512(s->xq + QK * b);                                                       \
+        xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);                                        \
+        __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa, xv);                                      \
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
+        if (s2) {                                                                                              \
+            __m512i x2 = _mm512_loadu_si512(s2->xq + QK * b);                                                  \
+            x2 = _mm512_mask_sub_epi8(x2, neg, _mm512_setzero_si512(), x2);                                    \
+            __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa, x2);                                  \
+            acx = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_mul_ps(dw, _mm512_loadu_ps(s2->dxv + 8 * b)), acx); \
+        }                                                                                                      \
     } while (0)
     for (; b + 3 < nb; b += 2) {
-        Q8PAIR(acc0);
+        Q8PAIR(acc0, acx0);
         b += 2;
-        Q8PAIR(acc1);
+        Q8PAIR(acc1, acx1);
     }
-    for (; b + 1 < nb; b += 2) Q8PAIR(acc0);
+    for (; b + 1 < nb; b += 2) Q8PAIR(acc0, acx0);
 #undef Q8PAIR
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acx0, acx1)));
     if (b < nb) {
         __m256i wv = _mm256_loadu_si256((const __m256i *)(q + QK * b));
         __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s->xq + QK * b)), wv);
         __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wv), xv);
         sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
+        if (s2) {
+            xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s2->xq + QK * b)), wv);
+            pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wv), xv);
+            sum += h2f(d[b]) * s2->dx[b] * hsum_i32x8(pi);
+        }
     }
     *y = sum;
+}
+
+static void q8_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y) { q8_dot_k(w, r, s, NULL, y); }
+static void q8_dot_int8_2(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
+    q8_dot_k(w, r, s, s2, y);
 }
 
 /* ------------------------------------------------------------------ bfloat16 rows (dense prefill) */
@@ -348,12 +389,17 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+#include "blocks_x86.h"
+
 const pg_kernels pg_kernels_avx512 = {
     "avx512",
     "vnni",
     {
-        [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8},
-        [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8},
+        [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8, q4_dot_int8_2},
+        [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8, q8_dot_int8_2},
+        [PG_Q5_0] = BX_OPS(q8_quantize_x), [PG_Q5_1] = BX_OPS(q8_quantize_x), [PG_Q4_K] = BX_OPS(q8_quantize_x),
+        [PG_Q5_K] = BX_OPS(q8_quantize_x), [PG_Q6_K] = BX_OPS(q8_quantize_x), [PG_Q3_K] = BX_OPS(q8_quantize_x),
+        [PG_Q2_K] = BX_OPS(q8_quantize_x), [PG_IQ4_NL] = BX_OPS(q8_quantize_x), [PG_IQ4_XS] = BX_OPS(q8_quantize_x),
     },
     attend,
 };

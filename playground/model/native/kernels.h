@@ -13,6 +13,8 @@
  *   PG_Q4: w = d*q + m for q in 0..15, groups of 32; Q4_1 as is, Q4_0 with m = -8d (d, m float16).
  *          Byte i of a group holds element i (low nibble) and element i + 16 (high nibble), as in GGUF.
  *   PG_Q8: w = d*q for q in -128..127, groups of 32 (Q8_0; d float16).
+ *   the other kinds: GGUF's own blocks (Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, IQ4_NL, IQ4_XS,
+ *   F16, BF16), read through blocks.h.
  * docs/architecture.md says how to add a kind.
  */
 #ifndef PG_KERNELS_H
@@ -23,10 +25,16 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PG_ABI 8
+#define PG_ABI 9
 #define QK 32 /* weights per group */
 
-enum { PG_Q4 = 0, PG_Q8 = 1, PG_KINDS };
+/* PG_Q4, PG_Q8: split into arrays (d, m, qs) at load. The others: GGUF's blocks as the file stores
+ * them, row after row in qs (blocks.h says how each is read); d and m unused. */
+enum {
+    PG_Q4 = 0, PG_Q8 = 1,
+    PG_Q5_0, PG_Q5_1, PG_Q4_K, PG_Q5_K, PG_Q6_K, PG_Q3_K, PG_Q2_K, PG_IQ4_NL, PG_IQ4_XS, PG_F16, PG_BF16,
+    PG_KINDS
+};
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
 #define PG_X86 1
@@ -50,8 +58,9 @@ typedef struct {
     int32_t kind; /* PG_Q4, PG_Q8, ... */
     int32_t rows, cols;
     const uint16_t *d, *m; /* float16 (rows, cols/32), as GGUF stores them; m unused for q8 */
-    const uint8_t *qs;     /* q4: rows*cols/2 bytes; q8: rows*cols int8 */
+    const uint8_t *qs;     /* q4: rows*cols/2 bytes; q8: rows*cols int8; the raw kinds: their blocks */
     const float *bias;     /* rows, or NULL */
+    int32_t precise;       /* one token's x taken as two int8 roundings (engine.c), not one */
 } pg_mat;
 
 /* Scratch for one input row x of a one-token product: per-group sums (sx), and x rounded to int8
@@ -60,6 +69,7 @@ typedef struct {
 typedef struct {
     float *sx, *dx, *dxv;
     int8_t *xq;
+    float *sh; /* the raw kinds: per half-group of 16, dx times the sum of xq (x as rounded) */
 } xscratch;
 
 /* The hot loops of one kind of weight. dequant is required (portable.c has it for every kind);
@@ -72,6 +82,9 @@ typedef struct {
     void (*rows)(const pg_mat *w, int r, const float *x, int T, int ldx, float *y, int ldy);
     void (*quantize_x)(const float *x, int cols, xscratch *s); /* one token: x to int8 per group */
     void (*dot_int8)(const pg_mat *w, int r, const xscratch *s, float *y); /* and its product with row r */
+    /* optional: the product with x given as two int8 roundings (x ≈ s + s2, see engine.c's precise
+     * products), the weights read once; where NULL, dot_int8 runs twice */
+    void (*dot_int8_2)(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y);
 } pg_kind_ops;
 
 /* One head's attention over keys 0..n-1 of a bfloat16 cache (rows of hd values): softmax(q·K*scale)·V.
@@ -102,6 +115,8 @@ const pg_kernels *pg_resolve(const char *name);
  * per group, integer sums), in plain C — what the C check program compares them with. */
 void pg_ref_quantize_x(const float *x, int cols, xscratch *s);
 void pg_ref_dot_int8(const pg_mat *w, int r, const xscratch *s, float *y);
+/* the half-group sums the raw kinds' int8 products need (s->sh from s->xq, s->dx) */
+void pg_half_sums(int cols, xscratch *s);
 
 /* ------------------------------------------------------------------ number formats */
 PG_INLINE float bf16_to_f32(uint16_t h) {

@@ -88,21 +88,22 @@ static void quantize_x(const float *x, int cols, xscratch *s) {
     const int nb = cols / QK;
     for (int b = 0; b < nb; b++) {
         const float *xb = x + QK * b;
-        float32x4_t v[8], mx = vdupq_n_f32(0.f), sm = vdupq_n_f32(0.f);
+        float32x4_t v[8], mx = vdupq_n_f32(0.f);
         for (int i = 0; i < 8; i++) {
             v[i] = vld1q_f32(xb + 4 * i);
             mx = vmaxq_f32(mx, vabsq_f32(v[i]));
-            sm = vaddq_f32(sm, v[i]);
         }
         const float amax = vmaxvq_f32(mx);
         const float inv = amax > 0.f ? 127.f / amax : 0.f;
         s->dx[b] = amax / 127.f;
-        s->sx[b] = vaddvq_f32(sm);
+        int32x4_t isum = vdupq_n_s32(0);
         for (int i = 0; i < 8; i += 2) {
             const int32x4_t i0 = vcvtnq_s32_f32(vmulq_n_f32(v[i], inv)), i1 = vcvtnq_s32_f32(vmulq_n_f32(v[i + 1], inv));
+            isum = vaddq_s32(isum, vaddq_s32(i0, i1));
             const int16x8_t h = vcombine_s16(vqmovn_s32(i0), vqmovn_s32(i1));
             vst1_s8(s->xq + QK * b + 4 * i, vqmovn_s16(h));
         }
+        s->sx[b] = s->dx[b] * (float)vaddvq_s32(isum); /* x as rounded, for q4's minimum (see portable.c) */
     }
 }
 
