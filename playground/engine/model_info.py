@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..texts import translate
+
 
 @dataclass
 class ModelInfo:
@@ -34,7 +36,8 @@ class ModelInfo:
         """e.g. "weights Q4_1, as stored · 98 MB" (empty when the loader did not say)."""
         if not self.weights:
             return ""
-        return f"weights {self.weights} · {self.weights_bytes / 2**20:.0f} MB"
+        return translate("ModelInfo", "weights {weights} · {mb:.0f} MB").format(weights=self.weights,
+                                                                              mb=self.weights_bytes / 2**20)
 
 
 def model_info(lm, sha256: str = "") -> ModelInfo:

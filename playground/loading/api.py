@@ -27,6 +27,7 @@ import torch
 from ..model.config import ModelConfig
 from ..model.interface import CausalLM
 from ..model.transformer import Transformer
+from ..texts import translate
 from ..tokenization.tokenizer import TextTokenizer
 from . import memory, validate
 from .errors import (
@@ -245,12 +246,12 @@ def load_model(path: str | os.PathLike, device: str = "auto", dtype: torch.dtype
     try:
         return _load(path, dev, dtype, mode, context, progress)
     except OSError as e:  # unreadable files, permissions, a folder that vanished
-        raise ModelLoadError(f"cannot read {path}: {e.strerror or e}") from e
+        raise ModelLoadError(translate("Loading", "cannot read {path}: {error}").format(path=path, error=e.strerror or e)) from e
 
 
 def _load(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, context: int | None, progress) -> LoadedModel:
     if not path.exists():
-        raise MissingFileError(f"{path} does not exist")
+        raise MissingFileError(translate("Loading", "{path} does not exist").format(path=path))
     if path.is_dir():
         return _load_folder(path, dev, dtype, mode, context, progress)
     if path.suffix.lower() in PICKLE_SUFFIXES:
@@ -263,7 +264,8 @@ def _load(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, context:
         refuse_pickle(path)
     if path.suffix == ".safetensors":
         return _load_folder(path.parent, dev, dtype, mode, context, progress)
-    raise ModelLoadError(f"{path.name} is not a model file Playground knows (.gguf, or a folder with config.json)")
+    raise ModelLoadError(translate("Loading", "{name} is not a model file Playground knows (.gguf, or a folder with "
+                                              "config.json)").format(name=path.name))
 
 
 def _load_folder(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, context: int | None,

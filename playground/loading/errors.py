@@ -47,3 +47,11 @@ class TokenizerError(ModelLoadError):
 
 class NotEnoughMemoryError(ModelLoadError):
     """The model and its KV cache need more memory than this computer (or process) has available."""
+
+
+def is_library_error(e: BaseException) -> bool:
+    """Whether e is an error a parsing library raised on bad input: any Exception, or the
+    `PanicException` that pyo3 raises when Rust code in `tokenizers` or `safetensors` panics
+    (e.g. on a tokenizer.json whose continuing_subword_prefix is a number). That one derives from
+    BaseException, so `except Exception` lets it through as a traceback."""
+    return isinstance(e, Exception) or type(e).__name__ == "PanicException"

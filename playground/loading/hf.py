@@ -19,7 +19,14 @@ from tokenizers import Tokenizer
 from ..model.config import ModelConfig
 from ..tokenization.tokenizer import TextTokenizer
 from . import validate
-from .errors import ConfigError, MissingFileError, SafetensorsError, TokenizerError, UnsafeFormatError
+from .errors import (
+    ConfigError,
+    MissingFileError,
+    SafetensorsError,
+    TokenizerError,
+    UnsafeFormatError,
+    is_library_error,
+)
 from .meta import hf_config, is_weight_file
 from .safetensors_file import LazyTensor, MappedSafetensors, STensor, read_header_table
 
@@ -216,7 +223,9 @@ def hf_tokenizer(folder: Path, raw_config: dict[str, Any], n_model: int) -> Text
         )
     try:
         tok = Tokenizer.from_file(str(tj))
-    except Exception as e:  # the tokenizers library raises a bare Exception
+    except BaseException as e:  # the tokenizers library raises a bare Exception, or panics
+        if not is_library_error(e):
+            raise
         raise TokenizerError(f"tokenizer.json could not be parsed: {e}") from e
     tc = _read_json(folder / "tokenizer_config.json") if (folder / "tokenizer_config.json").exists() else {}
     template = _chat_template(folder, tc)
@@ -267,7 +276,9 @@ def wrap_tokenizer(where: str, build):
         raise
     except ChatTemplateError as e:
         raise TokenizerError(f"{where}: {e}") from e
-    except Exception as e:  # tokenizers raises bare Exceptions
+    except BaseException as e:  # tokenizers raises bare Exceptions, or panics
+        if not is_library_error(e):
+            raise
         raise TokenizerError(f"{where}: the tokenizer could not be built: {type(e).__name__}: {e}") from e
 
 

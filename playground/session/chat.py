@@ -26,6 +26,7 @@ from ..conversation import Conversation, Message
 from ..records import Finished, ReplyRecord, TokenRecord
 from ..sampling_params import SamplingParams
 from ..storage import BatchedWriter, Store, StoreError
+from ..texts import translate
 from .backend import Backend, GenerationRequest
 from .compare import Comparison
 from .history import History
@@ -77,7 +78,7 @@ class ChatSession:
         if not text or self.generating:
             return None
         if self.backend.model is None:
-            self.notice.emit("Load a model first.")
+            self.notice.emit(translate("ChatSession", "Load a model first."))
             return None
         user = self.conv.add("user", text)
         self._write(self.store.add_message, self.conv, user)
@@ -175,7 +176,7 @@ class ChatSession:
         `draft` as a new user message if given. Nothing is added to the conversation.
         Returns the comparison ready to run: connect to its hooks, then `start()` it."""
         if self.backend.model is None:
-            self.notice.emit("Load a model first.")
+            self.notice.emit(translate("ChatSession", "Load a model first."))
             return None
         if upto is not None and upto.role != "assistant":
             return None
@@ -183,7 +184,7 @@ class ChatSession:
         if draft.strip():
             messages.append({"role": "user", "content": draft.strip()})
         if not any(m["role"] == "user" for m in messages):
-            self.notice.emit("Write a message first: the sides answer it.")
+            self.notice.emit(translate("ChatSession", "Write a message first: the sides answer it."))
             return None
         return Comparison(messages, sides, self.backend)
 
@@ -255,7 +256,8 @@ class ChatSession:
         sink.reply.record.prompt_tokens = prompt_tokens
         sink.reply.record.dropped_messages = dropped
         if dropped:
-            self.notice.emit(f"The {dropped} oldest messages no longer fit the context and were left out.")
+            self.notice.emit(translate("ChatSession", "The {n} oldest messages no longer fit the context and were left out.")
+                             .format(n=dropped))
 
     def _on_token(self, sink: _ReplySink, ev: TokenRecord) -> None:
         reply = sink.reply

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..records import ReplyRecord
+from ..texts import translate
 
 
 @dataclass
@@ -21,10 +22,10 @@ class ReplayResult:
 
     def describe(self) -> str:
         if not self.possible:
-            return f"Cannot replay: {self.reason}"
+            return translate("Replay", "Cannot replay: {reason}").format(reason=self.reason)
         if self.identical:
-            return f"Replayed: all {len(self.tokens or [])} tokens are identical."
-        return f"Replayed, but {self.reason}."
+            return translate("Replay", "Replayed: all {n} tokens are identical.").format(n=len(self.tokens or []))
+        return translate("Replay", "Replayed, but {reason}.").format(reason=self.reason)
 
 
 def refusal(record: ReplyRecord | None, model_sha256: str | None) -> str:

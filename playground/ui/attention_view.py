@@ -14,7 +14,7 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QRectF, Qt, Signal
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,16 +36,22 @@ from .plots import LABEL_GAP, TidyAxis, chart, palette_colors, style_plot
 
 LOG_FLOOR = 1e-4  # the log scale's lowest colour: weights below it look the same
 # key shown in the menu → what the legend says the colour is
+# (the texts are translated where they are shown; QT_TRANSLATE_NOOP only marks them for lupdate)
 SCALES = {
-    "log": "colour: attention weight on a log scale, 0.0001 (dark) to 1 (bright)",
-    "linear": "colour: attention weight, 0 (dark) to the highest here (bright)",
-    "per row": "colour: each row scaled to its own highest weight (bright) — rows compare shapes, not sizes",
+    "log": QT_TRANSLATE_NOOP("AttentionView", "colour: attention weight on a log scale, 0.0001 (dark) to 1 (bright)"),
+    "linear": QT_TRANSLATE_NOOP("AttentionView", "colour: attention weight, 0 (dark) to the highest here (bright)"),
+    "per row": QT_TRANSLATE_NOOP("AttentionView", "colour: each row scaled to its own highest weight (bright) — rows "
+                                 "compare shapes, not sizes"),
 }
+SCALE_NAMES = {"log": QT_TRANSLATE_NOOP("AttentionView", "log"),
+               "linear": QT_TRANSLATE_NOOP("AttentionView", "linear"),
+               "per row": QT_TRANSLATE_NOOP("AttentionView", "per row")}
 DEFAULT_SCALE = "log"
 MIN_CELL_PX = 24  # a head's thumbnail in the all-heads grid is at least this many pixels square
 THUMB = 48  # data pixels per thumbnail (the map is downsampled to about this)
 
-HINT = "No attention yet: press Compute, or click a token of a reply and then 'What it attended to'."
+HINT = QT_TRANSLATE_NOOP("AttentionView", "No attention yet: press Compute, or click a token of a reply and then "
+                         "'What it attended to'.")
 
 
 def _tick_levels(labels: list[str], offset: float = 0.5) -> list[list[tuple[float, str]]]:
@@ -107,55 +113,57 @@ class AttentionView(QWidget):
         self.current = np.zeros((1, 1), dtype=np.float32)
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Layer"))
+        row.addWidget(QLabel(self.tr("Layer")))
         self.layer = QSpinBox()
         self.layer.setRange(-1, 0)
-        self.layer.setSpecialValueText("mean")
-        self.layer.setToolTip("Which layer (counting from 0); 'mean' averages over all layers")
+        self.layer.setSpecialValueText(self.tr("mean"))
+        self.layer.setToolTip(self.tr("Which layer (counting from 0); 'mean' averages over all layers"))
         row.addWidget(self.layer)
-        row.addWidget(QLabel("Head"))
+        row.addWidget(QLabel(self.tr("Head")))
         self.head = QSpinBox()
         self.head.setRange(-1, 0)
-        self.head.setSpecialValueText("mean")
-        self.head.setToolTip("Which head (counting from 0); 'mean' averages over the layer's heads")
+        self.head.setSpecialValueText(self.tr("mean"))
+        self.head.setToolTip(self.tr("Which head (counting from 0); 'mean' averages over the layer's heads"))
         row.addWidget(self.head)
-        row.addWidget(QLabel("Colour"))
+        row.addWidget(QLabel(self.tr("Colour")))
         self.scale = QComboBox()
-        self.scale.addItems(list(SCALES))
-        self.scale.setCurrentText(DEFAULT_SCALE)
-        self.scale.setToolTip("Attention is a few large weights and many tiny ones: the log scale shows both")
+        for key in SCALES:
+            self.scale.addItem(self.tr(SCALE_NAMES[key]), key)
+        self.scale.setCurrentIndex(self.scale.findData(DEFAULT_SCALE))
+        self.scale.setToolTip(self.tr("Attention is a few large weights and many tiny ones: the log scale shows both"))
         row.addWidget(self.scale)
-        self.grid = QCheckBox("All heads")
-        self.grid.setToolTip("Every head (rows) of every layer (columns) as thumbnails; click one to open it")
+        self.grid = QCheckBox(self.tr("All heads"))
+        self.grid.setToolTip(self.tr("Every head (rows) of every layer (columns) as thumbnails; click one to open it"))
         row.addWidget(self.grid)
         self.prev_page = QPushButton("◀")
-        self.prev_page.setToolTip("Earlier layers")
+        self.prev_page.setToolTip(self.tr("Earlier layers"))
         self.page_label = QLabel()
         self.next_page = QPushButton("▶")
-        self.next_page.setToolTip("Later layers")
+        self.next_page.setToolTip(self.tr("Later layers"))
         for b in (self.prev_page, self.next_page):
             b.setFixedWidth(b.fontMetrics().horizontalAdvance("◀") * 3)
         for w in (self.prev_page, self.page_label, self.next_page):
             w.setVisible(False)
             row.addWidget(w)
         row.addStretch(1)
-        self.compute = QPushButton("Compute")
+        self.compute = QPushButton(self.tr("Compute"))
         self.compute.setObjectName("computeAttention")
-        self.compute.setToolTip("Attention over every token of the conversation so far: a separate forward pass "
-                                "with the attention written out")
+        self.compute.setToolTip(self.tr("Attention over every token of the conversation so far: a separate forward pass "
+                                "with the attention written out"))
         self.compute.clicked.connect(self.computeRequested)
         row.addWidget(self.compute)
         self.export = QToolButton()
-        self.export.setText("Export")
-        self.export.setToolTip("Save the picture (PNG), the matrix shown (CSV) or every layer and head (NPY)")
+        self.export.setText(self.tr("Export"))
+        self.export.setToolTip(self.tr("Save the picture (PNG), the matrix shown (CSV) or every layer and head (NPY)"))
         self.export.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export)
-        for text, kind in (("Picture (PNG)…", "png"), ("This matrix (CSV)…", "csv"), ("Every layer and head (NPY)…", "npy")):
+        for text, kind in ((self.tr("Picture (PNG)…"), "png"), (self.tr("This matrix (CSV)…"), "csv"),
+                           (self.tr("Every layer and head (NPY)…"), "npy")):
             menu.addAction(text, lambda k=kind: self._ask_export(k))
         self.export.setMenu(menu)
         row.addWidget(self.export)
         lay.addLayout(row)
-        self.legend = QLabel(HINT)
+        self.legend = QLabel(self.tr(HINT))
         self.legend.setWordWrap(True)
         lay.addWidget(self.legend)
         self.busy = QProgressBar()
@@ -179,7 +187,7 @@ class AttentionView(QWidget):
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
-        self.hover = QLabel("Hover a cell for its value; click a row to see what that token attended to.")
+        self.hover = QLabel(self.tr("Hover a cell for its value; click a row to see what that token attended to."))
         self.hover.setWordWrap(True)
         sl.addWidget(self.hover)
         self.rowplot = chart()
@@ -187,7 +195,7 @@ class AttentionView(QWidget):
         self.rowplot.setMouseEnabled(y=False)
         sl.addWidget(self.rowplot, 1)
         self.highlight = QTextBrowser()
-        self.highlight.setPlaceholderText("Click a row (or a token's 'What it attended to'): the text, shaded by attention.")
+        self.highlight.setPlaceholderText(self.tr("Click a row (or a token's 'What it attended to'): the text, shaded by attention."))
         sl.addWidget(self.highlight, 1)
         self.split.addWidget(side)
         self.split.setStretchFactor(0, 2)
@@ -221,8 +229,9 @@ class AttentionView(QWidget):
             spin.setRange(-1, n - 1)  # -1 shows "mean"
             spin.blockSignals(False)
         if getattr(amap, "first", 0):
-            self.hover.setText(f"Showing the last {T:,} of {amap.total:,} tokens: the maps of all of them would "
-                               f"not fit in memory ({L} layers × {H} heads × tokens² values).")
+            self.hover.setText(self.tr("Showing the last {shown:,} of {total:,} tokens: the maps of all of them would "
+                                       "not fit in memory ({layers} layers × {heads} heads × tokens² values).").format(
+                shown=T, total=amap.total, layers=L, heads=H))
         self.rowplot.clear()
         self.rowplot.setTitle("")
         self.highlight.clear()
@@ -239,7 +248,7 @@ class AttentionView(QWidget):
         self.rowplot.setTitle("")
         self.highlight.clear()
         self.highlight_html = ""
-        self.legend.setText(hint)
+        self.legend.setText(self.tr(hint))
 
     def open_layer(self, layer: int) -> None:
         self.grid.setChecked(False)
@@ -252,15 +261,16 @@ class AttentionView(QWidget):
         return w.mean(0, dtype=np.float32) if self.head.value() < 0 else w[self.head.value()]
 
     def _which(self) -> str:
-        layer = "all layers (mean)" if self.layer.value() < 0 else f"layer {self.layer.value()}"
-        head = "all heads (mean)" if self.head.value() < 0 else f"head {self.head.value()}"
-        return f"{layer}, {head}"
+        layer = (self.tr("all layers (mean)") if self.layer.value() < 0
+                 else self.tr("layer {n}").format(n=self.layer.value()))
+        head = self.tr("all heads (mean)") if self.head.value() < 0 else self.tr("head {n}").format(n=self.head.value())
+        return self.tr("{layer}, {head}").format(layer=layer, head=head)
 
     # -- drawing ---------------------------------------------------------------------------------
     def redraw(self) -> None:
         if self.map is None:
             return
-        kind = self.scale.currentText()
+        kind = self.scale.currentData()
         if self.grid.isChecked():
             shown, levels = self._draw_grid(kind)
         else:
@@ -277,9 +287,9 @@ class AttentionView(QWidget):
             self._fit_left_axis(self.map.labels)
             for side in ("left", "bottom"):
                 self.view.getAxis(side).gap = LABEL_GAP
-            self.view.setLabel("bottom", "key: the token attended to")
-            self.view.setLabel("left", "query: the token attending")
-            self.legend.setText(f"<b>{self._which()}</b> · {SCALES[kind]}")
+            self.view.setLabel("bottom", self.tr("key: the token attended to"))
+            self.view.setLabel("left", self.tr("query: the token attending"))
+            self.legend.setText(f"<b>{self._which()}</b> · {self.tr(SCALES[kind])}")
         self.image.setImage(shown, levels=levels, autoLevels=False)
         self.image.setRect(0, 0, shown.shape[1], shown.shape[0])
         self.bar.setLevels(levels)
@@ -306,7 +316,7 @@ class AttentionView(QWidget):
             w.setVisible(pages > 1)
         self.prev_page.setEnabled(self.page > 0)
         self.next_page.setEnabled(self.page < pages - 1)
-        self.page_label.setText(f"layers {layers.start}–{layers.stop - 1} of {L}")
+        self.page_label.setText(self.tr("layers {first}–{last} of {n}").format(first=layers.start, last=layers.stop - 1, n=L))
         mosaic, cell = grid_mosaic(self.map.weights, layers)
         self._cell, self._first_layer = cell, layers.start
         self.current = mosaic
@@ -315,10 +325,10 @@ class AttentionView(QWidget):
         self._fit_left_axis([str(H - 1)])
         for side in ("left", "bottom"):
             self.view.getAxis(side).gap = 6.0  # short numbers: a little room between them is enough
-        self.view.setLabel("bottom", "layer")
-        self.view.setLabel("left", "head")
-        self.legend.setText(f"<b>every head of layers {layers.start}–{layers.stop - 1}</b> (click one to open it) · "
-                            f"{SCALES[kind]}")
+        self.view.setLabel("bottom", self.tr("layer"))
+        self.view.setLabel("left", self.tr("head"))
+        self.legend.setText(self.tr("<b>every head of layers {first}–{last}</b> (click one to open it) · {scale}").format(
+            first=layers.start, last=layers.stop - 1, scale=self.tr(SCALES[kind])))
         return scaled(mosaic, kind)
 
     def _fit_left_axis(self, texts: list[str]) -> None:
@@ -381,11 +391,11 @@ class AttentionView(QWidget):
         r, c = cell
         if self.grid.isChecked():
             layer, head = self._grid_head(r, c)
-            self.hover.setText(f"layer {layer}, head {head} — click to open it")
+            self.hover.setText(self.tr("layer {layer}, head {head} — click to open it").format(layer=layer, head=head))
         else:
             labels = self.map.labels
             self.hover.setText(f"{labels[r]!r} → {labels[c]!r}: {self.current[r, c]:.4f}" if c <= r
-                               else "the future: a token cannot attend to tokens after it")
+                               else self.tr("the future: a token cannot attend to tokens after it"))
 
     def _click(self, ev) -> None:
         cell = self._cell_at(ev.pos())
@@ -420,7 +430,8 @@ class AttentionView(QWidget):
         _, fg = palette_colors()
         self.rowplot.addItem(pg.BarGraphItem(x=np.arange(len(row)), height=row, width=0.8, brush="#fb8c00", pen=None))
         self.rowplot.getPlotItem().getAxis("bottom").setTicks(_tick_levels(self.map.labels[: r + 1], offset=0))
-        self.rowplot.setTitle(f"what {html.escape(repr(self.map.labels[r]))} attended to<br>({self._which()})",
+        self.rowplot.setTitle(self.tr("what {token} attended to<br>({which})").format(
+            token=html.escape(repr(self.map.labels[r])), which=self._which()),
                               color=fg, size="10pt")
         top = float(row.max()) or 1.0
         spans = []
@@ -450,7 +461,7 @@ class AttentionView(QWidget):
 
         if self.map is None:
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export attention", f"attention.{kind}", f"*.{kind}")
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export attention"), f"attention.{kind}", f"*.{kind}")  # i18n: keep
         if path:
             getattr(self, f"export_{kind}")(path)
 

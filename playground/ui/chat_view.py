@@ -68,33 +68,34 @@ class MessageWidget(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
         head = QHBoxLayout()
-        self.role = QLabel(f"<b>{'You' if msg.role == 'user' else 'Assistant'}</b>")
+        self.role = QLabel(f"<b>{self.tr('You') if msg.role == 'user' else self.tr('Assistant')}</b>")
         head.addWidget(self.role)
         head.addStretch(1)
-        self.prev = self._button("◀", "Previous version", lambda: self.versionRequested.emit(msg, self._index() - 2))
+        self.prev = self._button("◀", self.tr("Previous version"), lambda: self.versionRequested.emit(msg, self._index() - 2))
         self.version = QLabel()
-        self.next = self._button("▶", "Next version", lambda: self.versionRequested.emit(msg, self._index()))
+        self.next = self._button("▶", self.tr("Next version"), lambda: self.versionRequested.emit(msg, self._index()))
         for w in (self.prev, self.version, self.next):
             head.addWidget(w)
-        self.copy = self._button("Copy", "Copy this message's text", lambda: self.copyRequested.emit(msg))
+        self.copy = self._button(self.tr("Copy"), self.tr("Copy this message's text"), lambda: self.copyRequested.emit(msg))
         head.addWidget(self.copy)
-        self.replay = self._button("Replay", "Generate this reply again from its seed and parameter timeline "
-                                   "and check that every token is the same", lambda: self.replayRequested.emit(msg))
+        self.replay = self._button(self.tr("Replay"), self.tr("Generate this reply again from its seed and parameter "
+                                                              "timeline and check that every token is the same"), lambda: self.replayRequested.emit(msg))
         head.addWidget(self.replay)
-        self.tokens = self._button("Tokens", "Show the reply token by token, coloured by surprisal (−log p); "
-                                   "click a token to inspect it", self.refresh)
+        self.tokens = self._button(self.tr("Tokens"), self.tr("Show the reply token by token, coloured by surprisal "
+                                                              "(−log p); click a token to inspect it"), self.refresh)
         self.tokens.setCheckable(True)
         head.addWidget(self.tokens)
         if msg.role == "assistant":
-            self.compare = self._button("Compare…", "Compare with other settings…: the same question answered "
-                                        "under two or more sets of sampling parameters, side by side",
+            self.compare = self._button(self.tr("Compare…"), self.tr("Compare with other settings…: the same question "
+                                                                     "answered under two or more sets of sampling "
+                                                                     "parameters, side by side"),
                                         lambda: self.compareRequested.emit(msg))
             self.compare.setObjectName("compareReply")
             head.addWidget(self.compare)
-            self.action = self._button("Regenerate", "Write a new version of this reply (Ctrl+R)",
+            self.action = self._button(self.tr("Regenerate"), self.tr("Write a new version of this reply (Ctrl+R)"),
                                        lambda: self.regenerateRequested.emit(msg))
         else:
-            self.action = self._button("Edit", "Change this message and send it again; the old branch is kept",
+            self.action = self._button(self.tr("Edit"), self.tr("Change this message and send it again; the old branch is kept"),
                                        lambda: self.editRequested.emit(msg))
         head.addWidget(self.action)
         lay.addLayout(head)
@@ -157,7 +158,7 @@ class MessageWidget(QFrame):
             self.body.setText(self.token_html() or "<i>…</i>")
             self.body.setVisible(True)
             self.tail.setVisible(False)
-            self.stats.setText(stats_line(rec) + " · surprisal: white = expected, red = surprising")
+            self.stats.setText(stats_line(rec) + self.tr(" · surprisal: white = expected, red = surprising"))
             self._refresh_versions()
             return
         text = self.msg.text
@@ -224,7 +225,7 @@ class ChatView(QScrollArea):
         self.setWidget(self._inner)
         self.widgets: dict[int, MessageWidget] = {}
         self.conv: Conversation | None = None
-        self.placeholder = QLabel("Ask the model something. Enter sends, Shift+Enter adds a line.")
+        self.placeholder = QLabel(self.tr("Ask the model something. Enter sends, Shift+Enter adds a line."))
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._layout.insertWidget(0, self.placeholder)

@@ -8,7 +8,7 @@ import html
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,14 +24,12 @@ from PySide6.QtWidgets import (
 
 from ..records import TokenRecord
 from ..sampling_params import PRESETS, SamplingParams
+from ..texts import translate
+from .sampling_panel import preset_title
 
 SIDE_NAMES = "ABCD"
 SIDE_COLORS = ("#1e88e5", "#e53935", "#43a047", "#8e24aa")  # one colour per side, in every view
 MAX_SIDES = len(SIDE_NAMES)
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("Compare", text)
 
 
 class SideEditor(QGroupBox):
@@ -53,7 +51,7 @@ class SideEditor(QGroupBox):
         self.preset = QComboBox()
         self.preset.addItem(self.tr("(custom)"), "")
         for name in PRESETS:
-            self.preset.addItem(name, name)
+            self.preset.addItem(preset_title(name), name)
         self.preset.setToolTip(self.tr("Start from a named set of parameters"))
         self.preset.activated.connect(self._on_preset)
         form.addRow(self.tr("Preset"), self.preset)
@@ -149,14 +147,14 @@ def side_html(side, index: int, divergence: int | None, label: Callable[[int], s
     elif side.finish is not None:
         n = len(side.tokens)
         parts.append('<p style="color:gray">' + html.escape(
-            _tr("— %1 tokens, ended: %2").replace("%1", str(n)).replace("%2", reason_text(side.finish.reason)))
+            translate("Compare", "— %1 tokens, ended: %2").replace("%1", str(n)).replace("%2", reason_text(side.finish.reason)))
             + "</p>")
     return "".join(parts) or '<i style="color:gray">…</i>'
 
 
 def reason_text(reason: str) -> str:
-    return {"eos": _tr("end of text"), "length": _tr("token limit"), "stop": _tr("stop string"),
-            "cancelled": _tr("stopped"), "context": _tr("context full")}.get(reason, reason)
+    return {"eos": translate("Compare", "end of text"), "length": translate("Compare", "token limit"), "stop": translate("Compare", "stop string"),
+            "cancelled": translate("Compare", "stopped"), "context": translate("Compare", "context full")}.get(reason, reason)
 
 
 class DivergenceTable(QTableWidget):

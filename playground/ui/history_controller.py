@@ -47,17 +47,18 @@ class HistoryController(QObject):
         model = win.model
         if needed and model and needed != model.path:
             if os.path.exists(needed):  # continue with the model the conversation was held with
-                win.statusBar().showMessage(f"Loading {os.path.basename(needed)}, the model of this conversation…")
+                win.statusBar().showMessage(self.tr("Loading {model}, the model of this conversation…").format(
+                    model=os.path.basename(needed)))
                 win.load_model(needed)
             else:
-                win.statusBar().showMessage(f"This conversation was with {needed}, which is not on this computer; "
-                                            f"{model.name} will answer instead.")
+                win.statusBar().showMessage(self.tr("This conversation was with {model}, which is not on this computer; "
+                                                    "{name} will answer instead.").format(model=needed, name=model.name))
 
     def delete(self, cid: int) -> None:
         self.session.delete(cid)
         self.deleted = cid
         self.win.undo_button.setVisible(True)
-        self.win.statusBar().showMessage("Conversation deleted.")
+        self.win.statusBar().showMessage(self.tr("Conversation deleted."))
         self.refresh()
 
     def undo_delete(self) -> None:
@@ -68,7 +69,7 @@ class HistoryController(QObject):
         self.refresh()
 
     def _ask_rename(self, cid: int) -> None:
-        title, ok = QInputDialog.getText(self.win, "Rename", "Title:")
+        title, ok = QInputDialog.getText(self.win, self.tr("Rename"), self.tr("Title:"))
         if ok and title.strip():
             self.session.rename(cid, title.strip())
             self.refresh()
@@ -78,13 +79,14 @@ class HistoryController(QObject):
         try:
             self.session.history.export(cid, path, kind)
         except HistoryError as e:
-            QMessageBox.warning(self.win, "Export failed", str(e))
+            QMessageBox.warning(self.win, self.tr("Export failed"), str(e))
             return
-        self.win.statusBar().showMessage(f"Exported to {path}")
+        self.win.statusBar().showMessage(self.tr('Exported to {path}').format(path=path))
 
     def _ask_export(self, cid: int | None, kind: str) -> None:
         filt = "JSON (*.json)" if kind == "json" else "Markdown (*.md)"
-        path, _ = QFileDialog.getSaveFileName(self.win, "Export conversation", f"conversation.{kind}", filt)
+        path, _ = QFileDialog.getSaveFileName(self.win, self.tr("Export conversation"),
+                                              f"conversation.{kind}", filt)  # i18n: keep
         if path:
             self.export(cid, path, kind)
 
@@ -92,13 +94,13 @@ class HistoryController(QObject):
         try:
             cid = self.session.history.import_file(path)
         except HistoryError as e:
-            QMessageBox.warning(self.win, "Import failed", f"{path}\n\n{e}")
+            QMessageBox.warning(self.win, self.tr("Import failed"), f"{path}\n\n{e}")
             return None
         self.refresh()
         self.open(cid)
         return cid
 
     def _ask_import(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.win, "Import conversation", "", "JSON (*.json)")
+        path, _ = QFileDialog.getOpenFileName(self.win, self.tr("Import conversation"), "", self.tr("JSON (*.json)"))
         if path:
             self.import_file(path)

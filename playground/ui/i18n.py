@@ -20,6 +20,8 @@ from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QSettings, Q
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
+from .. import texts
+
 LANGUAGES = {"en": "English", "zh_CN": "简体中文"}  # code → the language's own name
 SETTING = "ui/language"  # "" or missing: follow the system
 # CJK fonts by platform preference: Windows, macOS, then the Linux families (Noto/Source Han, WenQuanYi)
@@ -58,23 +60,26 @@ def current_language() -> str:
     return _current
 
 
-def install(lang: str, app: QCoreApplication | None = None) -> bool:
-    """Translate the interface into `lang` from now on (widgets built later read it). Returns False
-    when the translation is missing (the interface stays in English)."""
+def install(lang: str, app: QCoreApplication | None = None, folder: Path | None = None) -> bool:
+    """Translate the interface into `lang` from now on (widgets built later read it), and the core's
+    texts with it (playground.texts). Returns False when the translation is missing (the interface
+    stays in English). `folder`: where the .qm files are, when not the installed ones."""
     global _current
     app = app or QCoreApplication.instance()
     for t in _installed:
         app.removeTranslator(t)
     _installed.clear()
     _current = "en"
+    texts.set_translator(None)
     if lang not in LANGUAGES or lang == "en":
         return True
-    folder = translations_dir()
+    folder = folder or translations_dir()
     ours = QTranslator(app)
     if folder is None or not ours.load(f"playground_{lang}", str(folder)):
         return False
     app.installTranslator(ours)
     _installed.append(ours)
+    texts.set_translator(QCoreApplication.translate)
     qt = QTranslator(app)  # Qt's own: "OK", "Cancel", the file dialogs
     if qt.load(QLocale(lang), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         app.installTranslator(qt)

@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 TABS = (  # attribute, tab title, one-line hint shown until the view is built
-    ("token", "Token", "Click a token of a reply (turn on Tokens under it) to see what the model chose between."),
-    ("attention", "Attention", "Attention over the conversation: press Compute, or open this tab after a reply."),
-    ("lens", "Logit lens", "What each layer would predict at a token: click a token, then 'Logit lens here'."),
-    ("prompt", "Prompt", "The exact text the model reads, token by token."),
-    ("architecture", "Architecture", "The loaded model's layers and sizes."),
+    ("token", QT_TRANSLATE_NOOP("InsideWorkspace", "Token"),
+     QT_TRANSLATE_NOOP("InsideWorkspace", "Click a token of a reply (turn on Tokens under it) to see what the model "
+                       "chose between.")),
+    ("attention", QT_TRANSLATE_NOOP("InsideWorkspace", "Attention"),
+     QT_TRANSLATE_NOOP("InsideWorkspace", "Attention over the conversation: press Compute, or open this tab after a "
+                       "reply.")),
+    ("lens", QT_TRANSLATE_NOOP("InsideWorkspace", "Logit lens"),
+     QT_TRANSLATE_NOOP("InsideWorkspace", "What each layer would predict at a token: click a token, then 'Logit lens "
+                       "here'.")),
+    ("prompt", QT_TRANSLATE_NOOP("InsideWorkspace", "Prompt"),
+     QT_TRANSLATE_NOOP("InsideWorkspace", "The exact text the model reads, token by token.")),
+    ("architecture", QT_TRANSLATE_NOOP("InsideWorkspace", "Architecture"),
+     QT_TRANSLATE_NOOP("InsideWorkspace", "The loaded model's layers and sizes.")),
 )
 
 
@@ -52,14 +60,14 @@ class InsideWorkspace(QTabWidget):
             page = QWidget()
             lay = QVBoxLayout(page)
             lay.setContentsMargins(0, 0, 0, 0)
-            placeholder = QLabel(hint)
+            placeholder = QLabel(self.tr(hint))
             placeholder.setWordWrap(True)
             placeholder.setObjectName("hint")
             lay.addWidget(placeholder)
             lay.addStretch(1)
             page.placeholder = placeholder
             self._pages[name] = page
-            self.addTab(page, title)
+            self.addTab(page, self.tr(title))
         self.currentChanged.connect(self._on_tab_changed)
 
     # -- the views, built on first use -------------------------------------------------------------

@@ -135,13 +135,13 @@ class InspectController(QObject):
         self._attention_key = None
         self._requests.pop("attention", None)
         if not ids:
-            view.clear("No attention yet: load a model and write to it; the attention of the conversation appears here.")
+            view.clear(self.tr("No attention yet: load a model and write to it; the attention of the conversation appears here."))
         elif self.session.generating:
-            view.clear("The model is writing; the attention over the conversation appears when the reply ends.")
+            view.clear(self.tr("The model is writing; the attention over the conversation appears when the reply ends."))
         elif len(ids) <= AUTO_ATTENTION_TOKENS:
             self.compute_attention()
         else:
-            view.clear(f"{len(ids):,} tokens: press Compute for their attention (it takes a few seconds).")
+            view.clear(self.tr('{ids:,} tokens: press Compute for their attention (it takes a few seconds).').format(ids=len(ids)))
 
     def _refresh_lens(self) -> None:
         view = self.inside.lens
@@ -152,7 +152,7 @@ class InspectController(QObject):
         if ids == self._lens_ids or self._asked.get("lens") == ids and "lens" in self._requests:
             return
         if self.session.generating:
-            view.clear("The model is writing; the logit lens is computed when the reply ends.")
+            view.clear(self.tr("The model is writing; the logit lens is computed when the reply ends."))
             return
         self._request_lens(ids, self._lens_title_for())
 
@@ -207,7 +207,7 @@ class InspectController(QObject):
     def funnel_at_inspected(self) -> None:
         reply, index = self.inspected
         if reply is None or not self._ready():
-            self.inside.token.funnel_failed("Available when a model is loaded and not writing.")
+            self.inside.token.funnel_failed(self.tr("Available when a model is loaded and not writing."))
             return
         rec = reply.record
         ids = self._prompt_ids(upto=reply) + rec.token_ids[:index]
@@ -252,7 +252,7 @@ class InspectController(QObject):
         reply, index = self._lens_token()
         tokens = reply.record.tokens if reply is not None and reply.record else []
         self._lens_record = tokens[index] if 0 <= index < len(tokens) else None  # what the reply recorded there
-        self.inside.lens.set_busy(f"Computing the logit lens over {len(ids)} tokens…")
+        self.inside.lens.set_busy(self.tr("Computing the logit lens over {n} tokens…").format(n=len(ids)))
         self._ask("lens", self.win.engine.lens(ids, -1), ids)
 
     def _on_lens(self, req: int, rows) -> None:
@@ -271,12 +271,12 @@ class InspectController(QObject):
     def compute_attention(self) -> None:
         win = self.win
         if not self._ready() or not self.session.conv.path():
-            win.statusBar().showMessage("Attention needs a loaded model and a conversation.")
+            win.statusBar().showMessage(self.tr("Attention needs a loaded model and a conversation."))
             return
         ids = self._prompt_ids()
         if self.inside.built("prompt"):
             self.inside.prompt.show_prompt(ids, self._label, win.model.tokenizer.is_special)
-        self.inside.attention.set_busy(f"Computing attention over {len(ids):,} tokens…")
+        self.inside.attention.set_busy(self.tr('Computing attention over {ids:,} tokens…').format(ids=len(ids)))
         self._attention_key = ("conversation", ids)
         self._ask("attention", win.engine.attention(ids), ids)
 
@@ -294,7 +294,7 @@ class InspectController(QObject):
                 self._pending_row < len(amap.token_ids):
             self._show_pending_row()
             return
-        view.set_busy(f"Computing attention over {len(ids):,} tokens…")
+        view.set_busy(self.tr('Computing attention over {ids:,} tokens…').format(ids=len(ids)))
         self._attention_key = ("reply", reply)
         self._ask("attention", self.win.engine.attention(ids), ids)
 
@@ -311,7 +311,7 @@ class InspectController(QObject):
         self.inside.attention.set_map(amap)
         self._show_pending_row()
         L, H, T, _ = amap.shape
-        self.win.statusBar().showMessage(f"Attention: {L} layers × {H} heads over {T} tokens.")
+        self.win.statusBar().showMessage(self.tr('Attention: {L} layers × {H} heads over {T} tokens.').format(L=L, H=H, T=T))
         self.win.attentionShown.emit(amap)
 
     def _on_failed(self, req: int, message: str) -> None:
@@ -319,9 +319,9 @@ class InspectController(QObject):
             if rid == req:
                 del self._requests[kind]
                 if kind == "funnel":
-                    self.inside.token.funnel_failed(f"Could not compute: {message}")
+                    self.inside.token.funnel_failed(self.tr('Could not compute: {message}').format(message=message))
                 elif kind == "attention":
-                    self.inside.attention.clear(f"Could not compute attention: {message}")
+                    self.inside.attention.clear(self.tr('Could not compute attention: {message}').format(message=message))
                 elif kind == "lens":
-                    self.inside.lens.clear(f"Could not compute the logit lens: {message}")
-        self.win.statusBar().showMessage(f"Could not look inside: {message}")
+                    self.inside.lens.clear(self.tr('Could not compute the logit lens: {message}').format(message=message))
+        self.win.statusBar().showMessage(self.tr('Could not look inside: {message}').format(message=message))

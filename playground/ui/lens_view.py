@@ -4,6 +4,7 @@ a token of a reply, how its last row compares with what the reply recorded."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -15,9 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-CAPTION = ("The logit lens: for one position, the tokens each layer's residual stream would predict through the "
-           "final norm and the unembedding.")
-HINT = "Nothing to show yet: click a token of a reply, then 'Logit lens here'."
+CAPTION = QT_TRANSLATE_NOOP("LensView", "The logit lens: for one position, the tokens each layer's residual stream "
+                            "would predict through the final norm and the unembedding.")
+HINT = QT_TRANSLATE_NOOP("LensView", "Nothing to show yet: click a token of a reply, then 'Logit lens here'.")
 
 
 def recorded_note(rows: list, label: str, recorded_p: float) -> str:
@@ -44,14 +45,14 @@ class LensView(QWidget):
         super().__init__()
         self.setObjectName("lensView")
         lay = QVBoxLayout(self)
-        self.caption = QLabel(CAPTION)
+        self.caption = QLabel(self.tr(CAPTION))
         self.caption.setWordWrap(True)
         lay.addWidget(self.caption)
         self.note = QLabel("")  # the last row against the reply's record (recorded_note)
         self.note.setWordWrap(True)
         self.note.setVisible(False)
         lay.addWidget(self.note)
-        self.hint = QLabel(HINT)
+        self.hint = QLabel(self.tr(HINT))
         self.hint.setWordWrap(True)
         lay.addWidget(self.hint)
         self.busy = QProgressBar()
@@ -86,7 +87,7 @@ class LensView(QWidget):
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(k)
         self.table.setHorizontalHeaderLabels([f"#{i + 1}" for i in range(k)])
-        self.table.setVerticalHeaderLabels(["embedding"] + [f"layer {i}" for i in range(len(rows) - 1)])
+        self.table.setVerticalHeaderLabels([self.tr("embedding")] + [f"layer {i}" for i in range(len(rows) - 1)])
         for r, row in enumerate(rows):
             for c, (label, p) in enumerate(row):
                 item = QTableWidgetItem(f"{label}  {p:.3f}")  # three decimals, as the token inspector
@@ -101,7 +102,7 @@ class LensView(QWidget):
         self.busy.setVisible(False)
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
-        self.caption.setText(CAPTION)
+        self.caption.setText(self.tr(CAPTION))
         self.note.setVisible(False)
-        self.hint.setText(hint)
+        self.hint.setText(self.tr(hint))
         self.hint.setVisible(True)

@@ -113,7 +113,8 @@ class MainWindow(QMainWindow):
         self.update_buttons()
         problems = session.history.problems
         if problems:
-            self.statusBar().showMessage(f"{len(problems)} damaged message(s) were set aside: " + "; ".join(problems[:3]))
+            self.statusBar().showMessage(self.tr("{n} damaged message(s) were set aside: {which}").format(
+                n=len(problems), which="; ".join(problems[:3])))
 
     @property
     def conv(self):
@@ -121,37 +122,37 @@ class MainWindow(QMainWindow):
 
     # -- layout ---------------------------------------------------------------------------------
     def _build(self) -> None:
-        tb = QToolBar("Main")
+        tb = QToolBar(self.tr("Main"))
         tb.setObjectName("mainToolbar")
         self.addToolBar(tb)
-        self.model_button = QPushButton("No model")
-        self.model_button.setToolTip("Choose the model to chat with")
+        self.model_button = QPushButton(self.tr("No model"))
+        self.model_button.setToolTip(self.tr("Choose the model to chat with"))
         tb.addWidget(self.model_button)
         self.load_progress = QProgressBar()
         self.load_progress.setRange(0, 0)
         self.load_progress.setMaximumWidth(160)
         self.load_progress.setVisible(False)
         tb.addWidget(self.load_progress)
-        self.new_action = QAction("New chat", self)
+        self.new_action = QAction(self.tr("New chat"), self)
         self.new_action.setShortcut(QKeySequence("Ctrl+N"))
         tb.addAction(self.new_action)
-        self.studio_action = QAction("Studio", self)
-        self.studio_action.setToolTip("Build, pretrain, fine-tune and evaluate a small model")
+        self.studio_action = QAction(self.tr("Studio"), self)
+        self.studio_action.setToolTip(self.tr("Build, pretrain, fine-tune and evaluate a small model"))
         tb.addAction(self.studio_action)
-        self.compare_action = QAction("Compare settings…", self)
+        self.compare_action = QAction(self.tr("Compare settings…"), self)
         self.compare_action.setObjectName("compareAction")
-        self.compare_action.setToolTip("A/B decoding: the same question under two or more sets of sampling "
-                                       "parameters, side by side")
+        self.compare_action.setToolTip(self.tr("A/B decoding: the same question under two or more sets of sampling "
+                                       "parameters, side by side"))
         tb.addAction(self.compare_action)
         self.compare_window = None
-        self.system_action = QAction("System prompt…", self)
-        self.system_action.setToolTip("Instructions the model sees before the conversation")
+        self.system_action = QAction(self.tr("System prompt…"), self)
+        self.system_action.setToolTip(self.tr("Instructions the model sees before the conversation"))
         tb.addAction(self.system_action)
-        self.inside_action = QAction("Inside the model", self)
+        self.inside_action = QAction(self.tr("Inside the model"), self)
         self.inside_action.setCheckable(True)
         self.inside_action.setShortcut(QKeySequence("Ctrl+I"))
-        self.inside_action.setToolTip("Beside the chat: what the model chose between at each token, its attention, "
-                                      "the logit lens, the prompt and the architecture (Ctrl+I)")
+        self.inside_action.setToolTip(self.tr("Beside the chat: what the model chose between at each token, its attention, "
+                                      "the logit lens, the prompt and the architecture (Ctrl+I)"))
         tb.addAction(self.inside_action)
 
         self.history = HistoryPanel(self.session.history)
@@ -160,8 +161,8 @@ class MainWindow(QMainWindow):
         self.banner = QWidget()
         bl = QHBoxLayout(self.banner)
         self.banner_label = QLabel()
-        self.fetch_button = QPushButton("Download SmolLM2-135M (94 MB)")
-        self.open_button = QPushButton("Open a model…")
+        self.fetch_button = QPushButton(self.tr("Download SmolLM2-135M (94 MB)"))
+        self.open_button = QPushButton(self.tr("Open a model…"))
         self.fetch_progress = QProgressBar()
         self.fetch_progress.setVisible(False)
         for w in (self.banner_label, self.fetch_button, self.open_button, self.fetch_progress):
@@ -170,12 +171,12 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(False)
         self.input = InputBox()
         self.input.setObjectName("messageInput")
-        self.input.setPlaceholderText("Message the model (Enter to send, Shift+Enter for a new line)")
+        self.input.setPlaceholderText(self.tr("Message the model (Enter to send, Shift+Enter for a new line)"))
         self.input.setMaximumHeight(110)
-        self.send_button = QPushButton("Send")
+        self.send_button = QPushButton(self.tr("Send"))
         self.send_button.setObjectName("sendButton")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the reply (Esc)")
+        self.stop_button = QPushButton(self.tr("Stop"))
+        self.stop_button.setToolTip(self.tr("Stop the reply (Esc)"))
         self.counter = QLabel()
         self.counter.setObjectName("tokenCounter")
         self.counter.setStyleSheet("color: gray;")
@@ -204,12 +205,12 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([220, 1060, 0])
         self.setCentralWidget(self.splitter)
         self.sampling = SamplingPanel(self.settings)
-        self.sampling_dock = self._dock("Sampling", "samplingDock", self.sampling)
+        self.sampling_dock = self._dock(self.tr("Sampling"), "samplingDock", self.sampling)
         self.setStatusBar(ExpiringStatusBar())
-        self.undo_button = QPushButton("Undo delete")
+        self.undo_button = QPushButton(self.tr("Undo delete"))
         self.undo_button.setVisible(False)
         self.statusBar().addPermanentWidget(self.undo_button)
-        self.statusBar().showMessage("Starting…")
+        self.statusBar().showMessage(self.tr("Starting…"))
         self._restore_layout()
 
     def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
@@ -290,7 +291,7 @@ class MainWindow(QMainWindow):
     def replay(self, reply: Message) -> None:
         """Regenerate a reply from its record and report whether every token matches."""
         if reply.role == "assistant" and not self.session.generating:
-            self.statusBar().showMessage("Replaying…")
+            self.statusBar().showMessage(self.tr("Replaying…"))
             self.session.replay(reply)
 
     def _regenerate_last(self) -> None:
@@ -299,7 +300,8 @@ class MainWindow(QMainWindow):
             self.session.regenerate(last)
 
     def _ask_edit(self, message: Message) -> None:
-        text, ok = QInputDialog.getMultiLineText(self, "Edit message", "New text (the old version is kept):", message.text)
+        text, ok = QInputDialog.getMultiLineText(self, self.tr("Edit message"),
+                                                 self.tr("New text (the old version is kept):"), message.text)
         if ok:
             self.session.edit(message, text)
 
@@ -308,7 +310,7 @@ class MainWindow(QMainWindow):
             self.input.setFocus()
 
     def _ask_system_prompt(self) -> None:
-        text, ok = QInputDialog.getMultiLineText(self, "System prompt", "Instructions for the model:",
+        text, ok = QInputDialog.getMultiLineText(self, self.tr("System prompt"), self.tr("Instructions for the model:"),
                                                  self.session.conv.system_prompt)
         if ok:
             self.session.set_system_prompt(text)
@@ -316,7 +318,7 @@ class MainWindow(QMainWindow):
 
     def open_studio(self):
         if self.studio_engine is None:
-            self.statusBar().showMessage("The studio is not available in this window.")
+            self.statusBar().showMessage(self.tr("The studio is not available in this window."))
             return None
         if self.studio is None:
             from .studio import StudioWindow
@@ -398,11 +400,11 @@ class MainWindow(QMainWindow):
     def _show_store_error(self, e) -> None:
         """A history write failed: say so once in a dialog, always in the status bar; the
         conversation stays on screen."""
-        self.statusBar().showMessage(f"History not saved: {e}")
+        self.statusBar().showMessage(self.tr("History not saved: {error}").format(error=e))
         if not self._store_error_shown:
             self._store_error_shown = True
-            QMessageBox.warning(self, "History not saved",
-                                f"{e}\n\nThe conversation stays on screen; export it to keep a copy.")
+            QMessageBox.warning(self, self.tr("History not saved"),
+                                self.tr("{error}\n\nThe conversation stays on screen; export it to keep a copy.").format(error=e))
 
     def _paint_frame(self) -> None:
         """At most one repaint per frame, whatever the token rate. The frame stretches to twenty
@@ -434,7 +436,8 @@ class MainWindow(QMainWindow):
             used = len(tok.encode_chat(conv.messages_for_model())) if conv.path() else 0
         except ValueError:
             used = 0
-        self.counter.setText(f"draft {draft} tokens · conversation {used} of {self.model.context} tokens")
+        self.counter.setText(self.tr("draft {draft} tokens · conversation {used} of {context} tokens").format(
+            draft=draft, used=used, context=self.model.context))
 
     def closeEvent(self, e) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -42,14 +42,14 @@ class ModelController(QObject):
             self.win.load_model(*dlg.chosen)
 
     def show_none(self) -> None:
-        self.win.banner_label.setText("No model is installed yet.")
+        self.win.banner_label.setText(self.tr("No model is installed yet."))
         self.win.banner.setVisible(True)
-        self.win.statusBar().showMessage("No model: download the default one or open a model file.")
+        self.win.statusBar().showMessage(self.tr("No model: download the default one or open a model file."))
 
     def _on_loading(self, path: str) -> None:
         self.win.load_progress.setRange(0, 0)  # busy until the loader reports how far it is
         self.win.load_progress.setVisible(True)
-        self.win.statusBar().showMessage(f"Loading {path} …")
+        self.win.statusBar().showMessage(self.tr('Loading {path} …').format(path=path))
 
     def _on_load_progress(self, percent: int) -> None:
         self.win.load_progress.setRange(0, 100)
@@ -61,10 +61,13 @@ class ModelController(QObject):
         win.load_progress.setVisible(False)
         win.banner.setVisible(False)
         win.model_button.setText(f"{info.name} ▾")
-        win.model_button.setToolTip(f"{info.path}\n{info.quantization}, {info.n_params / 1e6:.0f} M parameters, "
-                                    f"context {info.context}, {info.backend}\n{info.weights_line()}".rstrip())
-        weights = f" · {info.weights_line()}" if info.weights else ""
-        win.statusBar().showMessage(f"Loaded {info.name} in {info.load_s:.1f} s ({info.backend}){weights}")
+        weights = info.weights_line()
+        win.model_button.setToolTip((info.path + "\n" + self.tr(
+            "{quantization}, {params:.0f} M parameters, context {context}, {backend}").format(
+            quantization=info.quantization, params=info.n_params / 1e6, context=info.context, backend=info.backend)
+            + "\n" + weights).rstrip())
+        win.statusBar().showMessage(self.tr("Loaded {name} in {seconds:.1f} s ({backend})").format(
+            name=info.name, seconds=info.load_s, backend=info.backend) + (f" · {weights}" if info.weights else ""))
         win.settings.setValue("model/last", info.path)
         win.inside.set_model(info)
         win.update_counter()
@@ -75,12 +78,12 @@ class ModelController(QObject):
         win = self.win
         win.load_progress.setVisible(False)
         still = f"\n\n{win.model.name} is still loaded." if win.model else ""
-        win.statusBar().showMessage("The model could not be loaded.")
+        win.statusBar().showMessage(self.tr("The model could not be loaded."))
         if win.model is None:
             self.show_none()
         text = f"{path}\n\n{message}{still}"
         win.loadFailed.emit(text)
-        QMessageBox.warning(win, "Could not load the model", text)
+        QMessageBox.warning(win, self.tr("Could not load the model"), text)
 
     def fetch_default(self) -> None:
         win = self.win
@@ -106,6 +109,6 @@ class ModelController(QObject):
         self.win.fetch_button.setEnabled(True)
         self.win.fetch_progress.setVisible(False)
         if error:
-            QMessageBox.warning(self.win, "Download failed", error)
+            QMessageBox.warning(self.win, self.tr("Download failed"), error)
         else:
             self.win.load_model(path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,7 +24,11 @@ from PySide6.QtWidgets import (
 
 from ..loading.discovery import discover
 
-COLUMNS = ["Name", "Source", "Format", "Quantization", "Parameters", "Size", "Path"]
+COLUMNS = [  # (translated where shown)
+    QT_TRANSLATE_NOOP("ModelPicker", "Name"), QT_TRANSLATE_NOOP("ModelPicker", "Source"),
+    QT_TRANSLATE_NOOP("ModelPicker", "Format"), QT_TRANSLATE_NOOP("ModelPicker", "Quantization"),
+    QT_TRANSLATE_NOOP("ModelPicker", "Parameters"), QT_TRANSLATE_NOOP("ModelPicker", "Size"),
+    QT_TRANSLATE_NOOP("ModelPicker", "Path")]
 
 
 def _describe_all() -> list[dict]:
@@ -41,17 +45,17 @@ class ModelPicker(QDialog):
 
     def __init__(self, parent=None, current_path: str = "", current: str = ""):
         super().__init__(parent)
-        self.setWindowTitle("Choose a model")
+        self.setWindowTitle(self.tr("Choose a model"))
         self.resize(900, 420)
         self.chosen: tuple[str, str, str] | None = None
         lay = QVBoxLayout(self)
-        self.current = QLabel(f"Loaded now: {current}" if current else "")
+        self.current = QLabel(self.tr("Loaded now: {path}").format(path=current) if current else "")
         self.current.setVisible(bool(current))
         lay.addWidget(self.current)
-        self.status = QLabel("Looking for models on this computer…")
+        self.status = QLabel(self.tr("Looking for models on this computer…"))
         lay.addWidget(self.status)
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([self.tr(c) for c in COLUMNS])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -60,28 +64,30 @@ class ModelPicker(QDialog):
         self.table.doubleClicked.connect(self._accept_selected)
         lay.addWidget(self.table, 1)
         row = QHBoxLayout()
-        open_file = QPushButton("Open file…")
-        open_file.setToolTip("A .gguf file")
+        open_file = QPushButton(self.tr("Open file…"))
+        open_file.setToolTip(self.tr("A .gguf file"))
         open_file.clicked.connect(self._open_file)
-        open_dir = QPushButton("Open folder…")
-        open_dir.setToolTip("A Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or a Playground checkpoint")
+        open_dir = QPushButton(self.tr("Open folder…"))
+        open_dir.setToolTip(self.tr("A Hugging Face model folder (config.json, *.safetensors, tokenizer.json) or a Playground checkpoint"))
         open_dir.clicked.connect(self._open_folder)
         row.addWidget(open_file)
         row.addWidget(open_dir)
         row.addStretch(1)
-        row.addWidget(QLabel("Device"))
+        row.addWidget(QLabel(self.tr("Device")))
         self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda", "mps"])
-        self.device.setToolTip("Where the model runs; 'auto' takes a CUDA or Apple GPU when there is one")
+        for name in ("auto", "cpu", "cuda", "mps"):  # the value goes to the loader; "auto" is shown translated
+            self.device.addItem(self.tr("auto") if name == "auto" else name, name)
+        self.device.setToolTip(self.tr("Where the model runs; 'auto' takes a CUDA or Apple GPU when there is one"))
         row.addWidget(self.device)
-        row.addWidget(QLabel("Precision"))
+        row.addWidget(QLabel(self.tr("Precision")))
         self.dtype = QComboBox()
-        self.dtype.addItems(["auto", "exact", "float32", "bfloat16"])
-        self.dtype.setToolTip(
+        for name in ("auto", "exact", "float32", "bfloat16"):  # the value goes to the loader
+            self.dtype.addItem({"auto": self.tr("auto"), "exact": self.tr("exact")}.get(name, name), name)
+        self.dtype.setToolTip(self.tr(
             "auto: on a CPU, Llama-family models run on the fast path: a GGUF keeps its quantized weights, "
             "a float model (Hugging Face folder, Studio checkpoint) is quantized at load to 8-bit blocks\n"
             "exact: the weights exactly as stored (bfloat16 stays bfloat16)\n"
-            "float32 / bfloat16: the reference model in that precision")
+            "float32 / bfloat16: the reference model in that precision"))
         row.addWidget(self.dtype)
         lay.addLayout(row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
@@ -114,13 +120,13 @@ class ModelPicker(QDialog):
                 self.table.setItem(r, c, item)
             if info["path"] == self.current_path:
                 self.table.selectRow(r)
-        self.status.setText(f"{len(rows)} model(s) found." if rows else
-                            "No models found. Open a file or folder, or fetch the default model.")
+        self.status.setText(self.tr('{rows} model(s) found.').format(rows=len(rows)) if rows else
+                            self.tr("No models found. Open a file or folder, or fetch the default model."))
         if rows and not self.table.selectedItems():
             self.table.selectRow(0)
 
     def _choose(self, path: str) -> None:
-        self.chosen = (path, self.device.currentText(), self.dtype.currentText())
+        self.chosen = (path, self.device.currentData(), self.dtype.currentData())
         self.accept()
 
     def _accept_selected(self, *_) -> None:
@@ -129,12 +135,12 @@ class ModelPicker(QDialog):
             self._choose(self.table.item(sel[0].row(), COLUMNS.index("Path")).text())
 
     def _open_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a model file", "", "GGUF models (*.gguf);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Open a model file"), "", self.tr("GGUF models (*.gguf);;All files (*)"))
         if path:
             self._choose(path)
 
     def _open_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a model folder")
+        path = QFileDialog.getExistingDirectory(self, self.tr("Open a model folder"))
         if path:
             self._choose(path)
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import html
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import QTextBrowser
 
-HINT = "The prompt the model reads, token by token, appears here once a conversation has a reply."
+HINT = QT_TRANSLATE_NOOP("PromptView", "The prompt the model reads, token by token, appears here once a conversation has a reply.")
 
 
 class PromptView(QTextBrowser):
     def __init__(self):
         super().__init__()
         self.setObjectName("promptView")
-        self.setPlaceholderText(HINT)
+        self.setPlaceholderText(self.tr(HINT))
 
     def show_prompt(self, ids: list[int], label, is_special) -> None:
         parts = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -24,41 +24,62 @@ from PySide6.QtWidgets import (
 )
 
 from ..sampling_params import PRESETS, SamplingParams
+from ..texts import translate
 
 # name, label, minimum, maximum, step, decimals, tooltip
 FLOATS = [
-    ("temperature", "Temperature", 0.0, 2.0, 0.05, 2,
-     "Divides the logits before softmax: below 1 sharpens the distribution, above 1 flattens it; 0 always takes the most likely token."),
-    ("top_p", "Top-p", 0.0, 1.0, 0.01, 2,
-     "Keeps the smallest set of most likely tokens whose probabilities add up to p (nucleus sampling); 1 turns it off."),
-    ("min_p", "Min-p", 0.0, 1.0, 0.01, 2,
-     "Drops tokens less likely than min-p times the most likely token's probability; 0 turns it off."),
-    ("typical_p", "Typical-p", 0.0, 1.0, 0.01, 2,
-     "Keeps tokens whose surprise is closest to the average surprise (the entropy), up to mass p; 1 turns it off."),
-    ("repeat_penalty", "Repetition penalty", 0.5, 2.0, 0.01, 2,
-     "Makes tokens that appeared recently less likely (above 1) or more likely (below 1)."),
-    ("presence_penalty", "Presence penalty", -2.0, 2.0, 0.05, 2,
-     "Subtracts this from the logit of every token that has appeared at all, nudging the model to new words."),
-    ("frequency_penalty", "Frequency penalty", -2.0, 2.0, 0.05, 2,
-     "Subtracts this once per earlier occurrence, so often-repeated tokens are pushed down the most."),
+    ("temperature", QT_TRANSLATE_NOOP("SamplingPanel", "Temperature"), 0.0, 2.0, 0.05, 2,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Divides the logits before softmax: below 1 sharpens the distribution, "
+                                        "above 1 flattens it; 0 always takes the most likely token.")),
+    ("top_p", QT_TRANSLATE_NOOP("SamplingPanel", "Top-p"), 0.0, 1.0, 0.01, 2,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Keeps the smallest set of most likely tokens whose probabilities add "
+                                        "up to p (nucleus sampling); 1 turns it off.")),
+    ("min_p", QT_TRANSLATE_NOOP("SamplingPanel", "Min-p"), 0.0, 1.0, 0.01, 2,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Drops tokens less likely than min-p times the most likely token's "
+                                        "probability; 0 turns it off.")),
+    ("typical_p", QT_TRANSLATE_NOOP("SamplingPanel", "Typical-p"), 0.0, 1.0, 0.01, 2,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Keeps tokens whose surprise is closest to the average surprise (the "
+                                        "entropy), up to mass p; 1 turns it off.")),
+    ("repeat_penalty", QT_TRANSLATE_NOOP("SamplingPanel", "Repetition penalty"), 0.5, 2.0, 0.01, 2,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Makes tokens that appeared recently less likely (above 1) or more "
+                                        "likely (below 1).")),
+    ("presence_penalty", QT_TRANSLATE_NOOP("SamplingPanel", "Presence penalty"), -2.0, 2.0, 0.05, 2,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Subtracts this from the logit of every token that has appeared at all, "
+                                        "nudging the model to new words.")),
+    ("frequency_penalty", QT_TRANSLATE_NOOP("SamplingPanel", "Frequency penalty"), -2.0, 2.0, 0.05, 2,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Subtracts this once per earlier occurrence, so often-repeated tokens "
+                                        "are pushed down the most.")),
 ]
 INTS = [
-    ("top_k", "Top-k", 0, 200, "Keeps only the k most likely tokens before sampling; 0 turns it off."),
-    ("repeat_last_n", "Penalty window", 0, 2048, "How many recent tokens the penalties look at."),
-    ("max_tokens", "Max new tokens", 1, 8192, "The reply stops after this many tokens."),
+    ("top_k", QT_TRANSLATE_NOOP("SamplingPanel", "Top-k"), 0, 200,
+     QT_TRANSLATE_NOOP("SamplingPanel", "Keeps only the k most likely tokens before sampling; 0 turns it off.")),
+    ("repeat_last_n", QT_TRANSLATE_NOOP("SamplingPanel", "Penalty window"), 0, 2048,
+     QT_TRANSLATE_NOOP("SamplingPanel", "How many recent tokens the penalties look at.")),
+    ("max_tokens", QT_TRANSLATE_NOOP("SamplingPanel", "Max new tokens"), 1, 8192,
+     QT_TRANSLATE_NOOP("SamplingPanel", "The reply stops after this many tokens.")),
 ]
 SCALE = 100  # slider steps per unit
 DEFAULT_PRESET = "Balanced"  # SamplingParams()'s own values
-LABELS = {name: label for name, label, *_ in FLOATS + INTS} | {"seed": "Seed", "stop": "Stop strings"}
+LABELS = {name: label for name, label, *_ in FLOATS + INTS} | {
+    "seed": QT_TRANSLATE_NOOP("SamplingPanel", "Seed"), "stop": QT_TRANSLATE_NOOP("SamplingPanel", "Stop strings")}
+# the built-in presets' names as shown (the key stays the English name: settings and files keep it)
+PRESET_TITLES = {
+    "Precise": QT_TRANSLATE_NOOP("SamplingPanel", "Precise"), "Balanced": QT_TRANSLATE_NOOP("SamplingPanel", "Balanced"),
+    "Creative": QT_TRANSLATE_NOOP("SamplingPanel", "Creative"), "Greedy": QT_TRANSLATE_NOOP("SamplingPanel", "Greedy")}
+
+
+def preset_title(name: str) -> str:
+    """A preset's name in the interface's language (a name of another app's, or the user's, as it is)."""
+    return translate("SamplingPanel", PRESET_TITLES[name]) if name in PRESET_TITLES else name
 
 
 def _shown(v) -> str:
     if v is None:
-        return "random"
+        return translate("SamplingPanel", "random")
     if isinstance(v, float):
         return f"{v:g}"
     if isinstance(v, tuple):
-        return " | ".join(v) or "none"
+        return " | ".join(v) or translate("SamplingPanel", "none")
     return str(v)
 
 
@@ -73,14 +94,14 @@ class SamplingPanel(QWidget):
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.presets = QComboBox()
-        self.presets.setToolTip("Named sets of parameters: a few of ours and the defaults of other apps.")
+        self.presets.setToolTip(self.tr("Named sets of parameters: a few of ours and the defaults of other apps."))
         self.presets.activated.connect(self._on_preset_chosen)
         row.addWidget(self.presets, 1)
-        self.save_btn = QPushButton("Save…")
-        self.save_btn.setToolTip("Save the current parameters as a preset of your own.")
+        self.save_btn = QPushButton(self.tr("Save…"))
+        self.save_btn.setToolTip(self.tr("Save the current parameters as a preset of your own."))
         self.save_btn.clicked.connect(self._save_preset)
-        self.delete_btn = QPushButton("Delete")
-        self.delete_btn.setToolTip("Delete the selected preset of your own.")
+        self.delete_btn = QPushButton(self.tr("Delete"))
+        self.delete_btn.setToolTip(self.tr("Delete the selected preset of your own."))
         self.delete_btn.clicked.connect(self._delete_preset)
         for b in (self.save_btn, self.delete_btn):
             row.addWidget(b)
@@ -93,8 +114,8 @@ class SamplingPanel(QWidget):
         self.changed.setWordWrap(True)
         self.changed.setObjectName("changedFromPreset")
         changed.addWidget(self.changed, 1)
-        self.reset_btn = QPushButton("Reset")
-        self.reset_btn.setToolTip("Back to the chosen preset's values.")
+        self.reset_btn = QPushButton(self.tr("Reset"))
+        self.reset_btn.setToolTip(self.tr("Back to the chosen preset's values."))
         self.reset_btn.clicked.connect(self.reset_to_preset)
         changed.addWidget(self.reset_btn)
         lay.addLayout(changed)
@@ -115,21 +136,21 @@ class SamplingPanel(QWidget):
         seed_row = QHBoxLayout()
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
-        self.seed_fixed = QCheckBox("fixed")
-        tip = "The random seed: fix it and the same prompt and parameters give the same reply every time."
+        self.seed_fixed = QCheckBox(self.tr("fixed"))
+        tip = self.tr("The random seed: fix it and the same prompt and parameters give the same reply every time.")
         self.seed.setToolTip(tip)
         self.seed_fixed.setToolTip(tip)
         self.seed.valueChanged.connect(self._emit)
         self.seed_fixed.toggled.connect(self._emit)
         seed_row.addWidget(self.seed_fixed)
         seed_row.addWidget(self.seed, 1)
-        form.addRow("Seed", seed_row)
+        form.addRow(self.tr("Seed"), seed_row)
         self._rows["seed"] = seed_row
         self.stop = QLineEdit()
-        self.stop.setPlaceholderText("e.g. \\n\\n | THE END")
-        self.stop.setToolTip("Stop when any of these strings appears (separate several with |; \\n is a newline).")
+        self.stop.setPlaceholderText(self.tr("e.g. \\n\\n | THE END"))
+        self.stop.setToolTip(self.tr("Stop when any of these strings appears (separate several with |; \\n is a newline)."))
         self.stop.editingFinished.connect(self._emit)
-        form.addRow("Stop strings", self.stop)
+        form.addRow(self.tr("Stop strings"), self.stop)
         self._rows["stop"] = self.stop
         lay.addLayout(form)
         lay.addStretch(1)
@@ -143,6 +164,7 @@ class SamplingPanel(QWidget):
     def _add_row(self, form, name, label, tip, spin, lo, hi, scale) -> None:
         slider = QSlider(Qt.Orientation.Horizontal)
         slider.setRange(lo, hi)
+        label, tip = self.tr(label), self.tr(tip)
         slider.setToolTip(tip)
         spin.setToolTip(tip)
         slider.valueChanged.connect(lambda v, s=spin, k=scale: self._from_slider(s, v / k if k > 1 else v))
@@ -209,13 +231,13 @@ class SamplingPanel(QWidget):
 
     def _show_changes(self, p: SamplingParams) -> None:
         names = self.changes(p)
-        bits = [f"{LABELS[n]} {_shown(getattr(self.preset_params, n))} → {_shown(getattr(p, n))}" for n in names]
+        bits = [f"{self.tr(LABELS[n])} {_shown(getattr(self.preset_params, n))} → {_shown(getattr(p, n))}" for n in names]
         if bits:
-            self.changed.setText(f"<b>Changed from {self.preset_name}:</b> " + "; ".join(bits))
+            self.changed.setText(self.tr('<b>Changed from {preset_name}:</b> ').format(preset_name=preset_title(self.preset_name)) + "; ".join(bits))
         else:
-            self.changed.setText(f"The {self.preset_name} preset's values.")
+            self.changed.setText(self.tr("The {preset_name} preset's values.").format(preset_name=preset_title(self.preset_name)))
         self.reset_btn.setEnabled(bool(names))
-        self.reset_btn.setText(f"Reset to {self.preset_name}")
+        self.reset_btn.setText(self.tr('Reset to {preset_name}').format(preset_name=preset_title(self.preset_name)))
         for name in (*self.spins, "seed", "stop"):  # the changed rows' labels in bold
             label = self.form.labelForField(self._rows[name])
             if label is not None:
@@ -271,9 +293,9 @@ class SamplingPanel(QWidget):
 
     def _reload_presets(self) -> None:
         self.presets.clear()
-        self.presets.addItem("Presets…")
+        self.presets.addItem(self.tr("Presets…"))
         for name in PRESETS:
-            self.presets.addItem(name, ("builtin", name))
+            self.presets.addItem(preset_title(name), ("builtin", name))
         for name in self._user_presets():
             self.presets.addItem(f"★ {name}", ("user", name))
         self._show_preset_name()
@@ -298,7 +320,7 @@ class SamplingPanel(QWidget):
         self._reload_presets()
 
     def _save_preset(self) -> None:
-        name, ok = QInputDialog.getText(self, "Save preset", "Name:")
+        name, ok = QInputDialog.getText(self, self.tr("Save preset"), self.tr("Name:"))
         if ok:
             self.save_preset(name)
 

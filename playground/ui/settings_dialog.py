@@ -1,8 +1,8 @@
 """Settings: the interface's language (the system's, English or 简体中文).
 
-Choosing another language saves it and asks the app to rebuild its window in that language (the
-conversation, the model and the layout come back as they were); where the window was built
-without an app around it (tests, embedding), the choice applies at the next start.
+Choosing another language saves it and asks the app to start again in that language (app.restart:
+the conversations are saved as they go and the model used last loads again); where the window was
+built without an app around it (tests, embedding), the choice applies at the next start.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class SettingsDialog(QDialog):
         self.language.setCurrentIndex(max(0, self.language.findData(saved if saved in i18n.LANGUAGES else "")))
         form.addRow(self.tr("Language"), self.language)
         lay.addLayout(form)
-        note = QLabel(self.tr("The window is rebuilt in the new language; your conversation and model stay."))
+        note = QLabel(self.tr("Playground starts again in the new language; your conversations are kept and the model "
+                             "loads again."))
         note.setWordWrap(True)
         note.setStyleSheet("color: gray;")
         lay.addWidget(note)

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,7 +35,7 @@ from .studio_score import SentenceScore
 TUTORIAL_ARCH = "tutorial-encoder"  # training/tutorial_config.ARCH: the tutorial's own model (lesson 6)
 
 LOSS_COLOR, VAL_COLOR, PPL_COLOR = "#1e88e5", "#e53935", "#8e24aa"
-METRIC_COLORS = [("exact match", "#43a047"), ("BLEU", "#1e88e5"), ("ROUGE-L", "#fb8c00")]
+METRIC_COLORS = [(QT_TRANSLATE_NOOP("StudioWindow", "exact match"), "#43a047"), ("BLEU", "#1e88e5"), ("ROUGE-L", "#fb8c00")]
 METRIC_KEYS = ("exact_match", "bleu", "rougeL")
 
 
@@ -52,7 +52,7 @@ class StudioWindow(QWidget):
     def __init__(self, training_engine, parent=None):
         super().__init__(parent)
         self.setObjectName("studioWindow")
-        self.setWindowTitle("Playground studio")
+        self.setWindowTitle(self.tr("Playground studio"))
         self.resize(1200, 760)
         self.engine = training_engine
         self.corpus: list[str] | None = None
@@ -74,100 +74,100 @@ class StudioWindow(QWidget):
     def _build_form(self) -> QWidget:
         box = QWidget()
         v = QVBoxLayout(box)
-        data = QGroupBox("1. Corpus and tokenizer")
+        data = QGroupBox(self.tr("1. Corpus and tokenizer"))
         f = QFormLayout(data)
-        self.corpus_label = QLabel("Shakespeare's plays (bundled, 4.8 M characters)")
-        pick = QPushButton("Choose files…")
+        self.corpus_label = QLabel(self.tr("Shakespeare's plays (bundled, 4.8 M characters)"))
+        pick = QPushButton(self.tr("Choose files…"))
         pick.clicked.connect(self._pick_corpus)
         f.addRow(self.corpus_label, pick)
         self.tok_kind = QComboBox()
         self.tok_kind.addItems(["bpe", "char"])
-        self.tok_kind.setToolTip("Byte-level BPE (merges frequent pairs of bytes) or one token per character")
-        f.addRow("Tokenizer", self.tok_kind)
-        self.vocab = self._spin(256, 32000, 2048, "How many tokens BPE learns")
-        f.addRow("Vocabulary", self.vocab)
+        self.tok_kind.setToolTip(self.tr("Byte-level BPE (merges frequent pairs of bytes) or one token per character"))
+        f.addRow(self.tr("Tokenizer"), self.tok_kind)
+        self.vocab = self._spin(256, 32000, 2048, self.tr("How many tokens BPE learns"))
+        f.addRow(self.tr("Vocabulary"), self.vocab)
         self.sample = QLineEdit("To be, or not to be: that is the question.")
-        f.addRow("Sample sentence", self.sample)
-        self.tokens_view = QLabel("(its tokens appear here once the tokenizer is trained)")
+        f.addRow(self.tr("Sample sentence"), self.sample)
+        self.tokens_view = QLabel(self.tr("(its tokens appear here once the tokenizer is trained)"))
         self.tokens_view.setWordWrap(True)
         f.addRow(self.tokens_view)
         v.addWidget(data)
-        model = QGroupBox("2. Model")
+        model = QGroupBox(self.tr("2. Model"))
         f = QFormLayout(model)
         self.arch = QComboBox()
         self.arch.setObjectName("studioArch")
         self.arch.addItem("llama", "llama")
-        self.arch.addItem("gpt2", "gpt2")
-        self.arch.addItem("tutorial encoder", TUTORIAL_ARCH)
-        self.arch.setToolTip("llama: RoPE, RMSNorm, SwiGLU. gpt2: learned positions, LayerNorm, GELU. tutorial "
+        self.arch.addItem(self.tr("gpt2"), self.tr("gpt2"))
+        self.arch.addItem(self.tr("tutorial encoder"), TUTORIAL_ARCH)
+        self.arch.setToolTip(self.tr("llama: RoPE, RMSNorm, SwiGLU. gpt2: learned positions, LayerNorm, GELU. tutorial "
                              "encoder: the tutorial's LanguageModel, nn.TransformerEncoder + Linear, with its two "
-                             "missing pieces as switches")
-        f.addRow("Architecture", self.arch)
+                             "missing pieces as switches"))
+        f.addRow(self.tr("Architecture"), self.arch)
         switches = QHBoxLayout()
-        self.causal = QCheckBox("causal mask")
+        self.causal = QCheckBox(self.tr("causal mask"))
         self.causal.setObjectName("studioCausal")
-        self.causal.setToolTip("Each position attends only to itself and the positions before it. The tutorial's "
-                               "code has no mask: the model then sees the very token it must predict")
-        self.positions = QCheckBox("positional encoding")
+        self.causal.setToolTip(self.tr("Each position attends only to itself and the positions before it. The tutorial's "
+                               "code has no mask: the model then sees the very token it must predict"))
+        self.positions = QCheckBox(self.tr("positional encoding"))
         self.positions.setObjectName("studioPositions")
-        self.positions.setToolTip("Sines and cosines of the position added to each token's vector. Without them "
-                                  "attention sees a bag of tokens, in no order")
+        self.positions.setToolTip(self.tr("Sines and cosines of the position added to each token's vector. Without them "
+                                  "attention sees a bag of tokens, in no order"))
         switches.addWidget(self.causal)
         switches.addWidget(self.positions)
         switches.addStretch(1)
         f.addRow(switches)
-        self.layers = self._spin(1, 48, 4, "Transformer blocks")
-        self.heads = self._spin(1, 32, 4, "Attention heads per block")
-        self.dim = self._spin(16, 2048, 128, "Width of the residual stream (d_model)")
-        self.context = self._spin(16, 4096, 128, "Context length in tokens")
+        self.layers = self._spin(1, 48, 4, self.tr("Transformer blocks"))
+        self.heads = self._spin(1, 32, 4, self.tr("Attention heads per block"))
+        self.dim = self._spin(16, 2048, 128, self.tr("Width of the residual stream (d_model)"))
+        self.context = self._spin(16, 4096, 128, self.tr("Context length in tokens"))
         self.dropout = QDoubleSpinBox()
         self.dropout.setRange(0, 0.5)
         self.dropout.setSingleStep(0.05)
         self.dropout.setValue(0.1)
-        for label, w in (("Layers", self.layers), ("Heads", self.heads), ("Width", self.dim),
-                         ("Context", self.context), ("Dropout", self.dropout)):
+        for label, w in ((self.tr("Layers"), self.layers), (self.tr("Heads"), self.heads), (self.tr("Width"), self.dim),
+                         (self.tr("Context"), self.context), (self.tr("Dropout"), self.dropout)):
             f.addRow(label, w)
         self.estimate = QLabel()
         self.estimate.setWordWrap(True)
         f.addRow(self.estimate)
         v.addWidget(model)
-        train = QGroupBox("3. Training")
+        train = QGroupBox(self.tr("3. Training"))
         f = QFormLayout(train)
-        self.steps = self._spin(1, 1_000_000, 2000, "Optimizer steps")
-        self.batch = self._spin(1, 512, 16, "Sequences per step")
-        self.accum = self._spin(1, 64, 1, "Micro-batches accumulated per step")
+        self.steps = self._spin(1, 1_000_000, 2000, self.tr("Optimizer steps"))
+        self.batch = self._spin(1, 512, 16, self.tr("Sequences per step"))
+        self.accum = self._spin(1, 64, 1, self.tr("Micro-batches accumulated per step"))
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)
         self.lr.setRange(1e-5, 1e-1)
         self.lr.setValue(3e-3)
-        self.lr.setToolTip("Peak learning rate; warmup, then cosine decay to a tenth of it")
-        for label, w in (("Steps", self.steps), ("Batch", self.batch), ("Accumulation", self.accum),
-                         ("Learning rate", self.lr)):
+        self.lr.setToolTip(self.tr("Peak learning rate; warmup, then cosine decay to a tenth of it"))
+        for label, w in ((self.tr("Steps"), self.steps), (self.tr("Batch"), self.batch), (self.tr("Accumulation"), self.accum),
+                         (self.tr("Learning rate"), self.lr)):
             f.addRow(label, w)
         self.out = QLineEdit(str(models_dir() / "studio-model"))
-        f.addRow("Checkpoint folder", self.out)
-        self.resume = QCheckBox("Resume from the checkpoint in this folder")
-        self.resume.setToolTip("After a crash or a stop: continue the same run, on the same curve")
+        f.addRow(self.tr("Checkpoint folder"), self.out)
+        self.resume = QCheckBox(self.tr("Resume from the checkpoint in this folder"))
+        self.resume.setToolTip(self.tr("After a crash or a stop: continue the same run, on the same curve"))
         f.addRow(self.resume)
         self.qa_path: str | None = None
-        self.qa_label = QLabel("QA set: the bundled Shakespeare questions")
-        qa_pick = QPushButton("QA file…")
-        qa_pick.setToolTip("Your own JSONL of {\"question\", \"answer\", \"split\"} lines")
+        self.qa_label = QLabel(self.tr("QA set: the bundled Shakespeare questions"))
+        qa_pick = QPushButton(self.tr("QA file…"))
+        qa_pick.setToolTip(self.tr("Your own JSONL of {\"question\", \"answer\", \"split\"} lines"))
         qa_pick.clicked.connect(self._pick_qa)
         f.addRow(self.qa_label, qa_pick)
         v.addWidget(train)
         row = QHBoxLayout()
-        self.start = QPushButton("Pretrain")
+        self.start = QPushButton(self.tr("Pretrain"))
         self.start.setObjectName("studioPretrain")
-        self.pause = QPushButton("Pause")
+        self.pause = QPushButton(self.tr("Pause"))
         self.pause.setCheckable(True)
-        self.stop = QPushButton("Stop")
-        self.finetune = QPushButton("Fine-tune for QA")
+        self.stop = QPushButton(self.tr("Stop"))
+        self.finetune = QPushButton(self.tr("Fine-tune for QA"))
         self.finetune.setObjectName("studioFinetune")
-        self.finetune.setToolTip("From the last checkpoint, on the bundled question-answer set (loss on answers only)")
-        self.evaluate = QPushButton("Evaluate")
+        self.finetune.setToolTip(self.tr("From the last checkpoint, on the bundled question-answer set (loss on answers only)"))
+        self.evaluate = QPushButton(self.tr("Evaluate"))
         self.evaluate.setObjectName("studioEvaluate")
-        self.chat = QPushButton("Chat with it")
+        self.chat = QPushButton(self.tr("Chat with it"))
         for b in (self.start, self.pause, self.stop, self.finetune, self.evaluate, self.chat):
             row.addWidget(b)
         v.addLayout(row)
@@ -179,18 +179,18 @@ class StudioWindow(QWidget):
 
     def _build_right(self) -> QVBoxLayout:
         v = QVBoxLayout()
-        self.status = QLabel("Set up a model and press Pretrain.")
+        self.status = QLabel(self.tr("Set up a model and press Pretrain."))
         self.status.setWordWrap(True)
         v.addWidget(self.status)
-        v.addWidget(legend_label([("training loss", LOSS_COLOR, "line"), ("validation loss", VAL_COLOR, "dot")]))
-        self.plot = chart("loss (nats per token)", bottom="step")
+        v.addWidget(legend_label([(self.tr("training loss"), LOSS_COLOR, "line"), (self.tr("validation loss"), VAL_COLOR, "dot")]))
+        self.plot = chart(self.tr("loss (nats per token)"), bottom=self.tr("step"))
         self.plot.setObjectName("studioLoss")
         self.loss_curve = self.plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=1))
         self.val_curve = self.plot.plot([], [], pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=5,
                                         symbolBrush=VAL_COLOR, symbolPen=None)
         v.addWidget(self.plot, 3)
-        self.ppl_plot = chart("validation perplexity: e^loss, how many tokens it hesitates between", log_y=True,
-                              bottom="step")
+        self.ppl_plot = chart(self.tr("validation perplexity: e^loss, how many tokens it hesitates between"),
+                              log_y=True, bottom=self.tr("step"))
         self.ppl_plot.setMinimumHeight(150)
         self.ppl_curve = self.ppl_plot.plot([], [], pen=pg.mkPen(PPL_COLOR, width=2), symbol="o", symbolSize=5,
                                             symbolBrush=PPL_COLOR, symbolPen=None)
@@ -199,17 +199,17 @@ class StudioWindow(QWidget):
         self.samples.setObjectName("studioSamples")
         self.samples.setProperty("pgModelOutput", True)  # the model's text, not translated
         self.samples.setReadOnly(True)
-        self.samples.setPlaceholderText("Samples from the model appear here as it trains.")
+        self.samples.setPlaceholderText(self.tr("Samples from the model appear here as it trains."))
         v.addWidget(self.samples, 1)
-        self.metrics_legend = legend_label([(name, color, "bar") for name, color in METRIC_COLORS])
+        self.metrics_legend = legend_label([(self.tr(name), color, "bar") for name, color in METRIC_COLORS])
         v.addWidget(self.metrics_legend)
-        self.chart = chart("held-out QA by checkpoint (%)")
+        self.chart = chart(self.tr("held-out QA by checkpoint (%)"))
         self.chart.setMinimumHeight(150)
         v.addWidget(self.chart, 2)
         self.table = QTableWidget(0, 8)
         self.table.setObjectName("studioResults")
-        self.table.setHorizontalHeaderLabels(["checkpoint", "perplexity", "exact match", "BLEU", "ROUGE-1",
-                                              "ROUGE-2", "ROUGE-L", "QA pairs"])
+        self.table.setHorizontalHeaderLabels([self.tr("checkpoint"), self.tr("perplexity"), self.tr("exact match"), "BLEU", "ROUGE-1",
+                                              "ROUGE-2", "ROUGE-L", self.tr("QA pairs")])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # no sideways scrolling
         v.addWidget(self.table, 1)
         for w in (self.metrics_legend, self.chart, self.table):  # shown with the first evaluation
@@ -296,8 +296,9 @@ class StudioWindow(QWidget):
             self.eval_questions = int(spec["eval_questions"])
         if "corpus" in spec:
             self.corpus = list(spec["corpus"]) or None
-            self.corpus_label.setText(f"{len(self.corpus)} file(s): {Path(self.corpus[0]).name}…" if self.corpus
-                                      else "Shakespeare's plays (bundled, 4.8 M characters)")
+            self.corpus_label.setText(self.tr("{n} file(s): {name}…").format(n=len(self.corpus),
+                                                                            name=Path(self.corpus[0]).name)
+                                      if self.corpus else self.tr("Shakespeare's plays (bundled, 4.8 M characters)"))
         self.out.setText(str(spec.get("out") or models_dir() / f"lesson-{self.arch_name()}"))
         self._on_arch_changed()
 
@@ -307,22 +308,23 @@ class StudioWindow(QWidget):
         if "error" in est:
             self.estimate.setText(f"<span style='color:red'>{est['error']}</span>")
             return False
-        self.estimate.setText(f"{est['params'] / 1e6:.2f} M parameters · about {est['memory_mb']:.0f} MB to train · "
-                              f"about {est['step_s']:.2f} s a step on a laptop CPU "
-                              f"({est['total_min']:.0f} min for {self.steps.value()} steps)")
+        self.estimate.setText(self.tr("{params:.2f} M parameters · about {memory_mb:.0f} MB to train · about {step_s:.2f} s a "
+                                      "step on a laptop CPU ({minutes:.0f} min for {steps} steps)").format(
+            params=est["params"] / 1e6, memory_mb=est["memory_mb"], step_s=est["step_s"], minutes=est["total_min"],
+            steps=self.steps.value()))
         return True
 
     def _pick_qa(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Question-answer pairs", "", "JSON lines (*.jsonl)")
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Question-answer pairs"), "", self.tr("JSON lines (*.jsonl)"))
         if path:
             self.qa_path = path
-            self.qa_label.setText(f"QA set: {Path(path).name}")
+            self.qa_label.setText(self.tr('QA set: {name}').format(name=Path(path).name))
 
     def _pick_corpus(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Training text", "", "Text (*.txt *.md *.jsonl)")
+        files, _ = QFileDialog.getOpenFileNames(self, self.tr("Training text"), "", self.tr("Text (*.txt *.md *.jsonl)"))
         if files:
             self.corpus = files
-            self.corpus_label.setText(f"{len(files)} file(s): {Path(files[0]).name}…")
+            self.corpus_label.setText(self.tr("{n} file(s): {name}…").format(n=len(files), name=Path(files[0]).name))
 
     def start_pretraining(self) -> None:
         if not self._update_estimate():
@@ -343,7 +345,7 @@ class StudioWindow(QWidget):
         if self.arch_name() == TUTORIAL_ARCH:
             spec["model"].update(causal=self.causal.isChecked(), positions=self.positions.isChecked())
         self._begin_run("pretrain", self.arch_name())
-        self.status.setText("Training the tokenizer and encoding the corpus…")
+        self.status.setText(self.tr("Training the tokenizer and encoding the corpus…"))
         self._set_running(True)
         self.engine.train(spec)
 
@@ -356,7 +358,7 @@ class StudioWindow(QWidget):
 
     def start_finetuning(self) -> None:
         if not self.last_checkpoint:
-            self.status.setText("Pretrain first: fine-tuning starts from a checkpoint.")
+            self.status.setText(self.tr("Pretrain first: fine-tuning starts from a checkpoint."))
             return
         self.losses.clear()
         self.val.clear()
@@ -364,7 +366,7 @@ class StudioWindow(QWidget):
         spec = {"base": self.last_checkpoint, "out": self.last_checkpoint.rstrip("/") + "-qa", "qa": self.qa_path,
                 "train": dict(self._train_spec(), lr=self.lr.value() / 3)}
         self._begin_run("finetune", self._run_arch)
-        self.status.setText("Fine-tuning on the question-answer set…")
+        self.status.setText(self.tr("Fine-tuning on the question-answer set…"))
         self._set_running(True)
         self.engine.finetune(spec)
 
@@ -372,7 +374,7 @@ class StudioWindow(QWidget):
         """Perplexity on held-out plays and exact match, BLEU, ROUGE on held-out questions."""
         if not path:
             return
-        self.status.setText(f"Evaluating {Path(path).name}…")
+        self.status.setText(self.tr('Evaluating {name}…').format(name=Path(path).name))
         self.evaluate.setEnabled(False)
         self.engine.evaluate(path, self.eval_questions)
 
@@ -399,16 +401,16 @@ class StudioWindow(QWidget):
     def _on_stop_clicked(self) -> None:
         self.engine.worker.stop()
         self.stop.setEnabled(False)
-        self.status.setText("Stopping after this step…")
+        self.status.setText(self.tr("Stopping after this step…"))
 
     def _on_pause_toggled(self, on: bool) -> None:
         if on:
             self.engine.worker.pause()
-            self.pause.setText("Resume")
-            self.status.setText("Pausing after this step…")
+            self.pause.setText(self.tr("Resume"))
+            self.status.setText(self.tr("Pausing after this step…"))
         else:
             self.engine.worker.resume()
-            self.pause.setText("Pause")
+            self.pause.setText(self.tr("Pause"))
 
     # -- events -----------------------------------------------------------------------------------------
     def _set_running(self, running: bool) -> None:
@@ -419,18 +421,18 @@ class StudioWindow(QWidget):
         self.chat.setEnabled(not running and ours)
         for b in (self.finetune, self.evaluate, self.chat):
             b.setToolTip("" if ours or not self.last_checkpoint else
-                         "The tutorial encoder is for the lesson's experiment: the chat, fine-tuning and "
-                         "evaluation take the Llama and GPT-2 models")
+                         self.tr("The tutorial encoder is for the lesson's experiment: the chat, fine-tuning and "
+                         "evaluation take the Llama and GPT-2 models"))
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
         if not running:
             self.pause.blockSignals(True)
             self.pause.setChecked(False)
             self.pause.blockSignals(False)
-            self.pause.setText("Pause")
+            self.pause.setText(self.tr("Pause"))
 
     def _on_paused(self, step: int) -> None:
-        self.status.setText(f"Paused after step {step}. Resume to go on, or Stop to keep this checkpoint.")
+        self.status.setText(self.tr('Paused after step {step}. Resume to go on, or Stop to keep this checkpoint.').format(step=step))
         self.pauseShown.emit(step)
 
     @property
@@ -439,17 +441,18 @@ class StudioWindow(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self._set_running(False)
-        self.status.setText(f"Failed: {message}")
+        self.status.setText(self.tr('Failed: {message}').format(message=message))
         self.scorer.show_message("")
         self.failedShown.emit(message)
 
     def _on_started(self, info: dict) -> None:
         self._total = info["steps"]
-        self.status.setText(f"Training {info['params'] / 1e6:.2f} M parameters → {info['out']}. {info.get('summary', '')}")
+        self.status.setText(self.tr("Training {params:.2f} M parameters → {out}. {summary}").format(
+            params=info["params"] / 1e6, out=info["out"], summary=info.get("summary", "")))
 
     def _on_tokenized(self, pieces: list, ids: list) -> None:
         shown = " ".join(f"[{p.replace(' ', '·')}]<sub>{i}</sub>" for p, i in zip(pieces, ids))
-        self.tokens_view.setText(f"{len(ids)} tokens: {shown}")
+        self.tokens_view.setText(self.tr("{n} tokens: {shown}").format(n=len(ids), shown=shown))
 
     def _on_step(self, ev) -> None:
         self.losses.append((ev.step, ev.loss))
@@ -459,11 +462,14 @@ class StudioWindow(QWidget):
             self.redraw_timer.start()
         if ev.sample:
             self._last_sample = ev.sample.strip()
-            self.samples.appendPlainText(f"step {ev.step}: {ev.sample.strip()}\n")
-        ppl = f" · validation perplexity {ev.val_ppl:.1f}" if ev.val_ppl else (
-            f" · validation perplexity {math.exp(self.val[-1][1]):.1f}" if self.val else "")
-        self.status.setText(f"step {ev.step}/{getattr(self, '_total', '?')} · loss {ev.loss:.3f} · lr {ev.lr:.1e} · "
-                            f"{ev.tokens_per_s:,.0f} tokens/s · ETA {ev.eta_s / 60:.1f} min{ppl}")
+            self.samples.appendPlainText(self.tr("step {step}: {sample}").format(step=ev.step, sample=ev.sample.strip())
+                                         + "\n")
+        val_ppl = ev.val_ppl or (math.exp(self.val[-1][1]) if self.val else None)
+        ppl = self.tr(" · validation perplexity {ppl:.1f}").format(ppl=val_ppl) if val_ppl else ""
+        self.status.setText(self.tr("step {step}/{total} · loss {loss:.3f} · lr {lr:.1e} · {tokens_per_s:,.0f} tokens/s · "
+                                    "ETA {minutes:.1f} min").format(
+            step=ev.step, total=getattr(self, "_total", "?"), loss=ev.loss, lr=ev.lr, tokens_per_s=ev.tokens_per_s,
+            minutes=ev.eta_s / 60) + ppl)
         self.stepShown.emit(ev)
 
     def _draw_curves(self) -> None:
@@ -485,8 +491,9 @@ class StudioWindow(QWidget):
         self._draw_curves()
         self.last_checkpoint = path
         self._set_running(False)
-        self.status.setText(f"{'Stopped' if reason == 'stopped' else 'Finished'}; checkpoint in {path}. "
-                            "Evaluate it, fine-tune it, or chat with it.")
+        done = self.tr("Stopped") if reason == "stopped" else self.tr("Finished")
+        self.status.setText(self.tr("{done}; checkpoint in {path}. Evaluate it, fine-tune it, or chat with it.").format(
+            done=done, path=path))
         recent = [loss for _, loss in self.losses[-10:]]
         self.runRecorded.emit({**self._run, "path": path, "reason": reason,
                                "train_loss": sum(recent) / len(recent) if recent else None,
@@ -509,8 +516,8 @@ class StudioWindow(QWidget):
             self.chart.addItem(pg.BarGraphItem(x=[i * 4 + k for i in range(n)], height=[x[key] for x in self.results],
                                                width=0.9, brush=color))
         self.chart.getAxis("bottom").setTicks([[(i * 4 + 1, Path(x["checkpoint"]).name) for i, x in enumerate(self.results)]])
-        self.status.setText(f"Evaluated {Path(r['checkpoint']).name}: perplexity {r['perplexity']}, "
-                            f"exact match {r['exact_match']}%, ROUGE-L {r['rougeL']}")
+        self.status.setText(self.tr("Evaluated {name}: perplexity {ppl}, exact match {em}%, ROUGE-L {rouge}").format(
+            name=Path(r["checkpoint"]).name, ppl=r["perplexity"], em=r["exact_match"], rouge=r["rougeL"]))
         self.evaluate.setEnabled(bool(self.last_checkpoint) and self._run_arch != TUTORIAL_ARCH
                                  and self.start.isEnabled())
         self.evaluationShown.emit(r)

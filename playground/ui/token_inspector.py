@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,16 +24,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-HINT = "Click a token of a reply (turn on Tokens under it) to see what the model chose between."
-STAGE_NAMES = {"penalties": "penalties", "top_k": "top-k", "typical_p": "typical-p", "top_p": "top-p",
-               "min_p": "min-p", "temperature": "temperature"}
-STAGE_HELP = {
-    "penalties": "rescores tokens already used; removes none",
-    "top_k": "keeps the k most likely",
-    "typical_p": "keeps the tokens of typical surprise, up to mass p",
-    "top_p": "keeps the most likely until their probabilities add up to p",
-    "min_p": "drops tokens below min-p × the most likely one's probability",
-    "temperature": "reshapes what is left; removes none",
+from ..texts import translate
+
+HINT = QT_TRANSLATE_NOOP("TokenInspector", "Click a token of a reply (turn on Tokens under it) to see what the model chose between.")
+STAGE_NAMES = {"penalties": QT_TRANSLATE_NOOP("TokenInspector", "penalties"), "top_k": "top-k",
+               "typical_p": "typical-p", "top_p": "top-p", "min_p": "min-p",
+               "temperature": QT_TRANSLATE_NOOP("TokenInspector", "temperature")}
+
+
+def stage_name(stage: str) -> str:
+    return translate("TokenInspector", STAGE_NAMES.get(stage, stage))
+STAGE_HELP = {  # (translated where shown)
+    "penalties": QT_TRANSLATE_NOOP("TokenInspector", "rescores tokens already used; removes none"),
+    "top_k": QT_TRANSLATE_NOOP("TokenInspector", "keeps the k most likely"),
+    "typical_p": QT_TRANSLATE_NOOP("TokenInspector", "keeps the tokens of typical surprise, up to mass p"),
+    "top_p": QT_TRANSLATE_NOOP("TokenInspector", "keeps the most likely until their probabilities add up to p"),
+    "min_p": QT_TRANSLATE_NOOP("TokenInspector", "drops tokens below min-p × the most likely one's probability"),
+    "temperature": QT_TRANSLATE_NOOP("TokenInspector", "reshapes what is left; removes none"),
 }
 CHOSEN_BG = "#fff59d"
 SHOWN_REMOVED = 4  # removed alternatives named per stage in the funnel (all are in the table)
@@ -43,7 +50,7 @@ BAR_BLOCKS, BAR_COLOR = 12, "#42a5f5"  # the whole vocabulary's bar, in characte
 def stage_setting(stage: str, params) -> str:
     """The stage with its setting, e.g. 'top-k (k = 40)'; '' when the stage is switched off."""
     if params is None:
-        return STAGE_NAMES.get(stage, stage)
+        return stage_name(stage)
     if stage == "top_k":
         return f"top-k (k = {params.top_k})" if params.top_k > 0 else ""
     if stage == "top_p":
@@ -53,10 +60,11 @@ def stage_setting(stage: str, params) -> str:
     if stage == "typical_p":
         return f"typical-p ({params.typical_p:g})" if params.typical_p < 1 else ""
     if stage == "temperature":
-        return "greedy (temperature 0)" if params.temperature <= 0 else f"temperature {params.temperature:g}"
+        return (translate("TokenInspector", "greedy (temperature 0)") if params.temperature <= 0
+                else translate("TokenInspector", "temperature {t:g}").format(t=params.temperature))
     if stage == "penalties":
         on = params.repeat_penalty != 1 or params.presence_penalty or params.frequency_penalty
-        return "penalties" if on else ""
+        return stage_name("penalties") if on else ""
     return stage
 
 
@@ -77,17 +85,17 @@ class TokenInspector(QWidget):
         self.funnel = None
         self.ids: list[int] = []
         lay = QVBoxLayout(self)
-        self.header = QLabel(HINT)
+        self.header = QLabel(self.tr(HINT))
         self.header.setWordWrap(True)
         self.header.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.header)
         self.funnel_view = QTextBrowser()
         self.funnel_view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.funnel_view.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
-        self.funnel_view.setPlaceholderText("How the sampler narrowed the vocabulary down to this token.")
+        self.funnel_view.setPlaceholderText(self.tr("How the sampler narrowed the vocabulary down to this token."))
         lay.addWidget(self.funnel_view, 2)
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["token", "model p", "sampled p", "what happened"])
+        self.table.setHorizontalHeaderLabels([self.tr("token"), self.tr("model p"), self.tr("sampled p"), self.tr("what happened")])
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -101,25 +109,25 @@ class TokenInspector(QWidget):
         self.table.verticalHeader().setVisible(False)
         lay.addWidget(self.table, 3)
         more = QHBoxLayout()
-        self.more = QPushButton("Show 50 alternatives")
-        self.more.setToolTip("Compute this position again: the 50 most likely tokens and how many candidates "
-                             "each sampler stage left")
+        self.more = QPushButton(self.tr("Show 50 alternatives"))
+        self.more.setToolTip(self.tr("Compute this position again: the 50 most likely tokens and how many candidates "
+                             "each sampler stage left"))
         self.more.clicked.connect(self._ask_funnel)
         more.addWidget(self.more)
         self.more_status = QLabel()
         more.addWidget(self.more_status, 1)
         lay.addLayout(more)
-        self.branch = QPushButton("Continue with the selected token")
-        self.branch.setToolTip("Cut the reply here, put this token in its place, and let the model go on: "
-                               "a new version of the reply")
+        self.branch = QPushButton(self.tr("Continue with the selected token"))
+        self.branch.setToolTip(self.tr("Cut the reply here, put this token in its place, and let the model go on: "
+                               "a new version of the reply"))
         self.branch.clicked.connect(self._branch)
         lay.addWidget(self.branch)
         row = QHBoxLayout()
-        self.lens_button = QPushButton("Logit lens here")
-        self.lens_button.setToolTip("What each layer would have predicted at this position")
+        self.lens_button = QPushButton(self.tr("Logit lens here"))
+        self.lens_button.setToolTip(self.tr("What each layer would have predicted at this position"))
         self.lens_button.clicked.connect(self.lensRequested)
-        self.attend_button = QPushButton("What it attended to")
-        self.attend_button.setToolTip("This token's row of attention, over the conversation's text")
+        self.attend_button = QPushButton(self.tr("What it attended to"))
+        self.attend_button.setToolTip(self.tr("This token's row of attention, over the conversation's text"))
         self.attend_button.clicked.connect(self.attendRequested)
         row.addWidget(self.lens_button)
         row.addWidget(self.attend_button)
@@ -138,7 +146,7 @@ class TokenInspector(QWidget):
     def clear(self, hint: str = HINT) -> None:
         self.record = self.funnel = None
         self.ids = []
-        self.header.setText(html.escape(hint))
+        self.header.setText(html.escape(self.tr(hint)))
         self.funnel_view.clear()
         self.table.setRowCount(0)
         self.params.setText("")
@@ -150,18 +158,29 @@ class TokenInspector(QWidget):
         self.record, self.funnel, self.label = record, None, label
         chosen, raw_p = record.token_id, record.raw_prob
         self.header.setText(
-            f"<b>{html.escape(label(chosen))}</b> (id {chosen}) — model p {raw_p:.3f}, sampled p {record.prob:.3f}, "
-            f"surprisal {-math.log(max(raw_p, 1e-12)):.2f} nats, entropy {record.entropy:.2f} nats"
-            + (" — <i>chosen by you</i>" if getattr(record, "chosen", False) else ""))
+            self.tr(
+                "<b>{token}</b> (id {id}) — model p {raw_p:.3f}, sampled p {prob:.3f}, surprisal {surprisal:.2f} "
+                "nats, entropy {entropy:.2f} nats"
+            ).format(token=html.escape(label(chosen)), id=chosen, raw_p=raw_p, prob=record.prob,
+                     surprisal=-math.log(max(raw_p, 1e-12)), entropy=record.entropy)
+            + (self.tr(" — <i>chosen by you</i>") if getattr(record, "chosen", False) else "")
+        )
         removed = {t: stage for stage, toks in record.removed_by.items() for t in toks}
         final = dict(record.top_final)
         rows = [(t, p, final.get(t), removed.get(t, "")) for t, p in record.top]
         self._fill(rows, chosen)
         self._draw_funnel(getattr(record, "survivors", None) or [], rows, chosen, record.params)
         p = record.params
-        self.params.setText("Sampled under: " + " · ".join(
-            f"{k.replace('_', ' ')} {'random' if v is None else f'{v:g}' if isinstance(v, float) else v}"
-            for k, v in p.to_dict().items() if k not in ("order", "logit_bias", "stop")) if p is not None else "")
+        self.params.setText(
+            self.tr("Sampled under: ")
+            + " · ".join(
+                f"{k.replace('_', ' ')} {'random' if v is None else f'{v:g}' if isinstance(v, float) else v}"
+                for k, v in p.to_dict().items()
+                if k not in ("order", "logit_bias", "stop")
+            )
+            if p is not None
+            else ""
+        )
         self.more_status.setText("")
         self._enable(True)
         self.more.setEnabled(not getattr(record, "chosen", False))
@@ -176,19 +195,36 @@ class TokenInspector(QWidget):
         # record's numbers where it has them, the recomputation's for the other alternatives
         rec = self.record
         raw, final = dict(rec.top), dict(rec.top_final)
-        rows = [(a.token_id, raw.get(a.token_id, a.raw_p),
-                 final[a.token_id] if a.token_id in final else (a.final_p or None), a.removed_by)
-                for a in funnel.alternatives]
+        rows = [
+            (
+                a.token_id,
+                raw.get(a.token_id, a.raw_p),
+                final[a.token_id] if a.token_id in final else (a.final_p or None),
+                a.removed_by,
+            )
+            for a in funnel.alternatives
+        ]
         self._fill(rows, rec.token_id)
         self._draw_funnel(rec.survivors or funnel.survivors, rows, rec.token_id, rec.params)
-        self.more_status.setText(f"{len(rows)} alternatives, recomputed for this position.")
+        self.more_status.setText(
+            self.tr("{rows} alternatives, recomputed for this position.").format(rows=len(rows))
+        )
 
     def _fill(self, rows, chosen: int) -> None:
         self.ids = [t for t, *_ in rows]
         self.table.setRowCount(len(rows))
         for r, (t, p, fp, stage) in enumerate(rows):
-            fate = "← chosen" if t == chosen else (f"removed by {STAGE_NAMES.get(stage, stage)}" if stage
-                                                  else "kept" if fp is not None else "")
+            fate = (
+                self.tr("← chosen")
+                if t == chosen
+                else (
+                    self.tr("removed by {stage}").format(stage=stage_name(stage))
+                    if stage
+                    else self.tr("kept")
+                    if fp is not None
+                    else ""
+                )
+            )
             cells = [self.label(t), f"{p:.4f}", f"{fp:.4f}" if fp is not None else "—", fate]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
@@ -208,7 +244,7 @@ class TokenInspector(QWidget):
         order = params.order if params is not None else tuple(STAGE_NAMES)
         lines = []
         if vocab:
-            lines.append(self._stage_row("the whole vocabulary", vocab, vocab, ""))
+            lines.append(self._stage_row(self.tr("the whole vocabulary"), vocab, vocab, ""))
         for stage in order:
             name = stage_setting(stage, params)
             if not name:
@@ -216,17 +252,35 @@ class TokenInspector(QWidget):
             gone = [(t, p) for t, p, _, s in rows if s == stage]
             named = ", ".join(f"{html.escape(self.label(t))} {_p(p)}" for t, p in gone[:SHOWN_REMOVED])
             if len(gone) > SHOWN_REMOVED:
-                named += f" and {len(gone) - SHOWN_REMOVED} more of those listed"
-            note = f"removed {named}" if named else STAGE_HELP.get(stage, "")
+                named += self.tr(" and {n} more of those listed").format(n=len(gone) - SHOWN_REMOVED)
+            note = (
+                self.tr("removed {named}").format(named=named)
+                if named
+                else self.tr(STAGE_HELP.get(stage, ""))
+            )
             lines.append(self._stage_row(name, counts.get(stage), vocab, note))
         p_final = self.record.prob if self.record is not None else None
-        drawn = "took the most likely" if params is not None and params.greedy else "drew"
-        lines.append(f"<tr><td><b>{drawn}</b></td><td colspan=2><b>{html.escape(self.label(chosen))}</b>"
-                     + (f" (p {p_final:.3f})" if p_final else "") + "</td></tr>")
-        intro = ("<p>How the sampler narrowed the candidates down (bars on a log scale):</p>" if vocab else
-                 "<p>Ten alternatives were recorded with the reply; “Show 50 alternatives” counts every stage's "
-                 "candidates.</p>")
-        self.funnel_view.setHtml(f"{intro}<table cellspacing=2 cellpadding=2 width='100%'>{''.join(lines)}</table>")
+        drawn = self.tr("took the most likely") if params is not None and params.greedy else self.tr("drew")
+        lines.append(
+            f"<tr><td><b>{drawn}</b></td><td colspan=2><b>{html.escape(self.label(chosen))}</b>"
+            + (f" (p {p_final:.3f})" if p_final else "")
+            + "</td></tr>"
+        )
+        intro = (
+            "<p>"
+            + (
+                self.tr("How the sampler narrowed the candidates down (bars on a log scale):")
+                if vocab
+                else self.tr(
+                    "Ten alternatives were recorded with the reply; “Show 50 alternatives” counts every "
+                    "stage's candidates."
+                )
+            )
+            + "</p>"
+        )
+        self.funnel_view.setHtml(
+            f"{intro}<table cellspacing=2 cellpadding=2 width='100%'>{''.join(lines)}</table>"
+        )
 
     def _stage_row(self, name: str, count, vocab, note: str) -> str:
         """One stage: its name, a bar of the candidates it left (log scale, as text so it never
@@ -237,12 +291,14 @@ class TokenInspector(QWidget):
             bar = f"<span style='color:{BAR_COLOR}'>{blocks}</span>&nbsp;{count:,}"
         else:
             bar = ""
-        return (f"<tr><td valign=top><b>{html.escape(name)}</b></td><td valign=top nowrap>{bar}</td>"
-                f"<td valign=top>{note}</td></tr>")
+        return (
+            f"<tr><td valign=top><b>{html.escape(name)}</b></td><td valign=top nowrap>{bar}</td>"
+            f"<td valign=top>{note}</td></tr>"
+        )
 
     # -- actions ---------------------------------------------------------------------------------------
     def _ask_funnel(self) -> None:
-        self.more_status.setText("Computing…")
+        self.more_status.setText(self.tr("Computing…"))
         self.more.setEnabled(False)
         self.funnelRequested.emit()
 

@@ -2,7 +2,7 @@
 system: a literal (or f-string) handed to a Qt call that shows text (setText, setToolTip, QLabel(…),
 QAction(…), addTab(…, "…"), showMessage, message boxes…) without tr()/translate() around it.
 
-Used by tests/unit/test_i18n.py. A literal that must stay as it is (a proper name, a unit, a
+Used by tests/gui/test_i18n.py. A literal that must stay as it is (a proper name, a unit, a
 format like "%.2f") is either free of words (no run of two letters), listed in KEEP, or marked on
 its line with `# i18n: keep` and the reason.
 """
@@ -23,17 +23,22 @@ SINK_METHODS = {
     "getText", "getMultiLineText", "getItem", "getInt", "getDouble", "getOpenFileName", "getOpenFileNames",
     "getSaveFileName", "getExistingDirectory", "setInformativeText", "setDetailedText", "setButtonText",
     "addAction", "addMenu", "setAccessibleName",
+    # the app's own: a view's hint or busy text, a reply's tool buttons
+    "addRow", "clear", "set_busy", "funnel_failed", "_button",
 }
 # Qt classes whose constructor's string arguments a person reads
 SINK_CLASSES = {
     "QLabel", "QPushButton", "QToolButton", "QCheckBox", "QRadioButton", "QGroupBox", "QAction", "QDockWidget",
     "QMenu", "QToolBar", "QMessageBox", "QListWidgetItem", "QTreeWidgetItem",
 }
-TRANSLATORS = {"tr", "translate", "_tr", "QT_TRANSLATE_NOOP", "QT_TR_NOOP"}
+TRANSLATORS = {"tr", "translate", "QT_TRANSLATE_NOOP", "QT_TR_NOOP"}
+# helpers that translate a variable: lupdate cannot see a literal handed to them
+HIDDEN_TRANSLATORS = {"_t", "_tr"}
 # words that are the same in every language here: names of things and units
 KEEP = {
     "Playground", "BLEU", "ROUGE", "ROUGE-1", "ROUGE-2", "ROUGE-L", "GGUF", "llama", "gpt2", "bpe", "char", "PNG",
-    "CSV", "NPY", "JSON", "JSONL", "Markdown", "SmolLM2", "tok/s", "ms", "MB", "GB", "nats", "OK",
+    "CSV", "NPY", "JSON", "JSONL", "Markdown", "SmolLM2", "tok/s", "ms", "MB", "GB", "nats", "OK", "Llama", "GPT",
+    "id",
 }
 WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -45,6 +50,8 @@ class Finding:
     text: str
 
     def __str__(self) -> str:
+        if "lupdate cannot" in self.text:
+            return f"{self.path}:{self.line}: {self.text}"
         return f"{self.path}:{self.line}: {self.text!r} is shown without tr()"
 
 
@@ -99,6 +106,11 @@ def scan_file(path: Path, root: Path) -> list[Finding]:
             continue
         f = node.func
         name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+        if name in HIDDEN_TRANSLATORS and node.args and isinstance(node.args[0], (ast.Constant, ast.JoinedStr)):
+            out.append(Finding(str(path.relative_to(root)), node.lineno,
+                               f"{name}({ast.unparse(node.args[0])}): lupdate cannot extract it; use "
+                               "QCoreApplication.translate(context, …)"))
+            continue
         if name not in SINK_METHODS and name not in SINK_CLASSES:
             continue
         args = list(node.args) + [k.value for k in node.keywords if k.arg in ("text", "title", "toolTip")]

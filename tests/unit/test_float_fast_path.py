@@ -30,6 +30,27 @@ def test_q8_0_blocks_are_bit_for_bit_those_of_the_gguf_converter():
     assert np.array_equal(qs.numpy().view(np.uint8).reshape(96, 8, 32), ref[..., 2:])
 
 
+def test_q8_0_rounding_next_to_every_half_matches_the_converter():
+    """Values a few float32 steps either side of k + ½ (k = 0..126) and of 0, both signs, in blocks
+    whose scale is exactly 1 (a 127 in each): each rounds as the converter's roundf does."""
+    halves = np.arange(127, dtype=np.float32) + np.float32(0.5)
+    near = [halves, np.float32([0.0, 2.0 ** -30, 0.25])]
+    below, above = halves, halves
+    for _ in range(4):  # up to 4 steps below and above each half
+        below, above = np.nextafter(below, np.float32(0)), np.nextafter(above, np.float32(200))
+        near += [below, above]
+    vals = np.concatenate(near)
+    vals = np.concatenate([vals, -vals]).astype(np.float32)
+    vals = np.resize(vals, (len(vals) + 247) // 248 * 248).reshape(-1, 31)  # 31 values per block...
+    blocks = np.concatenate([np.full((len(vals), 1), 127, np.float32), vals], axis=1)  # ...after a 127
+    w = torch.from_numpy(blocks.reshape(-1, 256))
+    qs, d = torch.empty(w.shape, dtype=torch.int8), torch.empty(w.shape[0], 8, dtype=torch.float16)
+    q8_0_into(w, qs, d)
+    ref = gguf.quants.quantize(w.numpy(), gguf.GGMLQuantizationType.Q8_0).reshape(-1, 8, 34)
+    assert np.array_equal(qs.numpy().view(np.uint8).reshape(-1, 8, 32), ref[..., 2:])
+    assert (d.float() == 1).all()
+
+
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     """A random Llama saved by transformers as a bfloat16 folder, and the same weights as a BF16 GGUF."""

@@ -47,6 +47,7 @@ def test_wheel_carries_the_compiled_kernels_and_the_shipped_data(dist):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"playground/model/native/lib/pgkernels.so", "playground/model/native/lib/pgkernels.dll"} & names
     assert not [n for n in names if n.endswith((".c", ".h"))]  # the library, not its sources
+    assert "playground/i18n/playground_zh_CN.qm" in names  # the Chinese interface, built by pyside6-lrelease
     data = {n.split("/data/", 1)[1] for n in names if ".data/data/" in n}
     for rel in ("corpus/shakespeare.txt", "qa/shakespeare_qa.jsonl", "checkpoints/shakespeare-qa/model.safetensors",
                 "checkpoints/shakespeare-qa/tokenizer.json", "checkpoints/shakespeare-qa/config.json",
