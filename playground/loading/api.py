@@ -41,7 +41,10 @@ from .safetensors_file import MappedSafetensors
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 PRECISIONS = ("auto", "exact", "float32", "bfloat16", "float16")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-_KEPT_BLOCKS = {"Q4_0", "Q4_1", "Q8_0"}  # what the fast path holds exactly as a GGUF stores it
+_KEPT_BLOCKS = {"Q4_0", "Q4_1", "Q8_0"}  # what "exact" runs on the fast path, as a GGUF stores it
+# what the fast path also keeps as stored, as raw blocks for the native kernels (model/blocklinear.RAW_KINDS):
+# only F32 matrices become Q8_0 blocks at load
+_RAW_BLOCKS = {"Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q3_K", "Q2_K", "IQ4_NL", "IQ4_XS", "F16", "BF16"}
 
 
 @dataclass
@@ -163,7 +166,7 @@ def _load_gguf(path: Path, device, dtype, mode: str, context: int | None, progre
         with _library_errors(path.name):
             if use_fast:
                 model = fast_model_from_gguf(f, cfg)
-                kept = matrices <= _KEPT_BLOCKS
+                kept = matrices <= _KEPT_BLOCKS | _RAW_BLOCKS
                 how = f"{quant}, as stored" if kept else f"Q8_0 blocks, quantized at load from {quant}"
             else:
                 state = gguf_state_dict(f, cfg)
