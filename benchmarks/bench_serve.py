@@ -167,12 +167,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 def report(rows: list[Result]) -> None:
-    print(f"\n{'server':<22} {'done':>5} {'429':>4} {'err':>4} {'req/s':>6} {'tok/s':>7} {'TTFT p50':>9} "
+    print(f"\n{'server':<22} {'done':>5} {'429':>4} {'err':>4} {'req/s':>6} {'tok/s':>7} {'tok/req':>7} {'TTFT p50':>9} "
           f"{'TTFT p99':>9} {'peak RSS':>9}")
     for r in rows:
         q = statistics.quantiles(r.ttft, n=100) if len(r.ttft) >= 2 else [float("nan")] * 99
         print(f"{r.name:<22} {r.completed:>5} {r.refused:>4} {len(r.errors):>4} {r.completed / r.wall:>6.2f} "
-              f"{r.tokens / r.wall:>7.1f} {statistics.median(r.ttft) * 1000 if r.ttft else float('nan'):>7.0f} ms "
+              f"{r.tokens / r.wall:>7.1f} {r.tokens / max(r.completed, 1):>7.1f} {statistics.median(r.ttft) * 1000 if r.ttft else float('nan'):>7.0f} ms "
               f"{q[98] * 1000:>6.0f} ms {r.peak_rss_mb:>6.0f} MiB")
     if len(rows) == 2 and rows[1].tokens:
         a, b = rows
@@ -210,7 +210,11 @@ def main() -> int:
         finally:
             _stop(proc)
     if a.only != "ours":
-        server = start_llama_server(gguf, threads=a.threads, n_ctx=2048, timeout=120)
+        # llama_cpp.server interrupts the running stream when another request arrives (its
+        # interrupt_requests defaults to True): under 8 clients nearly every stream would end after a
+        # token or two. Off, it serves them one after another, as ours does.
+        server = start_llama_server(gguf, threads=a.threads, n_ctx=2048, timeout=120,
+                                    extra=("--interrupt_requests", "False"))
         try:
             rows.append(asyncio.run(load("llama_cpp.server", server.url, server.model, server.proc.pid, a.clients,
                                          a.duration, a.max_tokens)))

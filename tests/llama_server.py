@@ -32,13 +32,14 @@ class LlamaServer:
 
 
 def start_llama_server(gguf: Path, threads: int = 2, n_ctx: int = 2048, timeout: float = 60.0,
-                       log: Path | None = None) -> LlamaServer:
-    """The server on a free loopback port, once it answers GET /v1/models (or an error with its log)."""
+                       log: Path | None = None, extra: tuple[str, ...] = ()) -> LlamaServer:
+    """The server on a free loopback port, once it answers GET /v1/models (or an error with its log).
+    `extra`: more command-line options for llama_cpp.server."""
     port = free_port()
     log = log or Path(f"/tmp/llama_server_{port}.log")
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
            "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads),
-           "--model_alias", "smollm2"]
+           "--model_alias", "smollm2", *extra]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
