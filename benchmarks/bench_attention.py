@@ -23,7 +23,7 @@ def main() -> None:
     from playground.engine.inspect import attention_maps
     from playground.loading import load_model
     from playground.loading.discovery import default_model
-    from playground.ui.inside import AttentionView
+    from playground.ui.attention_view import AttentionView
 
     torch.set_num_threads(2)
     app = QApplication.instance() or QApplication(sys.argv)
