@@ -19,6 +19,8 @@ from ..conversation import Conversation, Message
 from .exchange import StoreError
 from .store import Store
 
+MIN_INTERVAL_S = 0.01
+
 
 class BatchedWriter:
     def __init__(self, store: Store, interval_s: float = 0.25, on_error: Callable[[StoreError], None] | None = None,
@@ -85,7 +87,7 @@ class BatchedWriter:
     def _run(self) -> None:
         last_error = ""
         while not self._closed:
-            self._wake.wait(self.interval_s)
+            self._wake.wait(max(self.interval_s, MIN_INTERVAL_S))  # never a busy loop, even at interval 0
             self._wake.clear()
             if self._closed:
                 return

@@ -171,6 +171,7 @@ def test_deleting_while_a_reply_streams_is_safe_and_undoable(tmp_path):
     writer.flush()  # keeps writing into the deleted conversation, harmlessly
     store.undelete(cid)
     assert store.load(cid).last().text == "part one, part two"
+    writer.close()
 
 
 def test_list_search_rename_pin(tmp_path):
