@@ -390,6 +390,7 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
 }
 
 #include "blocks_x86.h"
+#include "floats.h"
 
 const pg_kernels pg_kernels_avx512 = {
     "avx512",
@@ -400,6 +401,7 @@ const pg_kernels pg_kernels_avx512 = {
         [PG_Q5_0] = BX_OPS(q8_quantize_x), [PG_Q5_1] = BX_OPS(q8_quantize_x), [PG_Q4_K] = BX_OPS(q8_quantize_x),
         [PG_Q5_K] = BX_OPS(q8_quantize_x), [PG_Q6_K] = BX_OPS(q8_quantize_x), [PG_Q3_K] = BX_OPS(q8_quantize_x),
         [PG_Q2_K] = BX_OPS(q8_quantize_x), [PG_IQ4_NL] = BX_OPS(q8_quantize_x), [PG_IQ4_XS] = BX_OPS(q8_quantize_x),
+        [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,
 };
