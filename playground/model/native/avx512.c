@@ -74,40 +74,57 @@ static void q8_rows(const pg_mat *w, int r, const float *x, int T, int ldx, floa
  * products summed by VPDPBUSD (64 weight bytes × 64 activation bytes per instruction). q4 pairs of
  * groups are loaded as 32 bytes [group b | group b+1]; their low nibbles (elements 0..15 of each)
  * and high nibbles (16..31) make 64 bytes, so x is stored in that order for each pair. */
-PG_INLINE void quantize_k(const float *x, int cols, xscratch *s, const int kind) {
+PG_INLINE void quantize_k(const float *x, int cols, xscratch *s, xscratch *s2, const int kind) {
     const int nb = cols / QK;
     for (int b = 0; b < nb; b++) {
         const float *xb = x + QK * b;
-        int8_t *out = s->xq + QK * b;
         const __m512 lo = _mm512_loadu_ps(xb), hi = _mm512_loadu_ps(xb + 16);
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
         const float inv = amax > 0.f ? 127.f / amax : 0.f;
         s->dx[b] = amax / 127.f;
         const __m512 iv = _mm512_set1_ps(inv); /* round to nearest even, like lrintf */
-        const __m512i ilo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)), ihi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, iv));
+        __m512i ilo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)), ihi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, iv));
         /* the sum of x as rounded (not of x itself): it multiplies q4's minimum, and the rounding
          * errors of d·q and m must cancel as they do in the exact product (as llama.cpp's q8_1) */
         s->sx[b] = s->dx[b] * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(ilo, ihi));
-        __m128i qlo = _mm512_cvtsepi32_epi8(ilo);
-        __m128i qhi = _mm512_cvtsepi32_epi8(ihi);
-        if (kind == PG_Q4 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
-            int8_t *pair = s->xq + QK * (b & ~1);
-            const int at = b % 2 ? 16 : 0;
-            _mm_storeu_si128((__m128i *)(pair + at), qlo);
-            _mm_storeu_si128((__m128i *)(pair + 32 + at), qhi);
-        } else {
-            _mm_storeu_si128((__m128i *)out, qlo);
-            _mm_storeu_si128((__m128i *)(out + 16), qhi);
+        for (int k = 0; k < 1 + (s2 != NULL); k++) {
+            xscratch *o = k ? s2 : s;
+            if (k) { /* the second rounding: what the first left out, at exactly 1/256 of its scale */
+                const __m512 dv = _mm512_set1_ps(s->dx[b]), iv2 = _mm512_set1_ps(256.f * inv);
+                const __m512i top = _mm512_set1_epi32(127), bottom = _mm512_set1_epi32(-127);
+                const __m512 rlo = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ilo), dv, lo);
+                const __m512 rhi = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ihi), dv, hi);
+                ilo = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(rlo, iv2)), top), bottom);
+                ihi = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(rhi, iv2)), top), bottom);
+                o->dx[b] = s->dx[b] * (1.0f / 256);
+                o->sx[b] = o->dx[b] * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(ilo, ihi));
+            }
+            const __m128i qlo = _mm512_cvtsepi32_epi8(ilo), qhi = _mm512_cvtsepi32_epi8(ihi);
+            if (kind == PG_Q4 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
+                int8_t *pair = o->xq + QK * (b & ~1);
+                const int at = b % 2 ? 16 : 0;
+                _mm_storeu_si128((__m128i *)(pair + at), qlo);
+                _mm_storeu_si128((__m128i *)(pair + 32 + at), qhi);
+            } else {
+                _mm_storeu_si128((__m128i *)(o->xq + QK * b), qlo);
+                _mm_storeu_si128((__m128i *)(o->xq + QK * b + 16), qhi);
+            }
         }
     }
-    for (int p = 0; p + 1 < nb; p += 2) {
-        float *v = s->dxv + 8 * p;
-        for (int i = 0; i < 16; i++) v[i] = kind == PG_Q4 ? s->dx[p + ((i / 4) % 2)] : s->dx[p + i / 8];
+    for (int k = 0; k < 1 + (s2 != NULL); k++) {
+        xscratch *o = k ? s2 : s;
+        for (int p = 0; p + 1 < nb; p += 2) {
+            float *v = o->dxv + 8 * p;
+            for (int i = 0; i < 16; i++) v[i] = kind == PG_Q4 ? o->dx[p + ((i / 4) % 2)] : o->dx[p + i / 8];
+        }
     }
 }
 
-static void q4_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, PG_Q4); }
-static void q8_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, PG_Q8); }
+static void q4_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, NULL, PG_Q4); }
+static void q8_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, NULL, PG_Q8); }
+/* a precise product's two roundings, the second at exactly 1/256 of the first's scale */
+static void q4_quantize_x2(const float *x, int cols, xscratch *s, xscratch *s2) { quantize_k(x, cols, s, s2, PG_Q4); }
+static void q8_quantize_x2(const float *x, int cols, xscratch *s, xscratch *s2) { quantize_k(x, cols, s, s2, PG_Q8); }
 
 PG_INLINE float hsum_i32x8(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -390,16 +407,22 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
 }
 
 #include "blocks_x86.h"
+#include "kquant_avx512.h"
+
+/* the raw kinds: x in natural order, its two roundings for precise products from quantize_k */
+#define BX_OPS2(dot, dot2) {bx_dequant, bx_dequant_bf16, bx_rows, q8_quantize_x, dot, dot2, q8_quantize_x2}
 
 const pg_kernels pg_kernels_avx512 = {
     "avx512",
     "vnni",
     {
-        [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8, q4_dot_int8_2},
-        [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8, q8_dot_int8_2},
-        [PG_Q5_0] = BX_OPS(q8_quantize_x), [PG_Q5_1] = BX_OPS(q8_quantize_x), [PG_Q4_K] = BX_OPS(q8_quantize_x),
-        [PG_Q5_K] = BX_OPS(q8_quantize_x), [PG_Q6_K] = BX_OPS(q8_quantize_x), [PG_Q3_K] = BX_OPS(q8_quantize_x),
-        [PG_Q2_K] = BX_OPS(q8_quantize_x), [PG_IQ4_NL] = BX_OPS(q8_quantize_x), [PG_IQ4_XS] = BX_OPS(q8_quantize_x),
+        [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8, q4_dot_int8_2, q4_quantize_x2},
+        [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8, q8_dot_int8_2, q8_quantize_x2},
+        [PG_Q4_K] = BX_OPS2(kq_q4k_dot, kq_q4k_dot2), [PG_Q6_K] = BX_OPS2(kq_q6k_dot, kq_q6k_dot2),
+        [PG_Q5_0] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_Q5_1] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
+        [PG_Q5_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_Q3_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
+        [PG_Q2_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_IQ4_NL] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
+        [PG_IQ4_XS] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
     },
     attend,
 };

@@ -145,7 +145,11 @@ static void gemm(const pg_kernels *K, const pg_mat *w, const float *x, int T, fl
     const pg_kind_ops *ops = &K->ops[w->kind];
     const int int8 = T == 1 && ops->dot_int8 != NULL;
     const xscratch *second = NULL;
-    if (int8) {
+    if (int8 && w->precise && ops->quantize_x2) {
+        ops->quantize_x2(x, w->cols, &s->a, &s->b);
+        if (raw_kind(w->kind)) pg_half_sums(w->cols, &s->a), pg_half_sums(w->cols, &s->b);
+        second = &s->b;
+    } else if (int8) {
         quantize(ops, w->kind, x, w->cols, &s->a);
         if (w->precise) {
             int8_residual(x, w->cols, s->res);
