@@ -1,7 +1,7 @@
 /* AVX-512 kernels (F, BW, VL, DQ, VNNI; with AVX2, FMA and F16C), compiled with those flags only for
  * this file (CMakeLists.txt) and run only where dispatch.c finds the CPU and the OS support them.
  * Float tiles 16 lanes wide; one-token products as int8 with VPDPBUSD; bfloat16 dequantization;
- * attention for head size 64 with 16 keys' scores summed at once. */
+ * attention for head sizes 64, 128 and 256 with 16 keys' scores summed at once. */
 #include "kernels.h"
 
 #if defined(PG_X86)
@@ -305,22 +305,20 @@ PG_INLINE __m512 exp_neg512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-/* One head of size 64 over keys 0..n-1: scores and their exponentials 16 keys at a time, the
- * output in registers (at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
-static void attend_head64(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
-                          float *out) {
-    const __m512 q0 = _mm512_loadu_ps(q), q1 = _mm512_loadu_ps(q + 16), q2 = _mm512_loadu_ps(q + 32),
-                 q3 = _mm512_loadu_ps(q + 48);
+/* One head of size 16·NV over keys 0..n-1: scores and their exponentials 16 keys at a time, the
+ * output in registers (head size 64 at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
+PG_INLINE void attend_vec(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
+                          float *out, const int NV) {
+    const int hd = 16 * NV;
     __m512 mxv = _mm512_set1_ps(-INFINITY);
     int s = 0;
     for (; s + 16 <= n; s += 16) {
         __m512 acc[16];
         for (int k = 0; k < 16; k++) {
-            const uint16_t *kr = K + (size_t)(s + k) * 64;
-            __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
-            a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
-            a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
-            acc[k] = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+            const uint16_t *kr = K + (size_t)(s + k) * hd;
+            __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
+            for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
+            acc[k] = a;
         }
         const __m512 d = _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(scale));
         _mm512_storeu_ps(sc + s, d);
@@ -328,11 +326,9 @@ static void attend_head64(const float *q, const uint16_t *K, const uint16_t *V, 
     }
     float mx = _mm512_reduce_max_ps(mxv);
     for (; s < n; s++) {
-        const uint16_t *kr = K + (size_t)s * 64;
-        __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
-        a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
-        a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
-        a = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+        const uint16_t *kr = K + (size_t)s * hd;
+        __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
+        for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
         sc[s] = _mm512_reduce_add_ps(a) * scale;
         mx = sc[s] > mx ? sc[s] : mx;
     }
@@ -348,28 +344,25 @@ static void attend_head64(const float *q, const uint16_t *K, const uint16_t *V, 
         sc[s] = expf(sc[s] - mx);
         sum += sc[s];
     }
-    __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+    __m512 o[16];
+    for (int j = 0; j < NV; j++) o[j] = _mm512_setzero_ps();
     for (s = 0; s < n; s++) {
-        const uint16_t *vr = V + (size_t)s * 64;
+        const uint16_t *vr = V + (size_t)s * hd;
         const __m512 p = _mm512_set1_ps(sc[s]);
-        o0 = _mm512_fmadd_ps(p, bf16x16(vr), o0);
-        o1 = _mm512_fmadd_ps(p, bf16x16(vr + 16), o1);
-        o2 = _mm512_fmadd_ps(p, bf16x16(vr + 32), o2);
-        o3 = _mm512_fmadd_ps(p, bf16x16(vr + 48), o3);
+        for (int j = 0; j < NV; j++) o[j] = _mm512_fmadd_ps(p, bf16x16(vr + 16 * j), o[j]);
     }
     const __m512 inv = _mm512_set1_ps(1.0f / sum);
-    _mm512_storeu_ps(out, _mm512_mul_ps(o0, inv));
-    _mm512_storeu_ps(out + 16, _mm512_mul_ps(o1, inv));
-    _mm512_storeu_ps(out + 32, _mm512_mul_ps(o2, inv));
-    _mm512_storeu_ps(out + 48, _mm512_mul_ps(o3, inv));
+    for (int j = 0; j < NV; j++) _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(o[j], inv));
 }
 
 /* any head size: scores one key at a time, 16 values a step where hd allows */
 static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale, float *sc,
                    float *out) {
-    if (hd == 64) {
-        attend_head64(q, K, V, n, scale, sc, out);
-        return;
+    switch (hd) { /* the common head sizes, with their loops unrolled */
+    case 64: attend_vec(q, K, V, n, scale, sc, out, 4); return;
+    case 128: attend_vec(q, K, V, n, scale, sc, out, 8); return;
+    case 256: attend_vec(q, K, V, n, scale, sc, out, 16); return;
+    default: break;
     }
     const int vec = hd % 16 == 0;
     float mx = -INFINITY;
