@@ -149,13 +149,15 @@ def _vm_used(data: bool) -> int | None:
 
 # -------------------------------------------------------------------------------- per format
 _Q4_KEPT = {"Q4_0", "Q4_1"}  # the fast path keeps these as 4-bit groups (20 bytes per 32); others become Q8_0 (34)
+_FLOAT_KEPT = {"F16", "BF16"}  # kept as stored: 2 bytes a weight (64 per 32)
 NATIVE_SCORES_PER_POSITION = 64 * 4  # the native kernels reserve (not touch) a score row per thread
 
 
 def fast_weight_bytes(shapes_types: dict[str, tuple[tuple[int, ...], str]]) -> tuple[int, int]:
     """(bytes kept, largest temporary) when the fast path converts these tensors: matrices to
-    4- or 8-bit groups of 32 (fused q/k/v and gate/up are concatenated once: a second copy),
-    vectors to float32 plus a bfloat16 copy. A float matrix is requantized 4,096 rows at a time."""
+    4- or 8-bit groups of 32, or F16/BF16 rows as stored (fused q/k/v and gate/up are concatenated
+    once: a second copy), vectors to float32 plus a bfloat16 copy. A float32 matrix is requantized
+    4,096 rows at a time."""
     kept, biggest, chunk = 0, 0, 0
     for shape, kind in shapes_types.values():
         n = 1
@@ -164,10 +166,10 @@ def fast_weight_bytes(shapes_types: dict[str, tuple[tuple[int, ...], str]]) -> t
         if len(shape) == 1:
             kept += 6 * n
             continue
-        b = n // 32 * (20 if kind in _Q4_KEPT else 34)
+        b = n // 32 * (20 if kind in _Q4_KEPT else 64 if kind in _FLOAT_KEPT else 34)
         kept += b
         biggest = max(biggest, b)
-        if kind not in _Q4_KEPT and kind != "Q8_0":
+        if kind not in _Q4_KEPT | _FLOAT_KEPT and kind != "Q8_0":
             chunk = max(chunk, min(shape[0], 4096) * (n // shape[0]) * 4 * 4)
     return kept, 3 * biggest + chunk
 

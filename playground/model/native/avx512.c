@@ -400,6 +400,7 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
 }
 
 #include "blocks_x86.h"
+#include "floats.h"
 #include "kquant_avx512.h"
 
 /* the raw kinds: x in natural order, its two roundings for precise products from quantize_k */
@@ -416,6 +417,7 @@ const pg_kernels pg_kernels_avx512 = {
         [PG_Q5_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_Q3_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
         [PG_Q2_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_IQ4_NL] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
         [PG_IQ4_XS] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
+        [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,
 };
