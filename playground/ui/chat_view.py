@@ -68,7 +68,8 @@ class MessageWidget(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
         head = QHBoxLayout()
-        self.role = QLabel(f"<b>{self.tr('You') if msg.role == 'user' else self.tr('Assistant')}</b>")
+        who = self.tr("You") if msg.role == "user" else self.tr("Assistant")  # outside the f-string: lupdate sees it
+        self.role = QLabel(f"<b>{who}</b>")
         head.addWidget(self.role)
         head.addStretch(1)
         self.prev = self._button("◀", self.tr("Previous version"), lambda: self.versionRequested.emit(msg, self._index() - 2))
