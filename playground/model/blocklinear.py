@@ -85,10 +85,13 @@ class BlockLinear(nn.Module):
         return self.rows()
 
     def dense(self, scratch: bool = False) -> torch.Tensor:
-        """The weight as a bfloat16 (out, in) matrix (scratch: in this thread's reusable buffer,
-        valid until its next wide product; see quant.bf16_scratch)."""
+        """The weight as a bfloat16 (out, in) matrix (read-only: for BF16 rows it is a view of them;
+        scratch: in this thread's reusable buffer, valid until its next wide product; see
+        quant.bf16_scratch)."""
         from .quant import _fresh_bf16, bf16_scratch
 
+        if self.kind == "BF16":  # the stored rows are that matrix already: nothing to compute
+            return self.raw.view(torch.bfloat16)
         lib = native.library()
         if lib is not None and self.raw.device.type == "cpu":
             w = (bf16_scratch if scratch else _fresh_bf16)(self.out_features, self.in_features)
