@@ -22,7 +22,7 @@ from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument, QTextOption
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-CHUNK_CHARS = 4000  # of HTML per label; a chunk's layout then costs about a millisecond here
+CHUNK_CHARS = 1500  # of HTML per label: a settled block lays out at most this much again (4000: 25% more GUI time)
 _WIDTHS_KEPT = 16  # heights remembered per text (a window being resized asks for many widths)
 
 
