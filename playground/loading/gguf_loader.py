@@ -206,7 +206,9 @@ def _qlinear(f: GGUFFile, parts: list[tuple[str, int | None]], bias: torch.Tenso
     if kind in RAW_KINDS:
         cols = f.tensors[parts[0][0]].shape[1]
         raw = [rows(name, heads) for name, heads in parts]
-        return BlockLinear(kind, np.concatenate(raw) if len(raw) > 1 else raw[0], cols, bias=bias)
+        # one copy out of the file's pages (BlockLinear keeps a tensor as given, and copies an array)
+        kept = np.concatenate(raw) if len(raw) > 1 else np.array(raw[0], dtype=np.uint8, copy=True)
+        return BlockLinear(kind, torch.from_numpy(kept), cols, bias=bias)
     qs, d = zip(*(_q8_rows(f, name, heads) for name, heads in parts))
     return QLinear("q8", torch.cat(qs) if len(qs) > 1 else qs[0], torch.cat(d) if len(d) > 1 else d[0], bias=bias)
 

@@ -8,6 +8,7 @@ dtype and shape, and that the byte ranges tile the data section exactly. Pickle-
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,7 +223,12 @@ def hf_tokenizer(folder: Path, raw_config: dict[str, Any], n_model: int) -> Text
             "Hugging Face repositories ship beside the weights."
         )
     try:
-        tok = Tokenizer.from_file(str(tj))
+        text = tj.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise TokenizerError(f"tokenizer.json is not UTF-8 text: {e}") from None
+    check_subword_prefix(text)
+    try:
+        tok = Tokenizer.from_str(text)
     except BaseException as e:  # the tokenizers library raises a bare Exception, or panics
         if not is_library_error(e):
             raise
@@ -238,6 +244,43 @@ def hf_tokenizer(folder: Path, raw_config: dict[str, Any], n_model: int) -> Text
         folder.name or str(folder),
         lambda: _special_tokens(tok, raw_config, gc, bos, eos, add_bos, template, n_model),
     )
+
+
+_PREFIX_SET = re.compile(r'"continuing_subword_prefix"\s*:\s*"(?!")')  # a non-empty string
+
+
+def check_subword_prefix(text: str) -> None:
+    """Refuse what makes the tokenizers library panic while it builds a BPE model (a Rust panic
+    prints its own message and backtrace on stderr before we can type it, and one kind aborts the
+    process): it forms each merge's token as a + b with the first len(continuing_subword_prefix)
+    bytes of b cut off, blindly, so b shorter than the prefix panics, and a cut inside one of b's
+    characters makes invalid UTF-8 that brings the whole process down. Only a file that sets a
+    prefix is parsed here (most leave it null or empty; a 2 MB tokenizer.json parses in ~30 ms)."""
+    if not _PREFIX_SET.search(text):
+        return
+    try:
+        model = json.loads(text).get("model")
+    except (json.JSONDecodeError, RecursionError, AttributeError):
+        return  # the library refuses it with its own message
+    if not isinstance(model, dict) or model.get("type", "BPE") != "BPE":
+        return
+    prefix, merges = model.get("continuing_subword_prefix"), model.get("merges")
+    if not isinstance(prefix, str) or not prefix or not isinstance(merges, list):
+        return
+    cut = len(prefix.encode("utf-8"))
+    for i, m in enumerate(merges):
+        parts = m.split(" ") if isinstance(m, str) else m
+        if not (isinstance(parts, list) and len(parts) == 2 and isinstance(parts[1], str)):
+            continue  # the library refuses a malformed merge itself
+        b = parts[1].encode("utf-8", "surrogatepass")
+        try:
+            ok = len(b) >= cut and b[cut:].decode("utf-8") is not None
+        except UnicodeDecodeError:
+            ok = False
+        if not ok:
+            raise TokenizerError(
+                f"tokenizer.json: merge {i} ({parts[0][:20]!r} {parts[1][:20]!r}) does not continue with the "
+                f"model's continuing_subword_prefix ({len(prefix)} characters), so it cannot be built")
 
 
 def _special_tokens(tok, raw_config, gc, bos, eos, add_bos, template, n_model: int) -> TextTokenizer:

@@ -85,7 +85,9 @@ class BlockLinear(nn.Module):
         return self.rows()
 
     def dense(self) -> torch.Tensor:
-        """The weight as a bfloat16 (out, in) matrix."""
+        """The weight as a bfloat16 (out, in) matrix (read-only: for BF16 rows it is a view of them)."""
+        if self.kind == "BF16":  # the stored rows are that matrix already: nothing to compute
+            return self.raw.view(torch.bfloat16)
         lib = native.library()
         if lib is not None and self.raw.device.type == "cpu":
             w = torch.empty(self.out_features, self.in_features, dtype=torch.bfloat16)

@@ -68,6 +68,7 @@ class FastLlama(Transformer):
             del att.wq, att.wk, att.wv, mlp.w1, mlp.w3
             att.wqkv, att.wo = parts[L + "attention.wqkv"], parts[L + "attention.wo"]
             mlp.w13, mlp.w2 = parts[L + "feed_forward.w13"], parts[L + "feed_forward.w2"]
+            att.values_dtype = torch.bfloat16  # wo rounds its input to bfloat16 anyway
         # one token's products whose inputs carry the largest outliers take x as two int8 roundings
         # in the native kernels (engine.c): SmolLM2 Q4_1's mean KL against the exact model 0.0042 → 0.0026
         for layer in [self.output, *(b.feed_forward.w2 for b in self.layers)]:

@@ -516,6 +516,8 @@ class StudioWindow(QWidget):
             self.chart.addItem(pg.BarGraphItem(x=[i * 4 + k for i in range(n)], height=[x[key] for x in self.results],
                                                width=0.9, brush=color))
         self.chart.getAxis("bottom").setTicks([[(i * 4 + 1, Path(x["checkpoint"]).name) for i, x in enumerate(self.results)]])
+        top = max((x[key] for x in self.results for key in METRIC_KEYS), default=0)
+        self.chart.setYRange(0, max(10.0, 1.15 * top), padding=0)  # percentages: never below 0, room above
         self.status.setText(self.tr("Evaluated {name}: perplexity {ppl}, exact match {em}%, ROUGE-L {rouge}").format(
             name=Path(r["checkpoint"]).name, ppl=r["perplexity"], em=r["exact_match"], rouge=r["rougeL"]))
         self.evaluate.setEnabled(bool(self.last_checkpoint) and self._run_arch != TUTORIAL_ARCH

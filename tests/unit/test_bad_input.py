@@ -20,6 +20,7 @@ from playground.loading import (
     UnsupportedArchitectureError,
     load_model,
 )
+from playground.loading.errors import TokenizerError
 from playground.loading.gguf_file import GGUFFile
 from tests.helpers import save_hf, tiny_hf_model, tiny_tokenizer, write_llama_gguf
 
@@ -176,6 +177,32 @@ def test_unknown_architecture_in_config(tmp_path):
     (folder / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(UnsupportedArchitectureError, match="MambaForCausalLM"):
         load_model(folder, device="cpu")
+
+
+def test_merges_that_do_not_carry_the_subword_prefix_are_refused_before_tokenizers_panics(tmp_path, capfd):
+    """tokenizers cuts len(continuing_subword_prefix) bytes off each merge's second token, blindly:
+    a shorter token is a Rust panic (its message and backtrace on stderr before we can type it), a
+    cut inside a character aborts the whole process. Both are refused before the library reads the
+    file, with nothing on stderr; a prefix the merges do carry still loads."""
+    from fuzz.seeds import Shape, write_folder
+    from playground.loading.hf import check_subword_prefix
+
+    folder = write_folder(tmp_path / "m", "llama", "F32", Shape())
+    tj = json.loads((folder / "tokenizer.json").read_text())
+    tj["model"]["continuing_subword_prefix"] = "#" * 40  # longer than any merge's second token
+    (folder / "tokenizer.json").write_text(json.dumps(tj))
+    with pytest.raises(TokenizerError, match="continuing_subword_prefix"):
+        load_model(folder, device="cpu")
+    assert "panicked" not in capfd.readouterr().err
+
+    def tokenizer_json(prefix, merges):
+        return json.dumps({"model": {"type": "BPE", "continuing_subword_prefix": prefix, "merges": merges}})
+
+    with pytest.raises(TokenizerError, match="merge 1"):  # "Ġ" is 2 bytes: a 1-byte cut splits it
+        check_subword_prefix(tokenizer_json("#", ["a #b", "a Ġt"]))
+    with pytest.raises(TokenizerError, match="merge 0"):  # merges as pairs (the newer format)
+        check_subword_prefix(tokenizer_json("##", [["a", "b"]]))
+    check_subword_prefix(tokenizer_json("##", ["a ##b", ["a", "##"], "Ġ ##Ġt"]))
 
 
 def _write_st(path: Path, header: dict, data: bytes, claimed_len: int | None = None):

@@ -76,12 +76,59 @@ def test_auto_puts_a_bfloat16_folder_on_the_fast_path(pair):
     assert 0 < err < 0.05 * exact.abs().max().item()  # within 8-bit rounding, not exact
 
 
-def test_exact_keeps_bfloat16_weights(pair):
+def _as_bits(t: torch.Tensor) -> torch.Tensor:
+    return t.contiguous().view(torch.int16)
+
+
+def _assert_products_hold_the_stored_bits(model, folder, layers: int):
+    """Every product of the fast model holds the safetensors values bit for bit (read back by the
+    safetensors library itself): q|k|v and gate|up as one matrix each, the embedding, the head."""
+    from safetensors.torch import load_file
+
+    st = load_file(str(folder / "model.safetensors"))
+    for i in range(layers):
+        p, b = f"model.layers.{i}.", model.layers[i]
+        want = {b.attention.wqkv: [p + f"self_attn.{n}_proj.weight" for n in "qkv"],
+                b.attention.wo: [p + "self_attn.o_proj.weight"],
+                b.feed_forward.w13: [p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"],
+                b.feed_forward.w2: [p + "mlp.down_proj.weight"]}
+        for layer, names in want.items():
+            stored = torch.cat([st[n] for n in names])
+            assert torch.equal(_as_bits(layer.raw.view(stored.dtype)), _as_bits(stored)), names
+        assert torch.equal(b.attention_norm.weight, st[p + "input_layernorm.weight"].float())
+    emb = st["model.embed_tokens.weight"]
+    assert torch.equal(_as_bits(model.tok_embeddings.layer.raw.view(emb.dtype)), _as_bits(emb))
+    if "lm_head.weight" in st:
+        assert torch.equal(_as_bits(model.output.raw.view(emb.dtype)), _as_bits(st["lm_head.weight"]))
+
+
+def test_exact_runs_a_bfloat16_folder_on_the_fast_path_with_the_stored_bits(pair):
+    """"exact" on a bfloat16 folder: the native kernels' BF16 rows are the safetensors values, bit for
+    bit (no rounding anywhere), 2 bytes a weight, and the forward pass runs in the native kernels."""
     ref, folder, _ = pair
     lm = load_model(folder, device="cpu", dtype="exact")
-    assert type(lm.model).__name__ == "Transformer" and lm.weights == "BF16, as stored"
-    assert lm.model.tok_embeddings.weight.dtype == torch.bfloat16
-    assert torch.equal(lm.model.tok_embeddings.weight, ref.model.embed_tokens.weight)
+    assert type(lm.model).__name__ == "FastLlama" and lm.weights == "BF16, as stored"
+    assert lm.model.native() is not None  # the whole few-token forward pass in the kernels
+    _assert_products_hold_the_stored_bits(lm.model, folder, ref.config.num_hidden_layers)
+    n = sum(p.numel() for p in ref.parameters() if p.dim() == 2)
+    assert n * 2 <= lm.weights_bytes < n * 2 * 1.05
+    # the rows the teaching views (embedding lookup, logit lens) read are the stored values too
+    ids = torch.tensor([3, 0, 77])
+    assert torch.equal(lm.model.tok_embeddings(ids), ref.model.embed_tokens.weight[ids].float())
+
+
+@pytest.mark.parametrize("dtype", ["F16", "F32"])
+def test_exact_on_float16_and_float32_folders(dtype, tmp_path):
+    """A float16 folder runs as stored on the fast path too; float32 matrices have no kernel, so
+    "exact" keeps them on the reference model in float32 (the only way to honour the stored values)."""
+    folder = write_folder(tmp_path / dtype, "llama", dtype, Shape())
+    lm = load_model(folder, device="cpu", dtype="exact")
+    assert lm.quantization == dtype and lm.weights == f"{dtype}, as stored"
+    if dtype == "F16":
+        assert type(lm.model).__name__ == "FastLlama" and lm.model.native() is not None
+        _assert_products_hold_the_stored_bits(lm.model, folder, lm.config.n_layers)
+    else:
+        assert type(lm.model).__name__ == "Transformer" and lm.model.tok_embeddings.weight.dtype == torch.float32
 
 
 def _greedy(lm, ids, n=24):

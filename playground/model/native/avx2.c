@@ -206,6 +206,7 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
 }
 
 #include "blocks_x86.h"
+#include "floats.h"
 
 const pg_kernels pg_kernels_avx2 = {
     "avx2",
@@ -216,6 +217,7 @@ const pg_kernels pg_kernels_avx2 = {
         [PG_Q5_0] = BX_OPS(quantize_x), [PG_Q5_1] = BX_OPS(quantize_x), [PG_Q4_K] = BX_OPS(quantize_x),
         [PG_Q5_K] = BX_OPS(quantize_x), [PG_Q6_K] = BX_OPS(quantize_x), [PG_Q3_K] = BX_OPS(quantize_x),
         [PG_Q2_K] = BX_OPS(quantize_x), [PG_IQ4_NL] = BX_OPS(quantize_x), [PG_IQ4_XS] = BX_OPS(quantize_x),
+        [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,
 };

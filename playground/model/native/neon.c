@@ -217,12 +217,15 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+#include "floats.h"
+
 const pg_kernels TABLE = {
     "neon",
     INT8_NAME,
     {
         [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, quantize_x, q4_dot_int8},
         [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, quantize_x, q8_dot_int8},
+        [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,
 };
