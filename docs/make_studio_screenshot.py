@@ -16,8 +16,13 @@ DOCS = Path(__file__).resolve().parent
 
 
 def main() -> int:
+    import os
+
+    os.environ.setdefault("PLAYGROUND_THEME", "light")  # the pictures do not depend on the desktop
     app = QApplication(sys.argv)
-    app.setStyle("Fusion")
+    from playground.ui.theme import apply_theme
+
+    apply_theme(app)
     from playground.engine.training_worker import TrainingEngine
     from playground.ui.studio import StudioWindow
 

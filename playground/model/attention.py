@@ -20,8 +20,9 @@ import torch.nn.functional as F
 
 # the written-out path computes its probabilities a few heads at a time, so each float32 temporary
 # stays under this many bytes: bigger ones are fresh memory from the kernel on every call, and
-# faulting them in cost more than the arithmetic (SmolLM2, 2,048 tokens: 8 s → 4 s)
-WEIGHTS_CHUNK_BYTES = 24 << 20
+# faulting them in cost more than the arithmetic (SmolLM2, 2,048 tokens: 8 s → 4 s); small ones
+# stay in the cache between the product, the softmax and the viewer's copy (512 tokens: 566 → 380 ms)
+WEIGHTS_CHUNK_BYTES = 4 << 20
 
 
 def causal_mask(T: int, S: int, start: int, device, window: int | None = None) -> torch.Tensor:
@@ -37,12 +38,14 @@ def causal_mask(T: int, S: int, start: int, device, window: int | None = None) -
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, start: int, scale: float | None = None,
            window: int | None = None, softcap: float | None = None, need_weights=False,
-           layer: int = 0) -> tuple[torch.Tensor, torch.Tensor | None]:
+           layer: int = 0, values_dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Attention of q (B, nh, T, hs) over k, v (B, nkv, S, hs): (y (B, nh, T, hs), probabilities).
 
     The probabilities (B, nh, T, S) in float32 come back only with need_weights=True; a callable
     need_weights(layer, probs, first_head) is handed them a few heads at a time instead (and None
-    comes back), so a long context's maps never exist whole in float32.
+    comes back), so a long context's maps never exist whole in float32. values_dtype: the written-out
+    path's probabilities·v product runs in this dtype (the fast model's bfloat16, which its next
+    product rounds y to anyway); None keeps q's.
     """
     B, nh, T, hs = q.shape
     S = k.shape[2]
@@ -54,28 +57,39 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, start: int, scale:
             return F.scaled_dot_product_attention(q, k, v, is_causal=T > 1, scale=scale, enable_gqa=gqa), None
         mask = None if T == 1 and sees_all else causal_mask(T, S, start, q.device, window)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale, enable_gqa=gqa), None
-    return _written_out(q, k, v, start, scale, window, softcap, need_weights, layer)
+    return _written_out(q, k, v, start, scale, window, softcap, need_weights, layer, values_dtype)
 
 
-def _written_out(q, k, v, start, scale, window, softcap, need_weights, layer):
-    """softmax(q·kᵀ·scale) · v spelled out, a few heads at a time (see WEIGHTS_CHUNK_BYTES)."""
+def _written_out(q, k, v, start, scale, window, softcap, need_weights, layer, values_dtype=None):
+    """softmax(q·kᵀ·scale) · v spelled out, a few heads at a time (see WEIGHTS_CHUNK_BYTES). The
+    query heads that share a key/value head go through one batched product (no copy of k or v),
+    or one head at a time when a group's scores would be too big; the scores are float32 whatever
+    q's dtype (the viewer shows them)."""
     B, nh, T, hs = q.shape
-    S = k.shape[2]
-    rep = nh // k.shape[1]
+    nkv, S = k.shape[1], k.shape[2]
+    rep = nh // nkv
+    group_bytes = 4 * B * rep * T * S
+    per = rep * max(1, WEIGHTS_CHUNK_BYTES // group_bytes) if group_bytes <= WEIGHTS_CHUNK_BYTES else 1
+    rows = T * min(per, rep)  # a group's heads stacked along the rows of one product
     hidden = ~causal_mask(T, S, start, q.device, window)
-    per = max(1, WEIGHTS_CHUNK_BYTES // (4 * B * T * S))
-    y = torch.empty(B, nh, T, v.shape[-1], dtype=q.dtype, device=q.device)
+    mask = torch.zeros(T, S, device=q.device).masked_fill_(hidden, float("-inf")).repeat(rows // T, 1)
+    q = q.float() * scale if softcap is None else q.float()  # scaled before the product: one pass less
+    k = k.float()
+    vd = values_dtype or v.dtype
+    y = torch.empty(B, nh, T, v.shape[-1], dtype=vd, device=q.device)
     chunks = []
     for h0 in range(0, nh, per):
-        heads = torch.arange(h0, min(nh, h0 + per), device=q.device)
-        kv_heads = heads // rep  # the key/value head each query head reads
-        att = (q[:, heads] @ k[:, kv_heads].transpose(-2, -1)).float() * scale  # (B, n, T, S)
-        if softcap is not None:
-            att = torch.tanh(att / softcap) * softcap
-        att = att.masked_fill_(hidden, float("-inf")).softmax(-1)
+        n = min(per, nh - h0)
+        g0, ng = h0 // rep, max(1, n // rep)  # the key/value heads these query heads read
+        att = q[:, h0 : h0 + n].reshape(B * ng, rows, hs) @ k[:, g0 : g0 + ng].reshape(B * ng, S, hs).transpose(1, 2)
+        if softcap is not None:  # the cap bends the scaled scores; the mask comes after it
+            att = att.mul_(scale / softcap).tanh_().mul_(softcap)
+        att = att.add_(mask).softmax(-1)
+        heads = att.view(B, n, T, S)
         if callable(need_weights):
-            need_weights(layer, att, h0)
+            need_weights(layer, heads, h0)
         elif need_weights:
-            chunks.append(att)
-        y[:, heads] = att.to(v.dtype) @ v[:, kv_heads]
+            chunks.append(heads)
+        vg = v[:, g0 : g0 + ng].reshape(B * ng, S, v.shape[-1]).to(vd)
+        y[:, h0 : h0 + n] = (att.to(vd) @ vg).view(B, n, T, v.shape[-1])
     return y, (torch.cat(chunks, 1) if chunks else None)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from .allocator import keep_prefill_memory
 from .cache import KVCache
 from .config import ModelConfig
 from .quant import NATIVE_DENSE_ROWS, QLinear
@@ -68,6 +69,7 @@ class FastLlama(Transformer):
             del att.wq, att.wk, att.wv, mlp.w1, mlp.w3
             att.wqkv, att.wo = parts[L + "attention.wqkv"], parts[L + "attention.wo"]
             mlp.w13, mlp.w2 = parts[L + "feed_forward.w13"], parts[L + "feed_forward.w2"]
+            att.values_dtype = torch.bfloat16  # wo rounds its input to bfloat16 anyway
         # one token's products whose inputs carry the largest outliers take x as two int8 roundings
         # in the native kernels (engine.c): SmolLM2 Q4_1's mean KL against the exact model 0.0042 → 0.0026
         for layer in [self.output, *(b.feed_forward.w2 for b in self.layers)]:
@@ -84,6 +86,7 @@ class FastLlama(Transformer):
         self.set_rope(freq_factors)
         self.eval()
         self.use_native = True  # False: the PyTorch path only (set when the native kernels are unavailable)
+        keep_prefill_memory()  # the prompt path's temporaries stay in the heap (allocator.py)
         self._native = None  # (kernels, model handle), built on first use
 
     @property

@@ -69,6 +69,7 @@ class Attention(nn.Module):
         self.softcap = cfg.attn_softcap
         self.window = cfg.window(layer)
         self.dropout = cfg.dropout
+        self.values_dtype: torch.dtype | None = None  # the written-out attention's probabilities·v dtype
 
     def project(self, x: torch.Tensor):
         """q (B, T, nh, hs), k and v (B, T, nkv, hs)."""
@@ -96,7 +97,8 @@ class Attention(nn.Module):
                                                enable_gqa=self.nh != self.nkv)
             weights = None
         else:
-            y, weights = attend(q, k, v, start, self.scale, self.window, self.softcap, need_weights, self.layer)
+            y, weights = attend(q, k, v, start, self.scale, self.window, self.softcap, need_weights, self.layer,
+                                self.values_dtype)
         y = y.transpose(1, 2).reshape(B, T, self.nh * self.hs).to(x.dtype)  # (B, T, nh*hs)
         return self.wo(y), weights
 

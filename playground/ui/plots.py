@@ -20,29 +20,60 @@ class TidyAxis(pg.AxisItem):
     """An axis that draws a tick label only where it overlaps no label already placed.
 
     pyqtgraph decides per tick level whether a level's labels fit on average, so long labels of
-    uneven width (tokens) can still run together. Levels come coarse to fine, so keeping labels
-    greedily keeps the coarse ones and fills the gaps with finer ones as the user zooms in."""
+    uneven width (tokens) can still run together. Levels come coarse to fine. Ticks the caller set
+    (tokens, layers) are kept greedily, one label at a time, so a crowded fine level still fills
+    the gaps. Numbers the axis chooses itself are kept a whole level at a time: a finer level is
+    drawn only if every one of its labels fits, so the steps stay even (0 50 100 150, never
+    0 20 50 70 100)."""
 
     def __init__(self, orientation: str, **kwargs):
         super().__init__(orientation, **kwargs)
-        # every level is considered (overlapping text is dropped one label at a time, below), so a
-        # crowded fine level still fills the gaps where there is room
+        # every level is considered (overlapping text is dropped below), so a crowded fine level
+        # of set ticks still fills the gaps where there is room
         self.setStyle(maxTickLevel=3, maxTextLevel=3, textFillLimits=[(0, 100.0)])
         self.gap = LABEL_GAP
+        self._level_strings: list[list[str]] = []
+
+    def tickStrings(self, values, scale, spacing):
+        strings = super().tickStrings(values, scale, spacing)
+        self._level_strings.append(list(strings))  # called once per level, coarse first
+        return strings
 
     def generateDrawSpecs(self, p):
+        self._level_strings = []
         specs = super().generateDrawSpecs(p)
         if specs is None:
             return None
         axis, ticks, texts = specs
+        level_of: dict[str, int] = {}
+        for i, strings in enumerate(self._level_strings):
+            for text in strings:
+                level_of.setdefault(text, i)
+        whole_levels = self._tickLevels is None
         kept: list[QRectF] = []
         tidy = []
-        for rect, flags, text in texts:
-            padded = rect.adjusted(-self.gap / 2, -self.gap / 2, self.gap / 2, self.gap / 2)
-            if any(padded.intersects(r) for r in kept):
-                continue
-            kept.append(padded)
-            tidy.append((rect, flags, text))
+        i = 0
+        while i < len(texts):
+            level = level_of.get(texts[i][2], 0)
+            j = i
+            while j < len(texts) and level_of.get(texts[j][2], 0) == level:
+                j += 1
+            fits = []
+            for rect, flags, text in texts[i:j]:
+                padded = rect.adjusted(-self.gap / 2, -self.gap / 2, self.gap / 2, self.gap / 2)
+                if any(padded.intersects(r) for r in kept + [f[0] for f in fits]):
+                    if whole_levels and level > 0:
+                        fits = None
+                        break
+                    continue
+                fits.append((padded, (rect, flags, text)))
+            if fits is None:
+                break  # a finer level that does not fit whole is left out, and the ones after it
+            if whole_levels and level == 0 and len(fits) < j - i and not self.logMode:
+                fits = _every_kth(texts[i:j], kept, self.gap) or fits
+            kept += [f[0] for f in fits]
+            tidy += [f[1] for f in fits]
+            i = j
         return axis, ticks, tidy
 
     def labels(self) -> list[tuple[QRectF, str]]:
@@ -56,6 +87,29 @@ class TidyAxis(pg.AxisItem):
         finally:
             painter.end()
         return [] if specs is None else [(self.mapRectToScene(rect), text) for rect, _, text in specs[2]]
+
+
+def _every_kth(texts, kept: list[QRectF], gap: float):
+    """The axis's own major labels thinned evenly when they do not all fit: those at multiples of
+    2, 5 or 10 steps (0 4 8, never 2 6), as (padded rectangle, spec) pairs; None if none fit or the
+    labels are not plain numbers."""
+    try:
+        values = [float(text.replace(",", "")) for _, _, text in texts]
+    except ValueError:
+        return None
+    if len(values) < 2:
+        return None
+    step = min(abs(b - a) for a, b in zip(values, values[1:]))
+    if step <= 0:
+        return None
+    for k in (2, 5, 10, 20, 50):
+        picked = [(rect.adjusted(-gap / 2, -gap / 2, gap / 2, gap / 2), (rect, flags, text))
+                  for (rect, flags, text), v in zip(texts, values) if abs(round(v / step) % k) < 1e-9]
+        rects = [r for r, _ in picked] + kept
+        if picked and not any(rects[a].intersects(rects[b]) for a in range(len(picked))
+                              for b in range(a + 1, len(rects))):
+            return picked
+    return None
 
 
 class LogAxis(TidyAxis):

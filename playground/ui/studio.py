@@ -492,8 +492,13 @@ class StudioWindow(QWidget):
         self.last_checkpoint = path
         self._set_running(False)
         done = self.tr("Stopped") if reason == "stopped" else self.tr("Finished")
-        self.status.setText(self.tr("{done}; checkpoint in {path}. Evaluate it, fine-tune it, or chat with it.").format(
-            done=done, path=path))
+        if self._run_arch == TUTORIAL_ARCH:  # its checkpoint is for the lesson's comparison only
+            self.status.setText(self.tr("{done}; checkpoint in {path}. The tutorial encoder's runs are compared in "
+                                        "the lesson; the chat, fine-tuning and evaluation take Llama and GPT-2 "
+                                        "models.").format(done=done, path=path))
+        else:
+            self.status.setText(self.tr("{done}; checkpoint in {path}. Evaluate it, fine-tune it, or chat with it.")
+                                .format(done=done, path=path))
         recent = [loss for _, loss in self.losses[-10:]]
         self.runRecorded.emit({**self._run, "path": path, "reason": reason,
                                "train_loss": sum(recent) / len(recent) if recent else None,
@@ -516,6 +521,8 @@ class StudioWindow(QWidget):
             self.chart.addItem(pg.BarGraphItem(x=[i * 4 + k for i in range(n)], height=[x[key] for x in self.results],
                                                width=0.9, brush=color))
         self.chart.getAxis("bottom").setTicks([[(i * 4 + 1, Path(x["checkpoint"]).name) for i, x in enumerate(self.results)]])
+        top = max((x[key] for x in self.results for key in METRIC_KEYS), default=0)
+        self.chart.setYRange(0, max(10.0, 1.15 * top), padding=0)  # percentages: never below 0, room above
         self.status.setText(self.tr("Evaluated {name}: perplexity {ppl}, exact match {em}%, ROUGE-L {rouge}").format(
             name=Path(r["checkpoint"]).name, ppl=r["perplexity"], em=r["exact_match"], rouge=r["rougeL"]))
         self.evaluate.setEnabled(bool(self.last_checkpoint) and self._run_arch != TUTORIAL_ARCH

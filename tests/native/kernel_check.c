@@ -269,7 +269,7 @@ int main(int argc, char **argv) {
             for (int s = 0; s < n; s++)
                 check_products(K, P, kind, sb ? k_shapes[s][0] : shapes[s][0], sb ? k_shapes[s][1] : shapes[s][1]);
         }
-        static const int heads[][2] = {{1, 64}, {17, 64}, {40, 64}, {33, 128}, {9, 48}, {5, 6}};
+        static const int heads[][2] = {{1, 64}, {17, 64}, {40, 64}, {33, 128}, {20, 256}, {9, 48}, {5, 6}};
         for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) check_attention(K, P, heads[h][0], heads[h][1]);
     }
     if (!checked) printf("no SIMD variant runs here: nothing to compare with the portable kernels\n");

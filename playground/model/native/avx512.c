@@ -1,7 +1,7 @@
 /* AVX-512 kernels (F, BW, VL, DQ, VNNI; with AVX2, FMA and F16C), compiled with those flags only for
  * this file (CMakeLists.txt) and run only where dispatch.c finds the CPU and the OS support them.
  * Float tiles 16 lanes wide; one-token products as int8 with VPDPBUSD; bfloat16 dequantization;
- * attention for head size 64 with 16 keys' scores summed at once. */
+ * attention for head sizes 64, 128 and 256 with 16 keys' scores summed at once. */
 #include "kernels.h"
 
 #if defined(PG_X86)
@@ -74,40 +74,57 @@ static void q8_rows(const pg_mat *w, int r, const float *x, int T, int ldx, floa
  * products summed by VPDPBUSD (64 weight bytes × 64 activation bytes per instruction). q4 pairs of
  * groups are loaded as 32 bytes [group b | group b+1]; their low nibbles (elements 0..15 of each)
  * and high nibbles (16..31) make 64 bytes, so x is stored in that order for each pair. */
-PG_INLINE void quantize_k(const float *x, int cols, xscratch *s, const int kind) {
+PG_INLINE void quantize_k(const float *x, int cols, xscratch *s, xscratch *s2, const int kind) {
     const int nb = cols / QK;
     for (int b = 0; b < nb; b++) {
         const float *xb = x + QK * b;
-        int8_t *out = s->xq + QK * b;
         const __m512 lo = _mm512_loadu_ps(xb), hi = _mm512_loadu_ps(xb + 16);
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
         const float inv = amax > 0.f ? 127.f / amax : 0.f;
         s->dx[b] = amax / 127.f;
         const __m512 iv = _mm512_set1_ps(inv); /* round to nearest even, like lrintf */
-        const __m512i ilo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)), ihi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, iv));
+        __m512i ilo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, iv)), ihi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, iv));
         /* the sum of x as rounded (not of x itself): it multiplies q4's minimum, and the rounding
          * errors of d·q and m must cancel as they do in the exact product (as llama.cpp's q8_1) */
         s->sx[b] = s->dx[b] * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(ilo, ihi));
-        __m128i qlo = _mm512_cvtsepi32_epi8(ilo);
-        __m128i qhi = _mm512_cvtsepi32_epi8(ihi);
-        if (kind == PG_Q4 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
-            int8_t *pair = s->xq + QK * (b & ~1);
-            const int at = b % 2 ? 16 : 0;
-            _mm_storeu_si128((__m128i *)(pair + at), qlo);
-            _mm_storeu_si128((__m128i *)(pair + 32 + at), qhi);
-        } else {
-            _mm_storeu_si128((__m128i *)out, qlo);
-            _mm_storeu_si128((__m128i *)(out + 16), qhi);
+        for (int k = 0; k < 1 + (s2 != NULL); k++) {
+            xscratch *o = k ? s2 : s;
+            if (k) { /* the second rounding: what the first left out, at exactly 1/256 of its scale */
+                const __m512 dv = _mm512_set1_ps(s->dx[b]), iv2 = _mm512_set1_ps(256.f * inv);
+                const __m512i top = _mm512_set1_epi32(127), bottom = _mm512_set1_epi32(-127);
+                const __m512 rlo = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ilo), dv, lo);
+                const __m512 rhi = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(ihi), dv, hi);
+                ilo = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(rlo, iv2)), top), bottom);
+                ihi = _mm512_max_epi32(_mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(rhi, iv2)), top), bottom);
+                o->dx[b] = s->dx[b] * (1.0f / 256);
+                o->sx[b] = o->dx[b] * (float)_mm512_reduce_add_epi32(_mm512_add_epi32(ilo, ihi));
+            }
+            const __m128i qlo = _mm512_cvtsepi32_epi8(ilo), qhi = _mm512_cvtsepi32_epi8(ihi);
+            if (kind == PG_Q4 && (b + 1 < nb || (b % 2 == 1))) { /* a q4 pair: [b lo16, b+1 lo16, b hi16, b+1 hi16] */
+                int8_t *pair = o->xq + QK * (b & ~1);
+                const int at = b % 2 ? 16 : 0;
+                _mm_storeu_si128((__m128i *)(pair + at), qlo);
+                _mm_storeu_si128((__m128i *)(pair + 32 + at), qhi);
+            } else {
+                _mm_storeu_si128((__m128i *)(o->xq + QK * b), qlo);
+                _mm_storeu_si128((__m128i *)(o->xq + QK * b + 16), qhi);
+            }
         }
     }
-    for (int p = 0; p + 1 < nb; p += 2) {
-        float *v = s->dxv + 8 * p;
-        for (int i = 0; i < 16; i++) v[i] = kind == PG_Q4 ? s->dx[p + ((i / 4) % 2)] : s->dx[p + i / 8];
+    for (int k = 0; k < 1 + (s2 != NULL); k++) {
+        xscratch *o = k ? s2 : s;
+        for (int p = 0; p + 1 < nb; p += 2) {
+            float *v = o->dxv + 8 * p;
+            for (int i = 0; i < 16; i++) v[i] = kind == PG_Q4 ? o->dx[p + ((i / 4) % 2)] : o->dx[p + i / 8];
+        }
     }
 }
 
-static void q4_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, PG_Q4); }
-static void q8_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, PG_Q8); }
+static void q4_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, NULL, PG_Q4); }
+static void q8_quantize_x(const float *x, int cols, xscratch *s) { quantize_k(x, cols, s, NULL, PG_Q8); }
+/* a precise product's two roundings, the second at exactly 1/256 of the first's scale */
+static void q4_quantize_x2(const float *x, int cols, xscratch *s, xscratch *s2) { quantize_k(x, cols, s, s2, PG_Q4); }
+static void q8_quantize_x2(const float *x, int cols, xscratch *s, xscratch *s2) { quantize_k(x, cols, s, s2, PG_Q8); }
 
 PG_INLINE float hsum_i32x8(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -288,22 +305,20 @@ PG_INLINE __m512 exp_neg512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-/* One head of size 64 over keys 0..n-1: scores and their exponentials 16 keys at a time, the
- * output in registers (at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
-static void attend_head64(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
-                          float *out) {
-    const __m512 q0 = _mm512_loadu_ps(q), q1 = _mm512_loadu_ps(q + 16), q2 = _mm512_loadu_ps(q + 32),
-                 q3 = _mm512_loadu_ps(q + 48);
+/* One head of size 16·NV over keys 0..n-1: scores and their exponentials 16 keys at a time, the
+ * output in registers (head size 64 at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
+PG_INLINE void attend_vec(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
+                          float *out, const int NV) {
+    const int hd = 16 * NV;
     __m512 mxv = _mm512_set1_ps(-INFINITY);
     int s = 0;
     for (; s + 16 <= n; s += 16) {
         __m512 acc[16];
         for (int k = 0; k < 16; k++) {
-            const uint16_t *kr = K + (size_t)(s + k) * 64;
-            __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
-            a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
-            a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
-            acc[k] = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+            const uint16_t *kr = K + (size_t)(s + k) * hd;
+            __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
+            for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
+            acc[k] = a;
         }
         const __m512 d = _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(scale));
         _mm512_storeu_ps(sc + s, d);
@@ -311,11 +326,9 @@ static void attend_head64(const float *q, const uint16_t *K, const uint16_t *V, 
     }
     float mx = _mm512_reduce_max_ps(mxv);
     for (; s < n; s++) {
-        const uint16_t *kr = K + (size_t)s * 64;
-        __m512 a = _mm512_mul_ps(bf16x16(kr), q0);
-        a = _mm512_fmadd_ps(bf16x16(kr + 16), q1, a);
-        a = _mm512_fmadd_ps(bf16x16(kr + 32), q2, a);
-        a = _mm512_fmadd_ps(bf16x16(kr + 48), q3, a);
+        const uint16_t *kr = K + (size_t)s * hd;
+        __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
+        for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
         sc[s] = _mm512_reduce_add_ps(a) * scale;
         mx = sc[s] > mx ? sc[s] : mx;
     }
@@ -331,28 +344,25 @@ static void attend_head64(const float *q, const uint16_t *K, const uint16_t *V, 
         sc[s] = expf(sc[s] - mx);
         sum += sc[s];
     }
-    __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+    __m512 o[16];
+    for (int j = 0; j < NV; j++) o[j] = _mm512_setzero_ps();
     for (s = 0; s < n; s++) {
-        const uint16_t *vr = V + (size_t)s * 64;
+        const uint16_t *vr = V + (size_t)s * hd;
         const __m512 p = _mm512_set1_ps(sc[s]);
-        o0 = _mm512_fmadd_ps(p, bf16x16(vr), o0);
-        o1 = _mm512_fmadd_ps(p, bf16x16(vr + 16), o1);
-        o2 = _mm512_fmadd_ps(p, bf16x16(vr + 32), o2);
-        o3 = _mm512_fmadd_ps(p, bf16x16(vr + 48), o3);
+        for (int j = 0; j < NV; j++) o[j] = _mm512_fmadd_ps(p, bf16x16(vr + 16 * j), o[j]);
     }
     const __m512 inv = _mm512_set1_ps(1.0f / sum);
-    _mm512_storeu_ps(out, _mm512_mul_ps(o0, inv));
-    _mm512_storeu_ps(out + 16, _mm512_mul_ps(o1, inv));
-    _mm512_storeu_ps(out + 32, _mm512_mul_ps(o2, inv));
-    _mm512_storeu_ps(out + 48, _mm512_mul_ps(o3, inv));
+    for (int j = 0; j < NV; j++) _mm512_storeu_ps(out + 16 * j, _mm512_mul_ps(o[j], inv));
 }
 
 /* any head size: scores one key at a time, 16 values a step where hd allows */
 static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale, float *sc,
                    float *out) {
-    if (hd == 64) {
-        attend_head64(q, K, V, n, scale, sc, out);
-        return;
+    switch (hd) { /* the common head sizes, with their loops unrolled */
+    case 64: attend_vec(q, K, V, n, scale, sc, out, 4); return;
+    case 128: attend_vec(q, K, V, n, scale, sc, out, 8); return;
+    case 256: attend_vec(q, K, V, n, scale, sc, out, 16); return;
+    default: break;
     }
     const int vec = hd % 16 == 0;
     float mx = -INFINITY;
@@ -391,16 +401,22 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
 
 #include "blocks_x86.h"
 #include "floats.h"
+#include "kquant_avx512.h"
+
+/* the raw kinds: x in natural order, its two roundings for precise products from quantize_k */
+#define BX_OPS2(dot, dot2) {bx_dequant, bx_dequant_bf16, bx_rows, q8_quantize_x, dot, dot2, q8_quantize_x2}
 
 const pg_kernels pg_kernels_avx512 = {
     "avx512",
     "vnni",
     {
-        [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8, q4_dot_int8_2},
-        [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8, q8_dot_int8_2},
-        [PG_Q5_0] = BX_OPS(q8_quantize_x), [PG_Q5_1] = BX_OPS(q8_quantize_x), [PG_Q4_K] = BX_OPS(q8_quantize_x),
-        [PG_Q5_K] = BX_OPS(q8_quantize_x), [PG_Q6_K] = BX_OPS(q8_quantize_x), [PG_Q3_K] = BX_OPS(q8_quantize_x),
-        [PG_Q2_K] = BX_OPS(q8_quantize_x), [PG_IQ4_NL] = BX_OPS(q8_quantize_x), [PG_IQ4_XS] = BX_OPS(q8_quantize_x),
+        [PG_Q4] = {NULL, q4_dequant_bf16, q4_rows, q4_quantize_x, q4_dot_int8, q4_dot_int8_2, q4_quantize_x2},
+        [PG_Q8] = {NULL, q8_dequant_bf16, q8_rows, q8_quantize_x, q8_dot_int8, q8_dot_int8_2, q8_quantize_x2},
+        [PG_Q4_K] = BX_OPS2(kq_q4k_dot, kq_q4k_dot2), [PG_Q6_K] = BX_OPS2(kq_q6k_dot, kq_q6k_dot2),
+        [PG_Q5_0] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_Q5_1] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
+        [PG_Q5_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_Q3_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
+        [PG_Q2_K] = BX_OPS2(bx_dot_int8, bx_dot_int8_2), [PG_IQ4_NL] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
+        [PG_IQ4_XS] = BX_OPS2(bx_dot_int8, bx_dot_int8_2),
         [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,

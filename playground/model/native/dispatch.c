@@ -122,6 +122,7 @@ static const pg_kernels *complete(size_t i) {
             if (!o->dequant_bf16) o->dequant_bf16 = p->ops[t].dequant_bf16;
             if (!o->rows) o->rows = p->ops[t].rows;
             if (!o->quantize_x || !o->dot_int8) o->quantize_x = NULL, o->dot_int8 = NULL;
+            if (!o->quantize_x) o->dot_int8_2 = NULL, o->quantize_x2 = NULL;
         }
         if (!k.attend) k.attend = p->attend;
         resolved[i] = k;

@@ -84,38 +84,54 @@ static void xpair_free(xpair *p) {
 }
 
 /* ------------------------------------------------------------------ matrix products */
+#define MAX_PARTS 3 /* matrices that take the same input in one product: q|k|v */
+
 typedef struct {
     const pg_kernels *K;
-    const pg_mat *w;
+    const pg_mat *w; /* n parts, side by side in y */
+    int n;
     const float *x;
-    const xscratch *s, *s2; /* s2: the second rounding of a precise product, or NULL */
-    int T, int8, ldy;
+    const xscratch *s[MAX_PARTS], *s2[MAX_PARTS]; /* each part's x as int8; s2: a precise product's second rounding */
+    int int8[MAX_PARTS];
+    int T, ldy;
     float *y; /* (T, ldy) */
 } gemm_args;
 
-static void gemm_task(void *p, int ith, int nth) {
-    gemm_args *a = p;
-    const pg_mat *w = a->w;
+/* rows r0..r1 of part i, whose outputs start at y */
+static void part_rows(const gemm_args *a, int i, int r0, int r1, float *y) {
+    const pg_mat *w = &a->w[i];
     const pg_kind_ops *ops = &a->K->ops[w->kind];
-    int r0, r1;
-    pg_split(w->rows, ith, nth, 16, &r0, &r1);
-    if (a->int8 && a->s2 && ops->dot_int8_2) {
-        for (int r = r0; r < r1; r++) ops->dot_int8_2(w, r, a->s, a->s2, a->y + r);
-    } else if (a->int8 && a->s2) {
+    const xscratch *s = a->s[i], *s2 = a->s2[i];
+    if (a->int8[i] && s2 && ops->dot_int8_2) {
+        for (int r = r0; r < r1; r++) ops->dot_int8_2(w, r, s, s2, y + r);
+    } else if (a->int8[i] && s2) {
         for (int r = r0; r < r1; r++) {
             float y2;
-            ops->dot_int8(w, r, a->s, a->y + r);
-            ops->dot_int8(w, r, a->s2, &y2);
-            a->y[r] += y2;
+            ops->dot_int8(w, r, s, y + r);
+            ops->dot_int8(w, r, s2, &y2);
+            y[r] += y2;
         }
-    } else if (a->int8) {
-        for (int r = r0; r < r1; r++) ops->dot_int8(w, r, a->s, a->y + r);
+    } else if (a->int8[i]) {
+        for (int r = r0; r < r1; r++) ops->dot_int8(w, r, s, y + r);
     } else {
-        for (int r = r0; r < r1; r++) ops->rows(w, r, a->x, a->T, w->cols, a->y + r, a->ldy);
+        for (int r = r0; r < r1; r++) ops->rows(w, r, a->x, a->T, w->cols, y + r, a->ldy);
     }
     if (w->bias)
         for (int t = 0; t < a->T; t++)
-            for (int r = r0; r < r1; r++) a->y[(size_t)t * a->ldy + r] += w->bias[r];
+            for (int r = r0; r < r1; r++) y[(size_t)t * a->ldy + r] += w->bias[r];
+}
+
+/* each thread takes its share of all parts' rows together: one hand-off to the pool for q, k and v */
+static void gemm_task(void *p, int ith, int nth) {
+    gemm_args *a = p;
+    int total = 0;
+    for (int i = 0; i < a->n; i++) total += a->w[i].rows;
+    int g0, g1;
+    pg_split(total, ith, nth, 16, &g0, &g1);
+    for (int i = 0, at = 0; i < a->n && at < g1; at += a->w[i].rows, i++) {
+        const int r0 = g0 > at ? g0 - at : 0, r1 = g1 - at < a->w[i].rows ? g1 - at : a->w[i].rows;
+        if (r0 < r1) part_rows(a, i, r0, r1, a->y + at);
+    }
 }
 
 /* x minus x as rounded to int8 per group (the same rule as every quantize_x: dx = max|x|/127,
@@ -139,32 +155,52 @@ static void quantize(const pg_kind_ops *ops, int kind, const float *x, int cols,
     if (raw_kind(kind)) pg_half_sums(cols, s);
 }
 
-/* y[t*ldy + r] = x[t] · row r (+ bias): one token as int8 where the variant has int8 kernels for
- * this kind (twice for a precise matrix), several tokens as float32 tiles. */
-static void gemm(const pg_kernels *K, const pg_mat *w, const float *x, int T, float *y, int ldy, xpair *s) {
+/* x rounded for one token's product with w, in s (and s->b for a precise one); returns the second
+ * rounding or NULL */
+static const xscratch *round_x(const pg_kernels *K, const pg_mat *w, const float *x, xpair *s) {
     const pg_kind_ops *ops = &K->ops[w->kind];
-    const int int8 = T == 1 && ops->dot_int8 != NULL;
-    const xscratch *second = NULL;
-    if (int8) {
-        quantize(ops, w->kind, x, w->cols, &s->a);
-        if (w->precise) {
-            int8_residual(x, w->cols, s->res);
-            quantize(ops, w->kind, s->res, w->cols, &s->b);
-            second = &s->b;
+    if (w->precise && ops->quantize_x2) {
+        ops->quantize_x2(x, w->cols, &s->a, &s->b);
+        if (raw_kind(w->kind)) pg_half_sums(w->cols, &s->a), pg_half_sums(w->cols, &s->b);
+        return &s->b;
+    }
+    quantize(ops, w->kind, x, w->cols, &s->a);
+    if (!w->precise) return NULL;
+    int8_residual(x, w->cols, s->res);
+    quantize(ops, w->kind, s->res, w->cols, &s->b);
+    return &s->b;
+}
+
+/* whether parts i and j take x rounded the same way (so one rounding serves both) */
+static int same_rounding(const pg_kernels *K, const pg_mat *a, const pg_mat *b) {
+    const pg_kind_ops *p = &K->ops[a->kind], *q = &K->ops[b->kind];
+    return p->quantize_x == q->quantize_x && raw_kind(a->kind) == raw_kind(b->kind) && !a->precise == !b->precise &&
+           (!a->precise || p->quantize_x2 == q->quantize_x2);
+}
+
+/* y[t*ldy + r] = x[t] · row r of the n parts side by side (+ bias): one token as int8 where the
+ * variant has int8 kernels for a part's kind (twice for a precise matrix), several tokens as
+ * float32 tiles. s: scratch for each part (n of them). */
+static void gemm_parts(const pg_kernels *K, const pg_mat *parts, int n, const float *x, int T, float *y, int ldy,
+                       xpair *s) {
+    gemm_args a = {K, parts, n, x, {NULL}, {NULL}, {0}, T, ldy, y};
+    for (int i = 0; i < n; i++) {
+        a.int8[i] = T == 1 && K->ops[parts[i].kind].dot_int8 != NULL;
+        if (!a.int8[i]) continue;
+        int j = 0;
+        while (j < i && !(a.int8[j] && same_rounding(K, &parts[i], &parts[j]))) j++;
+        if (j < i) {
+            a.s[i] = a.s[j], a.s2[i] = a.s2[j];
+        } else {
+            a.s2[i] = round_x(K, &parts[i], x, &s[i]);
+            a.s[i] = &s[i].a;
         }
     }
-    gemm_args a = {K, w, x, &s->a, second, T, int8, ldy, y};
     pg_run(gemm_task, &a);
 }
 
-/* the products of several matrices that take the same input, side by side in y (T, ldy) */
-static void gemm_parts(const pg_kernels *K, const pg_mat *parts, int n, const float *x, int T, float *y, int ldy,
-                       xpair *s) {
-    int at = 0;
-    for (int i = 0; i < n; i++) {
-        gemm(K, &parts[i], x, T, y + at, ldy, s);
-        at += parts[i].rows;
-    }
+static void gemm(const pg_kernels *K, const pg_mat *w, const float *x, int T, float *y, int ldy, xpair *s) {
+    gemm_parts(K, w, 1, x, T, y, ldy, s);
 }
 
 static int mat_ok(const pg_mat *w, int rows, int cols) {
@@ -190,7 +226,11 @@ PG_EXPORT int pg_gemm(const void *kernels, const pg_mat *w, const float *x, int 
 }
 
 /* ------------------------------------------------------------------ dequantization */
-/* The whole weight as bfloat16 (rows, cols), for wide products (prefill) done by a dense matmul. */
+/* The whole weight as bfloat16 (rows, cols), for wide products (prefill) done by a dense matmul.
+ * On the calling thread alone, not the pool: the caller is between two of PyTorch's products, whose
+ * OpenMP workers still spin on the other cores, so a pool worker waits for a core while the caller
+ * waits for it. Measured on 2 cores (SmolLM2, a 37-token prompt's pass): on the pool 57 ms (Q4_1)
+ * and 78 ms (Q4_K_M), of which 18 and 34 ms dequantizing; on the caller 37 and 48 ms. */
 typedef struct {
     const pg_kernels *K;
     const pg_mat *w;
@@ -210,7 +250,7 @@ PG_EXPORT int pg_dequant_bf16(const void *kernels, const pg_mat *w, uint16_t *ou
     if (!K || !w || !out || !mat_ok(w, w->rows, w->cols)) return -1;
     pg_call_lock();
     deq_args a = {K, w, out};
-    pg_run(deq_task, &a);
+    deq_task(&a, 0, 1);
     pg_call_unlock();
     return 0;
 }
@@ -231,7 +271,7 @@ typedef struct {
     pg_desc d;
     pg_layer *layers;
     float *x, *h, *qkv, *att, *gu, *act, *tmp, *cs, *scores;
-    xpair xs;
+    xpair xs[MAX_PARTS];
 } pg_model;
 
 PG_EXPORT void pg_model_free(void *p) {
@@ -245,7 +285,7 @@ PG_EXPORT void pg_model_free(void *p) {
     free(M->gu);
     free(M->act);
     free(M->tmp);
-    xpair_free(&M->xs);
+    for (int i = 0; i < MAX_PARTS; i++) xpair_free(&M->xs[i]);
     free(M->cs);
     free(M->scores);
     free(M);
@@ -297,7 +337,8 @@ PG_EXPORT void *pg_model_new(const void *kernels, const pg_desc *desc) {
     M->gu = malloc(sizeof(float) * T * 2 * D->hidden);
     M->act = malloc(sizeof(float) * T * D->hidden);
     M->tmp = malloc(sizeof(float) * T * widest);
-    int xs_ok = xpair_alloc(&M->xs, widest);
+    int xs_ok = 1;
+    for (int i = 0; i < MAX_PARTS; i++) xs_ok &= xpair_alloc(&M->xs[i], widest);
     M->cs = malloc(sizeof(float) * T * hd);
     M->scores = malloc(sizeof(float) * (size_t)MAX_THREADS_SCORES * D->max_seq);
     if (!M->layers || !M->x || !M->h || !M->qkv || !M->att || !M->gu || !M->act || !M->tmp || !xs_ok || !M->cs ||
@@ -433,7 +474,7 @@ PG_EXPORT int pg_forward(void *model, const int32_t *tok, int T, int start, uint
     for (int l = 0; l < D->n_layers; l++) {
         const pg_layer *L = &M->layers[l];
         for (int t = 0; t < T; t++) rmsnorm(M->x + (size_t)t * dim, L->attn_norm, M->h + (size_t)t * dim, dim, D->eps);
-        gemm_parts(K, L->qkv, L->n_qkv, M->h, T, M->qkv, nqkv, &M->xs);
+        gemm_parts(K, L->qkv, L->n_qkv, M->h, T, M->qkv, nqkv, M->xs);
         if (L->inv_freq && L->inv_freq != table) {
             rope_table(M, L, start, T);
             table = L->inv_freq;
@@ -469,17 +510,17 @@ PG_EXPORT int pg_forward(void *model, const int32_t *tok, int T, int start, uint
         }
         attn_args aa = {M, T, start, l, max_len, kc, vc};
         pg_run(attn_task, &aa);
-        gemm(K, &L->wo, M->att, T, M->tmp, dim, &M->xs);
+        gemm(K, &L->wo, M->att, T, M->tmp, dim, M->xs);
         for (int t = 0; t < T; t++) {
             float *o = M->tmp + (size_t)t * dim, *x = M->x + (size_t)t * dim;
             if (L->post_attn_norm) rmsnorm(o, L->post_attn_norm, o, dim, D->eps);
             for (int i = 0; i < dim; i++) x[i] += o[i];
         }
         for (int t = 0; t < T; t++) rmsnorm(M->x + (size_t)t * dim, L->ffn_norm, M->h + (size_t)t * dim, dim, D->eps);
-        gemm_parts(K, L->gate_up, L->n_gate_up, M->h, T, M->gu, 2 * D->hidden, &M->xs);
+        gemm_parts(K, L->gate_up, L->n_gate_up, M->h, T, M->gu, 2 * D->hidden, M->xs);
         glu_args ga = {M->gu, M->act, T, D->hidden, D->gelu};
         pg_run(glu_task, &ga);
-        gemm(K, &L->down, M->act, T, M->tmp, dim, &M->xs);
+        gemm(K, &L->down, M->act, T, M->tmp, dim, M->xs);
         for (int t = 0; t < T; t++) {
             float *o = M->tmp + (size_t)t * dim, *x = M->x + (size_t)t * dim;
             if (L->post_ffn_norm) rmsnorm(o, L->post_ffn_norm, o, dim, D->eps);
@@ -489,7 +530,7 @@ PG_EXPORT int pg_forward(void *model, const int32_t *tok, int T, int start, uint
     const int first = last_only ? T - 1 : 0, rows = T - first;
     for (int t = 0; t < rows; t++)
         rmsnorm(M->x + (size_t)(first + t) * dim, D->out_norm, M->h + (size_t)t * dim, dim, D->eps);
-    gemm(K, &D->output, M->h, rows, logits, D->vocab, &M->xs);
+    gemm(K, &D->output, M->h, rows, logits, D->vocab, M->xs);
     if (D->final_softcap > 0.f)
         for (size_t i = 0; i < (size_t)rows * D->vocab; i++)
             logits[i] = D->final_softcap * tanhf(logits[i] / D->final_softcap);

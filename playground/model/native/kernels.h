@@ -85,6 +85,10 @@ typedef struct {
     /* optional: the product with x given as two int8 roundings (x ≈ s + s2, see engine.c's precise
      * products), the weights read once; where NULL, dot_int8 runs twice */
     void (*dot_int8_2)(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y);
+    /* optional: a precise product's two roundings at once, the second at exactly 1/256 of the
+     * first's scale (a valid s2 for any dot_int8_2; a table's own dot_int8_2 may rely on the ratio).
+     * Where NULL, engine.c rounds the residual with quantize_x (its own scale). */
+    void (*quantize_x2)(const float *x, int cols, xscratch *s, xscratch *s2);
 } pg_kind_ops;
 
 /* One head's attention over keys 0..n-1 of a bfloat16 cache (rows of hd values): softmax(q·K*scale)·V.
