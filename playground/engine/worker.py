@@ -15,9 +15,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from ..model.native import adopt_threads
 from ..sampling_params import LiveParams
 from ..session.backend import GenerationRequest
 from .model_info import ModelInfo, model_info, model_sha256
+from .priority import lower_this_thread
 
 __all__ = ["Engine", "EngineClient", "EngineWorker", "ModelInfo"]
 
@@ -47,6 +49,14 @@ class EngineWorker(QObject):
         self._cancelled: set[int] = set()  # requests stopped before they started
         self._loader = loader
         self.lm = None
+        self.native_id: int | None = None  # the worker thread's id (once it runs)
+        self.nice: int | None = None  # its nice value (Linux), lowered below the GUI's
+
+    @Slot()
+    def _on_thread_started(self) -> None:
+        """On the worker's thread as it starts: run below the GUI's priority (priority.py)."""
+        self.native_id = threading.get_native_id()
+        self.nice = lower_this_thread()
 
     # -- called from any thread ---------------------------------------------------------
     def stop(self, request_id: int | None = None) -> None:
@@ -124,6 +134,7 @@ class EngineWorker(QObject):
         or a replay's ParamsTimeline fixes them for this request."""
         from .local_backend import run_request
 
+        adopt_threads()  # the kernels' workers share this thread's priority
         self._begin([request_id])
         try:
             run_request(self.lm, request, self.live, self.stop_event, _SignalSink(self, request_id))
@@ -137,6 +148,7 @@ class EngineWorker(QObject):
         from .local_backend import run_sides
 
         ids = [first_id + i for i in range(len(sides))]
+        adopt_threads()
         self._begin(ids)
         try:
             run_sides(self.lm, GenerationRequest(messages, tuple(prefix or ())), sides, self.stop_event,
@@ -198,6 +210,7 @@ class Engine:
         self.thread.setObjectName("engine")
         self.worker = EngineWorker(loader)
         self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker._on_thread_started)  # runs on the new thread
         self.client = EngineClient()
         self.client.loadRequested.connect(self.worker.load)
         self.client.generateRequested.connect(self.worker.generate)
@@ -206,7 +219,7 @@ class Engine:
         self.client.lensRequested.connect(self.worker.lens)
         self.client.scoreRequested.connect(self.worker.score)
         self.client.funnelRequested.connect(self.worker.funnel)
-        self.thread.start()
+        self.thread.start(QThread.Priority.LowPriority)  # honoured on Windows and macOS; Linux: priority.py
         self._next_id = 0
 
     @property

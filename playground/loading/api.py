@@ -46,7 +46,7 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torc
 _KEPT_BLOCKS = {"Q4_0", "Q4_1", "Q8_0"}  # split into the kernels' arrays, values as the GGUF stores them
 # what the fast path also keeps as stored, as raw blocks for the native kernels (model/blocklinear.RAW_KINDS):
 # only F32 matrices become Q8_0 blocks at load
-_RAW_BLOCKS = {"Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q3_K", "Q2_K", "IQ4_NL", "IQ4_XS", "F16", "BF16"}
+_RAW_BLOCKS = memory.RAW_BLOCKS
 _FLOAT_KEPT = {"F16", "BF16"}  # a folder's matrix types the fast path keeps as stored ("exact")
 
 

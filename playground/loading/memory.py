@@ -148,16 +148,30 @@ def _vm_used(data: bool) -> int | None:
 
 
 # -------------------------------------------------------------------------------- per format
-_Q4_KEPT = {"Q4_0", "Q4_1"}  # the fast path keeps these as 4-bit groups (20 bytes per 32); others become Q8_0 (34)
-_FLOAT_KEPT = {"F16", "BF16"}  # kept as stored: 2 bytes a weight (64 per 32)
+_Q4_KEPT = {"Q4_0", "Q4_1"}  # the fast path keeps these as 4-bit groups of 32 (20 bytes each)
+# kept exactly as the file stores them (GGUF's block sizes: Q4_K 144 bytes per 256 weights, BF16 2 a
+# weight, …); every other matrix type becomes Q8_0 groups (34 bytes per 32)
+RAW_BLOCKS = {"Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K", "Q3_K", "Q2_K", "IQ4_NL", "IQ4_XS", "F16", "BF16"}
 NATIVE_SCORES_PER_POSITION = 64 * 4  # the native kernels reserve (not touch) a score row per thread
 
 
+def matrix_bytes(kind: str, n: int) -> int:
+    """Bytes the fast path keeps for a matrix of n weights stored as `kind`."""
+    if kind in _Q4_KEPT:
+        return n // 32 * 20
+    if kind in RAW_BLOCKS:
+        from gguf import GGML_QUANT_SIZES, GGMLQuantizationType
+
+        block, size = GGML_QUANT_SIZES[GGMLQuantizationType[kind]]
+        return n // block * size
+    return n // 32 * 34
+
+
 def fast_weight_bytes(shapes_types: dict[str, tuple[tuple[int, ...], str]]) -> tuple[int, int]:
-    """(bytes kept, largest temporary) when the fast path converts these tensors: matrices to
-    4- or 8-bit groups of 32, or F16/BF16 rows as stored (fused q/k/v and gate/up are concatenated
-    once: a second copy), vectors to float32 plus a bfloat16 copy. A float32 matrix is requantized
-    4,096 rows at a time."""
+    """(bytes kept, largest temporary) when the fast path loads these tensors: matrices kept as
+    stored (4-bit groups, K-quant blocks, F16/BF16 rows) or converted to 8-bit groups of 32 (fused
+    q/k/v and gate/up are concatenated once: a second copy), vectors to float32 plus a bfloat16
+    copy. A float32 matrix is requantized 4,096 rows at a time."""
     kept, biggest, chunk = 0, 0, 0
     for shape, kind in shapes_types.values():
         n = 1
@@ -166,10 +180,10 @@ def fast_weight_bytes(shapes_types: dict[str, tuple[tuple[int, ...], str]]) -> t
         if len(shape) == 1:
             kept += 6 * n
             continue
-        b = n // 32 * (20 if kind in _Q4_KEPT else 64 if kind in _FLOAT_KEPT else 34)
+        b = matrix_bytes(kind, n)
         kept += b
         biggest = max(biggest, b)
-        if kind not in _Q4_KEPT | _FLOAT_KEPT and kind != "Q8_0":
+        if kind not in _Q4_KEPT | RAW_BLOCKS and kind != "Q8_0":
             chunk = max(chunk, min(shape[0], 4096) * (n // shape[0]) * 4 * 4)
     return kept, 3 * biggest + chunk
 

@@ -2,8 +2,9 @@
 
 Only the message being streamed is re-rendered while a reply arrives (the window calls
 `refresh(message)` at most once per frame), and of it only the growing tail (`MarkdownStream`):
-its settled blocks sit in one label that changes when a block completes, the tail in another, so
-neither a long conversation nor a long reply costs more per frame.
+its settled blocks sit in a column of labels (`ChunkedRichText`: a block that completes is added
+to the last one) and the tail in a `GrowingText` laid out once per change, so neither a long
+conversation nor a long reply costs more per frame (rich_text.py says why QLabel alone did).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QScrollArea,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -27,6 +27,7 @@ from ..conversation import Conversation, Message
 from ..records import TokenRecord, stats_line
 from .markdown import MarkdownStream
 from .param_marks import param_marks
+from .rich_text import ChunkedRichText, GrowingText
 
 _MARK = "\ue010"  # where the sampling parameters changed, inside a reply's text
 
@@ -99,8 +100,9 @@ class MessageWidget(QFrame):
                                        lambda: self.editRequested.emit(msg))
         head.addWidget(self.action)
         lay.addLayout(head)
-        self.body = self._rich_label()  # the reply's settled Markdown (or its tokens)
-        self.tail = self._rich_label()  # the part still growing: the only part re-rendered per frame
+        self.body = ChunkedRichText()  # the reply's settled Markdown (or its tokens)
+        self.body.linkActivated.connect(self._on_link)
+        self.tail = GrowingText()  # the part still growing: the only part re-rendered per frame
         self._stream: MarkdownStream | None = None
         self._showing_tokens = False
         lay.addWidget(self.body)
@@ -119,16 +121,6 @@ class MessageWidget(QFrame):
         b.setAutoRaise(True)
         b.clicked.connect(fn)
         return b
-
-    def _rich_label(self) -> QLabel:
-        label = QLabel()
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.TextFormat.RichText)
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                      | Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        label.linkActivated.connect(self._on_link)
-        label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        return label
 
     def _index(self) -> int:
         return self.conv.versions(self.msg)[0]
@@ -173,7 +165,7 @@ class MessageWidget(QFrame):
         settled, tail, changed = self._stream.update(text, final)
         marks_settled = settled.count(_MARK)
         if changed or self._showing_tokens:
-            self.body.setText(_with_marks(settled, labels))
+            self.body.extend_to(_with_marks(settled, labels))  # lays out only what settled now
         else:
             for _ in range(marks_settled):
                 next(labels, None)

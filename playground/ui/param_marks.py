@@ -67,7 +67,8 @@ def param_marks(record, text: str, previous_start: SamplingParams | None = None)
     groups: list[list] = []  # [first token, offset, params before, params after, last token, last time]
     last, offset = None, 0
     for t in tokens:
-        if t.params is not None and last is not None and t.params != last:
+        # one snapshot object while nothing changes: `is not` spares each frame comparing every field
+        if t.params is not None and last is not None and t.params is not last and t.params != last:
             g = groups[-1] if groups else None
             if g is not None and (t.index - g[4] <= SETTLE_TOKENS or t.elapsed_s - g[5] <= SETTLE_SECONDS):
                 g[3], g[4], g[5] = t.params, t.index, t.elapsed_s  # the same drag, still moving

@@ -48,7 +48,7 @@ def test_the_chat_follows_a_streaming_reply_unless_scrolled_up(window, qtbot):
     window.sampling.set_value("max_tokens", 4000)
     bar = window.chat.verticalScrollBar()
     _send(window, qtbot)
-    lm.model.release(400)  # about 400 characters of the story
+    lm.model.release(600)  # about 600 characters of the story: more than the view holds
     qtbot.waitUntil(lambda: bar.maximum() > 100, timeout=10000)
     qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=10000)
     grown = bar.maximum()

@@ -34,3 +34,45 @@ def test_a_session_stops_its_own_reply_not_anothers(qtbot):
         assert not a.generating and not b.generating
     finally:
         engine.shutdown()
+
+
+def test_the_engine_runs_below_the_gui_priority_and_so_do_the_kernels_threads(qtbot):
+    """Linux: the worker's thread takes nice +10 as it starts (priority.py) and the kernels' pool is
+    started again from it, so its threads inherit that; the GUI thread keeps its own."""
+    import os
+    import sys
+    import threading
+
+    import pytest
+
+    from playground.engine.priority import ENGINE_NICE, thread_nice
+    from playground.model import native
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("a per-thread nice value is Linux's")
+    gui = thread_nice(threading.get_native_id())
+    engine = Engine()
+    try:
+        qtbot.waitUntil(lambda: engine.worker.nice is not None, timeout=5000)
+        assert engine.worker.nice == min(19, gui + ENGINE_NICE) == thread_nice(engine.worker.native_id)
+        assert thread_nice(threading.get_native_id()) == gui
+    finally:
+        engine.shutdown()
+    if native.library() is None or native._pool_size < 2:
+        return  # no pool to adopt
+    before = set(os.listdir("/proc/self/task"))
+    seen = {}
+
+    def lowered_thread():
+        from playground.engine.priority import lower_this_thread
+
+        seen["nice"] = lower_this_thread()
+        native.adopt_threads()
+        seen["pool"] = set(os.listdir("/proc/self/task")) - before - {str(threading.get_native_id())}
+
+    t = threading.Thread(target=lowered_thread)
+    t.start()
+    t.join()
+    assert seen["pool"] and all(thread_nice(int(tid)) == seen["nice"] for tid in seen["pool"])
+    native.adopt_threads()  # back to threads started from this one
+    assert native._pool_maker == threading.get_native_id()

@@ -46,6 +46,14 @@ def test_the_blocks_a_reply_uses_are_rendered():
     assert "<script>" not in h and "&lt;script&gt;" in h
 
 
+def test_a_fence_without_a_language_is_shown_as_plain_code():
+    h = to_html("```\nx = <b>1</b>\n```")
+    # the code style (monospace on a shaded block), no highlighting, the markup shown as text
+    assert h.startswith('<pre style="background:#f4f4f4;') and "font-family:monospace" in h
+    assert "x = &lt;b&gt;1&lt;/b&gt;" in h and "<span" not in h
+    assert 'background:#272822' in to_html("```\nx\n```", dark=True)
+
+
 def test_an_unclosed_fence_renders_as_code_so_far():
     h = to_html("Look:\n\n```python\nx = 1\n")
     assert "<pre" in h and "x" in h

@@ -13,7 +13,7 @@ import pytest
 import torch
 from gguf import GGMLQuantizationType as Q
 
-from playground.loading import load_model
+from playground.loading import load_model, memory
 from playground.loading.errors import GGUFError
 from playground.model import native
 from playground.model.blocklinear import RAW_KINDS, BlockLinear
@@ -95,6 +95,9 @@ def test_a_file_of_each_type_runs_on_the_fast_path_without_conversion(kind, tmp_
     assert fast.quantization == kind
     products = [m for m in fast.model.modules() if isinstance(m, BlockLinear)]
     assert products and all(m.kind == kind for m in products)  # kept as stored
+    # the memory check before the load sizes these matrices as what they hold, not as 8-bit groups
+    planned = sum(memory.matrix_bytes(kind, m.out_features * m.in_features) for m in products)
+    assert planned == sum(m.raw.numel() * m.raw.element_size() for m in products)
     ids = torch.randint(0, 320, (1, 200), generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         expected = ref.model(ids)

@@ -131,9 +131,33 @@ def _open() -> ctypes.CDLL | None:
     _declare(dll)
     import torch
 
-    dll.pg_set_threads(max(1, torch.get_num_threads()))
+    global _pool_size, _pool_maker
+    _pool_size = dll.pg_set_threads(max(1, torch.get_num_threads()))
+    _pool_maker = threading.get_native_id()
     _dll = dll
     return dll
+
+
+_pool_size = 1  # the kernels' threads (the caller counts as one)
+_pool_maker: int | None = None  # the native id of the thread that started the pool's workers
+
+
+def adopt_threads() -> None:
+    """Start the kernels' worker threads again from the calling thread unless it started them.
+    A thread inherits its scheduling priority from the thread that starts it (the nice value on
+    Linux), so the engine's worker, which runs below the GUI's priority, calls this to bring the
+    pool's workers down with it; otherwise they keep the priority of whichever thread first
+    loaded the library. Cheap when nothing changes; waits for a forward pass in progress."""
+    global _pool_maker
+    with _lock:
+        dll = _dll  # not loaded yet: whichever thread loads it starts the workers
+        me = threading.get_native_id()
+        if dll is None or _pool_maker == me:
+            return
+        if _pool_size > 1:
+            dll.pg_set_threads(1)  # ends the workers
+            dll.pg_set_threads(_pool_size)  # and starts them from this thread
+        _pool_maker = me
 
 
 def _warn_if_stale(path: Path) -> None:

@@ -1,0 +1,212 @@
+"""Rich-text labels that keep a streaming reply cheap to lay out.
+
+A word-wrapped rich-text `QLabel` lays its whole document out again (twice: at no width, then at
+the asked one) on every `heightForWidth`, `sizeHint` and `minimumSizeHint`, and every layout pass
+asks all of them. While a reply streams, its tail changes size every frame, so each frame re-laid
+out the whole settled reply, tables and highlighted code included: measured with py-spy on
+bench_gui, that layout was most of the GUI thread's time, and the gaps in its event loop.
+
+`RichLabel` answers those three from a cache kept until its text (or font, or style) changes.
+`ChunkedRichText` holds a growing HTML text in a column of such labels: text that only grows is
+appended to the last label until it holds about CHUNK_CHARS characters, then to a new one, so a
+block that settles costs a layout of one chunk, never of the whole reply. `GrowingText` shows the
+tail that changes every frame: its document is laid out once per change (a QLabel does it about
+seven times), at the width the widget has.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument, QTextOption
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+CHUNK_CHARS = 1500  # of HTML per label: a settled block lays out at most this much again (4000: 25% more GUI time)
+_WIDTHS_KEPT = 16  # heights remembered per text (a window being resized asks for many widths)
+
+
+class RichLabel(QLabel):
+    """A selectable, word-wrapped rich-text label whose size answers are cached per text."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                     | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self._heights: dict[int, int] = {}
+        self._hint: QSize | None = None
+        self._min_hint: QSize | None = None
+        self.layouts = 0  # how many times the document was laid out for a size (tests read it)
+
+    def _forget(self) -> None:
+        self._heights.clear()
+        self._hint = self._min_hint = None
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+        self._forget()
+        super().setText(text)
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        h = self._heights.get(width)
+        if h is None:
+            if len(self._heights) >= _WIDTHS_KEPT:
+                self._heights.clear()
+            self.layouts += 1
+            h = self._heights[width] = super().heightForWidth(width)
+        return h
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        if self._hint is None:
+            self.layouts += 1
+            self._hint = super().sizeHint()
+        return QSize(self._hint)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        if self._min_hint is None:
+            self.layouts += 1
+            self._min_hint = super().minimumSizeHint()
+        return QSize(self._min_hint)
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802
+        if e.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange, QEvent.Type.ContentsRectChange):
+            self._forget()
+        super().changeEvent(e)
+
+
+class ChunkedRichText(QWidget):
+    """One rich text shown in as many `RichLabel`s as it takes (one for a short text).
+
+    `setText(html)` shows `html` in one label. `extend_to(html)` shows `html` too, but when it only
+    adds to what is shown, the addition goes to the last label (or a new one once that is full), so
+    the labels before it are not laid out again. The text is cut only where the caller's additions
+    end: each addition must be whole HTML blocks (settled Markdown blocks are)."""
+
+    linkActivated = Signal(str)  # a link in any of the labels was clicked
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.chunks: list[RichLabel] = []
+        self._texts: list[str] = []  # each chunk's HTML (not read back from Qt: that copies it)
+        self._new_chunk()
+
+    def text(self) -> str:
+        return "".join(self._texts)
+
+    def setText(self, html: str) -> None:  # noqa: N802 (QLabel's name: callers treat this as a label)
+        while len(self.chunks) > 1:
+            label = self.chunks.pop()
+            self._texts.pop()
+            self._layout.removeWidget(label)
+            label.deleteLater()
+        self._set(0, html)
+
+    def extend_to(self, html: str) -> None:
+        """Show `html`; when it starts with the text shown, lay out only the part it adds."""
+        if not self._starts_with_all(html):
+            self.setText(html)
+            return
+        added = html[sum(len(t) for t in self._texts):]
+        if not added:
+            return
+        if self._texts[-1] and len(self._texts[-1]) >= CHUNK_CHARS:
+            self._new_chunk()
+        self._set(len(self.chunks) - 1, self._texts[-1] + added)
+
+    def _starts_with_all(self, html: str) -> bool:
+        at = 0
+        for t in self._texts:
+            if not html.startswith(t, at):
+                return False
+            at += len(t)
+        return True
+
+    def _set(self, i: int, html: str) -> None:
+        self._texts[i] = html
+        self.chunks[i].setText(html)
+
+    def _new_chunk(self) -> None:
+        label = RichLabel()
+        label.linkActivated.connect(self.linkActivated)
+        self._layout.addWidget(label)
+        self.chunks.append(label)
+        self._texts.append("")
+
+
+class GrowingText(QWidget):
+    """Rich text that changes every frame, shown read-only (no selection, no links: it is the part
+    of a reply still being written, and moves to a `ChunkedRichText` once it settles).
+
+    One `QTextDocument`, laid out only when its text or its width changes; every size question is
+    answered from that layout."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._html = ""
+        self.doc = QTextDocument(self)
+        self.doc.setDocumentMargin(0)
+        self.doc.setUndoRedoEnabled(False)
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        self.doc.setDefaultTextOption(option)
+        self.doc.setDefaultFont(self.font())
+        self._width: int | None = None  # the width the document is laid out at (None: not laid out)
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        self.layouts = 0
+
+    def text(self) -> str:
+        return self._html
+
+    def setText(self, html: str) -> None:  # noqa: N802 (QLabel's name)
+        if html == self._html:
+            return
+        self._html = html
+        self.doc.setHtml(html)
+        self._width = None
+        self.updateGeometry()
+        self.update()
+
+    def _laid_out(self, width: int) -> QTextDocument:
+        width = max(1, width)
+        if width != self._width:
+            self.doc.setTextWidth(width)
+            self._width = width
+            self.layouts += 1
+        return self.doc
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return math.ceil(self._laid_out(width).size().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        width = self._width or (self.width() if self.width() > 1 else 400)
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, 0)  # the height comes from heightForWidth; any width wraps
+
+    def paintEvent(self, e) -> None:  # noqa: N802
+        doc = self._laid_out(self.width())
+        ctx = QAbstractTextDocumentLayout.PaintContext()
+        ctx.palette = self.palette()
+        ctx.palette.setColor(QPalette.ColorRole.Text, self.palette().color(QPalette.ColorRole.WindowText))
+        ctx.clip = e.rect().toRectF()
+        painter = QPainter(self)
+        doc.documentLayout().draw(painter, ctx)
+
+    def changeEvent(self, e: QEvent) -> None:  # noqa: N802
+        if e.type() == QEvent.Type.FontChange:
+            self.doc.setDefaultFont(self.font())
+            self._width = None
+            self.updateGeometry()
+        super().changeEvent(e)
