@@ -84,13 +84,17 @@ class BlockLinear(nn.Module):
         """The exact float32 weight this layer stands for (tests, teaching views)."""
         return self.rows()
 
-    def dense(self) -> torch.Tensor:
-        """The weight as a bfloat16 (out, in) matrix (read-only: for BF16 rows it is a view of them)."""
+    def dense(self, scratch: bool = False) -> torch.Tensor:
+        """The weight as a bfloat16 (out, in) matrix (read-only: for BF16 rows it is a view of them;
+        scratch: in this thread's reusable buffer, valid until its next wide product; see
+        quant.bf16_scratch)."""
+        from .quant import _fresh_bf16, bf16_scratch
+
         if self.kind == "BF16":  # the stored rows are that matrix already: nothing to compute
             return self.raw.view(torch.bfloat16)
         lib = native.library()
         if lib is not None and self.raw.device.type == "cpu":
-            w = torch.empty(self.out_features, self.in_features, dtype=torch.bfloat16)
+            w = (bf16_scratch if scratch else _fresh_bf16)(self.out_features, self.in_features)
             if lib.pg_dequant_bf16(ctypes.byref(self.mat()), w.data_ptr()) == 0:
                 return w
         if self._bf16 is None:
@@ -110,7 +114,7 @@ class BlockLinear(nn.Module):
             if lib.pg_gemm(ctypes.byref(self.mat()), xf.data_ptr(), xf.shape[0], y.data_ptr()):
                 raise RuntimeError("the native product refused its arguments")
             return y.to(x.dtype)
-        y = torch.nn.functional.linear(x.to(torch.bfloat16), self.dense())
+        y = torch.nn.functional.linear(x.to(torch.bfloat16), self.dense(scratch=True))
         return (y if self.bias is None else y + self.bias.to(y.dtype)).to(x.dtype)
 
 

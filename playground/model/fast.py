@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from .allocator import keep_prefill_memory
 from .cache import KVCache
 from .config import ModelConfig
 from .quant import NATIVE_DENSE_ROWS, QLinear
@@ -85,6 +86,7 @@ class FastLlama(Transformer):
         self.set_rope(freq_factors)
         self.eval()
         self.use_native = True  # False: the PyTorch path only (set when the native kernels are unavailable)
+        keep_prefill_memory()  # the prompt path's temporaries stay in the heap (allocator.py)
         self._native = None  # (kernels, model handle), built on first use
 
     @property
