@@ -49,7 +49,7 @@ class TidyAxis(pg.AxisItem):
         for i, strings in enumerate(self._level_strings):
             for text in strings:
                 level_of.setdefault(text, i)
-        whole_levels = self._tickLevels is None
+        whole_levels = self._tickLevels is None and not self.logMode  # a log axis's steps are uneven anyway
         kept: list[QRectF] = []
         tidy = []
         i = 0
@@ -69,7 +69,7 @@ class TidyAxis(pg.AxisItem):
                 fits.append((padded, (rect, flags, text)))
             if fits is None:
                 break  # a finer level that does not fit whole is left out, and the ones after it
-            if whole_levels and level == 0 and len(fits) < j - i and not self.logMode:
+            if whole_levels and level == 0 and len(fits) < j - i:
                 fits = _every_kth(texts[i:j], kept, self.gap) or fits
             kept += [f[0] for f in fits]
             tidy += [f[1] for f in fits]
@@ -106,7 +106,7 @@ def _every_kth(texts, kept: list[QRectF], gap: float):
         picked = [(rect.adjusted(-gap / 2, -gap / 2, gap / 2, gap / 2), (rect, flags, text))
                   for (rect, flags, text), v in zip(texts, values) if abs(round(v / step) % k) < 1e-9]
         rects = [r for r, _ in picked] + kept
-        if picked and not any(rects[a].intersects(rects[b]) for a in range(len(picked))
+        if len(picked) >= 2 and not any(rects[a].intersects(rects[b]) for a in range(len(picked))
                               for b in range(a + 1, len(rects))):
             return picked
     return None
