@@ -49,7 +49,7 @@ def token_funnel(model, ids: list[int], params: SamplingParams, chosen: int = -1
     under `params`. `model` is any CausalLM."""
     if not ids:
         raise ValueError("the funnel needs the tokens before the one inspected")
-    x = torch.tensor([ids], device=model.device)
+    x = torch.tensor([ids[-model.config.max_seq_len :]], device=model.device)  # what the model can read
     logits = model(x, use_cache=False, last_only=True)[0, -1].float().cpu()
     res = sample(logits, list(ids), params, torch.Generator().manual_seed(0), track=True, top_n=top_n)
     final = dict(_final_probs(res))

@@ -55,9 +55,10 @@ def _available_memory() -> int:
 def attention_maps(lm, ids: list[int], max_tokens: int | None = None) -> AttentionMap:
     """Every layer's and head's attention over ids, as float16 (half the memory; the values
     are probabilities, where float16's 3 significant digits are plenty for a heatmap).
-    A conversation longer than the maps' memory allows is shown by its last tokens (`first`)."""
+    A conversation longer than the maps' memory or the model's context allows is shown by its
+    last tokens (`first`)."""
     cfg = lm.config
-    limit = max_tokens or map_token_limit(cfg.n_layers, cfg.n_heads)
+    limit = min(max_tokens or map_token_limit(cfg.n_layers, cfg.n_heads), cfg.max_seq_len)
     total = len(ids)
     ids = list(ids)[-limit:]
     T = len(ids)
@@ -68,6 +69,18 @@ def attention_maps(lm, ids: list[int], max_tokens: int | None = None) -> Attenti
 
     lm.model(torch.tensor([ids], device=lm.model.device), use_cache=False, need_weights=sink, last_only=True)
     return AttentionMap(out, [token_label(lm.tokenizer, i) for i in ids], ids, total - T, total)
+
+
+def within_context(context: int, ids: list[int], position: int = -1) -> tuple[list[int], int]:
+    """ids cut to their last `context` tokens (what the model can read in one pass), and where
+    `position` (an index into ids, negative from the end) falls in the cut."""
+    cut = max(0, len(ids) - context)
+    if position >= 0:
+        if position < cut:
+            raise ValueError(f"this token is more than {context} tokens (the model's context) before the end "
+                             "of the conversation")
+        position -= cut
+    return list(ids)[cut:], position
 
 
 def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -86,7 +99,9 @@ def _zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
 @torch.inference_mode()
 def logit_lens(lm, ids: list[int], position: int = -1, k: int = 5) -> list[list[tuple[int, float]]]:
     """For each layer's residual stream at `position` (embedding first, last layer last): the k
-    tokens it would predict if it went straight through the final norm and the unembedding."""
+    tokens it would predict if it went straight through the final norm and the unembedding. A
+    conversation longer than the model's context is read by its last context's worth of tokens."""
+    ids, position = within_context(lm.config.max_seq_len, ids, position)
     _, extra = lm.model(torch.tensor([ids], device=lm.model.device), use_cache=False, return_hidden=True)
     rows = []
     for h in extra["hidden"]:

@@ -36,8 +36,21 @@ class ModelInfo:
         """e.g. "weights Q4_1, as stored · 98 MB" (empty when the loader did not say)."""
         if not self.weights:
             return ""
-        return translate("ModelInfo", "weights {weights} · {mb:.0f} MB").format(weights=self.weights,
+        return translate("ModelInfo", "weights {weights} · {mb:.0f} MB").format(weights=self.weights_held(),
                                                                               mb=self.weights_bytes / 2**20)
+
+    def weights_held(self) -> str:
+        """`weights` in the interface's language (the field itself stays the loader's English)."""
+        w = self.weights
+        if w.startswith(_CONVERTED):
+            return translate("ModelInfo", "Q8_0 blocks, quantized at load from {type}").format(type=w[len(_CONVERTED):])
+        if w.endswith(_STORED):
+            return translate("ModelInfo", "{type}, as stored").format(type=w[: -len(_STORED)])
+        return w
+
+
+_CONVERTED = "Q8_0 blocks, quantized at load from "  # the loader's two wordings (loading/api.py)
+_STORED = ", as stored"
 
 
 def model_info(lm, sha256: str = "") -> ModelInfo:

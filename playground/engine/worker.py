@@ -97,7 +97,7 @@ class EngineWorker(QObject):
         try:
             self.attentionReady.emit(request_id, attention_maps(self.lm, ids))
         except Exception as e:
-            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+            self.inspectFailed.emit(request_id, _failure(e))
 
     @Slot(int, list, int)
     def lens(self, request_id: int, ids: list, position: int) -> None:
@@ -108,7 +108,7 @@ class EngineWorker(QObject):
             named = [[(token_label(self.lm.tokenizer, t), p) for t, p in row] for row in rows]
             self.lensReady.emit(request_id, named)
         except Exception as e:
-            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+            self.inspectFailed.emit(request_id, _failure(e))
 
     @Slot(int, str)
     def score(self, request_id: int, text: str) -> None:
@@ -117,7 +117,7 @@ class EngineWorker(QObject):
         try:
             self.scoreReady.emit(request_id, score_text(self.lm, text))
         except Exception as e:
-            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}" if not isinstance(e, ValueError) else str(e))
+            self.inspectFailed.emit(request_id, _failure(e))
 
     @Slot(int, list, object, int)
     def funnel(self, request_id: int, ids: list, params, chosen: int) -> None:
@@ -126,7 +126,7 @@ class EngineWorker(QObject):
         try:
             self.funnelReady.emit(request_id, token_funnel(self.lm.model, ids, params, chosen))
         except Exception as e:
-            self.inspectFailed.emit(request_id, f"{type(e).__name__}: {e}")
+            self.inspectFailed.emit(request_id, _failure(e))
 
     @Slot(int, object)
     def generate(self, request_id: int, request: GenerationRequest) -> None:
@@ -274,3 +274,9 @@ class Engine:
         self.worker.stop()
         self.thread.quit()
         return self.thread.wait(timeout_ms)
+
+
+def _failure(e: Exception) -> str:
+    """What a view says when its computation failed: our own refusals (ValueError) in their words,
+    anything else with its type, for a bug report."""
+    return str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"

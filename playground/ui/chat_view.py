@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
     QLabel,
     QScrollArea,
     QToolButton,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..conversation import Conversation, Message
 from ..records import TokenRecord, stats_line
+from .flow_layout import FlowLayout
 from .markdown import MarkdownStream
 from .param_marks import param_marks
 from .rich_text import ChunkedRichText, GrowingText
@@ -68,10 +68,11 @@ class MessageWidget(QFrame):
         self.setObjectName("assistantMessage" if msg.role == "assistant" else "userMessage")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(10, 6, 10, 6)
-        head = QHBoxLayout()
-        self.role = QLabel(f"<b>{self.tr('You') if msg.role == 'user' else self.tr('Assistant')}</b>")
+        head = FlowLayout()  # the buttons wrap onto a second line in a narrow pane, never past its edge
+        who = self.tr("You") if msg.role == "user" else self.tr("Assistant")  # outside the f-string: lupdate sees it
+        self.role = QLabel(f"<b>{who}</b>")
         head.addWidget(self.role)
-        head.addStretch(1)
+        head.addStretch()
         self.prev = self._button("◀", self.tr("Previous version"), lambda: self.versionRequested.emit(msg, self._index() - 2))
         self.version = QLabel()
         self.next = self._button("▶", self.tr("Next version"), lambda: self.versionRequested.emit(msg, self._index()))

@@ -258,6 +258,10 @@ class LessonPanel(QWidget):
                 msg = self.tr("Not yet: do what the step asks first.")
             else:
                 msg = self.tr("Not quite.")
+            runs = self.runner.facts.runs
+            if kind == "task" and runs and runs[-1].get("reason") != "done":
+                msg += " " + self.tr("The last run ended before its last step, and a task counts only runs that "
+                                     "finish: start it again and let it run to the end.")
             hint = step.check.hint.get_text(lang) if step.check.hint else ""
             self.feedback.setText("✗ " + msg + (" " + self._fill(hint) if hint else ""))
             self.feedback.setStyleSheet("color: #c62828;")

@@ -236,7 +236,7 @@ class LessonRunner(QObject):
         m = self.win.model
         if m is not None and _same_path(m.path, path) and "quantized at load" not in (m.weights or ""):
             return None
-        self.win.load_model(str(path), dtype="exact")
+        self.win.model_ctl.load_for_lesson(str(path), dtype="exact")  # the user's own model comes back after
         return (self.win.modelReady, None, self.win.loadFailed)
 
     def act_new_chat(self):

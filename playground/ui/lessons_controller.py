@@ -72,6 +72,7 @@ class LessonsController(QObject):
             self.action.setChecked(False)
             if self.runner is not None:
                 self.runner.highlighter.clear()
+            self.win.model_ctl.end_lesson()
 
     def open_settings(self):
         from .settings_dialog import SettingsDialog

@@ -4,6 +4,7 @@ the default one. Loading runs on the engine worker; this reacts to its signals."
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
@@ -19,6 +20,8 @@ class ModelController(QObject):
         super().__init__(win)
         self.win = win
         self.remote_source = None  # opens the remote endpoint dialog (ui/serving.py sets it)
+        self.lesson_path: str | None = None  # a model a lesson loaded: used for the lesson only
+        self.before_lesson: str | None = None  # the user's model then, loaded back when the lessons close
         w = win.engine.worker
         w.modelLoading.connect(self._on_loading)
         w.modelLoadProgress.connect(self._on_load_progress)
@@ -70,13 +73,37 @@ class ModelController(QObject):
             "{quantization}, {params:.0f} M parameters, context {context}, {backend}").format(
             quantization=info.quantization, params=info.n_params / 1e6, context=info.context, backend=info.backend)
             + "\n" + weights).rstrip())
-        win.statusBar().showMessage(self.tr("Loaded {name} in {seconds:.1f} s ({backend})").format(
-            name=info.name, seconds=info.load_s, backend=info.backend) + (f" · {weights}" if info.weights else ""))
-        win.settings.setValue("model/last", info.path)
+        loaded = self.tr("Loaded {name} in {seconds:.1f} s ({backend})").format(
+            name=info.name, seconds=info.load_s, backend=info.backend) + (f" · {weights}" if info.weights else "")
+        if self.lesson_path is not None and _same_path(info.path, self.lesson_path):
+            if self.before_lesson:  # not remembered as the user's model: theirs comes back after the lessons
+                loaded += " · " + self.tr("for the lesson; {name} comes back when you close the lessons").format(
+                    name=Path(self.before_lesson).name)
+        else:
+            self.lesson_path = self.before_lesson = None  # the user chose this one
+            win.settings.setValue("model/last", info.path)
+        win.statusBar().showMessage(loaded)
         win.inside.set_model(info)
         win.update_counter()
         win.update_buttons()
         win.modelReady.emit(info)
+
+    def load_for_lesson(self, path: str, dtype: str) -> None:
+        """Load a lesson's model without making it the user's: the model/last setting keeps theirs,
+        and end_lesson() loads theirs back."""
+        current = self.win.model
+        if self.before_lesson is None and current is not None and not _same_path(current.path, path):
+            self.before_lesson = current.path
+        self.lesson_path = path
+        self.win.load_model(path, dtype=dtype)
+
+    def end_lesson(self) -> None:
+        """The lessons closed: the model the user had before them comes back, if a lesson changed it."""
+        before, self.before_lesson = self.before_lesson, None
+        current = self.win.model
+        if before and current is not None and self.lesson_path and _same_path(current.path, self.lesson_path):
+            self.lesson_path = None
+            self.win.load_model(before)
 
     def _on_load_failed(self, path: str, message: str) -> None:
         win = self.win
@@ -116,3 +143,10 @@ class ModelController(QObject):
             QMessageBox.warning(self.win, self.tr("Download failed"), error)
         else:
             self.win.load_model(path)
+
+
+def _same_path(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return a == b

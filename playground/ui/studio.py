@@ -492,8 +492,13 @@ class StudioWindow(QWidget):
         self.last_checkpoint = path
         self._set_running(False)
         done = self.tr("Stopped") if reason == "stopped" else self.tr("Finished")
-        self.status.setText(self.tr("{done}; checkpoint in {path}. Evaluate it, fine-tune it, or chat with it.").format(
-            done=done, path=path))
+        if self._run_arch == TUTORIAL_ARCH:  # its checkpoint is for the lesson's comparison only
+            self.status.setText(self.tr("{done}; checkpoint in {path}. The tutorial encoder's runs are compared in "
+                                        "the lesson; the chat, fine-tuning and evaluation take Llama and GPT-2 "
+                                        "models.").format(done=done, path=path))
+        else:
+            self.status.setText(self.tr("{done}; checkpoint in {path}. Evaluate it, fine-tune it, or chat with it.")
+                                .format(done=done, path=path))
         recent = [loss for _, loss in self.losses[-10:]]
         self.runRecorded.emit({**self._run, "path": path, "reason": reason,
                                "train_loss": sum(recent) / len(recent) if recent else None,

@@ -574,6 +574,10 @@
     <context>
         <name>LessonPanel</name>
         <message>
+            <source>The last run ended before its last step, and a task counts only runs that finish: start it again and let it run to the end.</source>
+            <translation>上一次训练在最后一步之前就结束了，而任务只计算跑完的训练：请重新开始，并让它跑到最后。</translation>
+        </message>
+        <message>
             <source>The lessons follow the tutorial's chapters; ✓ marks a finished one</source>
             <translation>课程按教程的章节排列；✓ 表示已完成</translation>
         </message>
@@ -822,6 +826,14 @@ The conversation stays on screen; export it to keep a copy.</source>
     <context>
         <name>MessageWidget</name>
         <message>
+            <source>You</source>
+            <translation>你</translation>
+        </message>
+        <message>
+            <source>Assistant</source>
+            <translation>助手</translation>
+        </message>
+        <message>
             <source>Previous version</source>
             <translation>上一个版本</translation>
         </message>
@@ -885,6 +897,10 @@ The conversation stays on screen; export it to keep a copy.</source>
     <context>
         <name>ModelController</name>
         <message>
+            <source>for the lesson; {name} comes back when you close the lessons</source>
+            <translation>仅用于本课；关闭课程后会换回 {name}</translation>
+        </message>
+        <message>
             <source>No model is installed yet.</source>
             <translation>还没有安装模型。</translation>
         </message>
@@ -919,6 +935,14 @@ The conversation stays on screen; export it to keep a copy.</source>
     </context>
     <context>
         <name>ModelInfo</name>
+        <message>
+            <source>Q8_0 blocks, quantized at load from {type}</source>
+            <translation>Q8_0 块，加载时由 {type} 量化</translation>
+        </message>
+        <message>
+            <source>{type}, as stored</source>
+            <translation>{type}，与文件中相同</translation>
+        </message>
         <message>
             <source>weights {weights} · {mb:.0f} MB</source>
             <translation>权重 {weights} · {mb:.0f} MB</translation>
@@ -1602,6 +1626,10 @@ runs on that server; parameters apply per request</source>
     </context>
     <context>
         <name>StudioWindow</name>
+        <message>
+            <source>{done}; checkpoint in {path}. The tutorial encoder's runs are compared in the lesson; the chat, fine-tuning and evaluation take Llama and GPT-2 models.</source>
+            <translation>{done}；检查点保存在 {path}。教程编码器的训练结果在课程中比较；对话、微调和评估使用 Llama 和 GPT-2 模型。</translation>
+        </message>
         <message>
             <source>Playground studio</source>
             <translation>Playground 工作室</translation>

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -458,3 +459,24 @@ def test_progress_is_remembered_when_the_lessons_open_again(win, qtbot, tmp_path
     with qtbot.waitSignal(runner.stepReady, timeout=30000):
         qtbot.mouseClick(w.panel.back_button, LEFT)
     assert runner.index == 0 and w.panel.next_button.isEnabled()  # a passed step stays passed
+
+
+def test_a_lessons_model_is_for_the_lesson_only(win, qtbot):
+    """The user's model stays their model: a lesson's teaching model is not remembered for the next
+    start, and closing the lessons loads the user's model back."""
+    from playground.loading.discovery import default_model
+
+    mine = str(default_model())
+    with qtbot.waitSignal(win.modelReady, timeout=60000):
+        win.load_model(mine)
+    assert win.settings.value("model/last") == mine
+    with qtbot.waitSignal(win.modelReady, timeout=60000):
+        w = Walk(win, qtbot, "tokens")  # lesson 1 runs on the teaching model
+    assert Path(win.model.path).resolve() == TEACHING.resolve()
+    assert win.settings.value("model/last") == mine
+    assert Path(mine).name in win.statusBar().currentMessage()  # says whose model comes back
+    tb = win.findChild(QToolBar, "mainToolbar")
+    with qtbot.waitSignal(win.modelReady, timeout=60000):
+        qtbot.mouseClick(tb.widgetForAction(win.lessons_ctl.action), LEFT)  # closes the lessons
+    assert not w.panel.isVisible()
+    assert win.model.path == mine and win.settings.value("model/last") == mine

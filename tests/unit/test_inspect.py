@@ -44,6 +44,24 @@ def test_long_conversations_show_their_last_tokens(tmp_path):
     assert 2048 <= map_token_limit(30, 9, budget=3 << 30) < 8192
 
 
+def test_views_of_a_conversation_longer_than_the_context_read_its_last_context(tmp_path):
+    """A conversation reopened on a model with a shorter context (a lesson's 128-token model):
+    the views read what the model can, its last context's worth of tokens, instead of failing."""
+    from playground.engine.funnel import token_funnel
+    from playground.sampling import SamplingParams
+
+    lm = load_model(save_hf(tiny_hf_model("llama", max_position_embeddings=32), tmp_path / "m"), device="cpu")
+    ids = list(range(5, 45))  # 40 tokens, context 32
+    amap = attention_maps(lm, ids)
+    assert amap.shape[-2:] == (32, 32) and (amap.first, amap.total) == (8, 40)
+    assert logit_lens(lm, ids, position=-1, k=3) == logit_lens(lm, ids[-32:], position=-1, k=3)
+    assert logit_lens(lm, ids, position=20, k=3) == logit_lens(lm, ids[-32:], position=12, k=3)
+    with pytest.raises(ValueError, match="context"):
+        logit_lens(lm, ids, position=3)  # a token the model cannot see with the end
+    funnel = token_funnel(lm.model, ids, SamplingParams())
+    assert funnel.alternatives == token_funnel(lm.model, ids[-32:], SamplingParams()).alternatives
+
+
 @pytest.mark.parametrize("dtype", ["float32", "auto"])
 def test_logit_lens_last_layer_is_the_models_distribution(tmp_path, dtype):
     path = write_llama_gguf(tiny_hf_model("llama"), tiny_tokenizer(), tmp_path / "t.gguf", "Q4_1")

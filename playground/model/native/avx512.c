@@ -134,34 +134,33 @@ PG_INLINE float hsum_i32x8(__m256i v) {
 }
 
 /* x as one int8 rounding (s), or as two (s and s2, a precise product: engine.c), the weights
- * unpacked once for both */
+ * unpacked once for both. s2 comes from quantize_x2: its scale is exactly 1/256 of s's, so the two
+ * integer sums combine as 256·p1 + p2 (at most 4·128·127·257 per lane: far inside int32). */
 PG_INLINE void q4_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
     const int nb = w->cols / QK;
+    const xscratch *sd = s2 ? s2 : s; /* the scale of the integer sums (256·p1 + p2 for a precise product) */
     const uint8_t *q = q4_group(w, r, 0);
     const uint16_t *d = w->d + (size_t)r * nb, *m = w->m + (size_t)r * nb;
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
     const __m256i m4 = _mm256_set1_epi8(15);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acx0 = _mm512_setzero_ps(), acx1 = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int b = 0;
-#define Q4PAIR(acc, acx)                                                                                          \
+#define Q4PAIR(acc)                                                                                               \
     do {                                                                                                       \
         __m256i v = _mm256_loadu_si256((const __m256i *)(q + 16 * b));                                         \
         __m512i wv = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m4)),                        \
                                         _mm256_and_si256(_mm256_srli_epi16(v, 4), m4), 1);                      \
         __m512 dw = _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(two_h2f(d + b)));                        \
         __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512(s->xq + QK * b));      \
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
-        if (s2) {                                                                                              \
-            __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wv, _mm512_loadu_si512(s2->xq + QK * b)); \
-            acx = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_mul_ps(dw, _mm512_loadu_ps(s2->dxv + 8 * b)), acx); \
-        }                                                                                                      \
+        if (s2) pi = _mm512_dpbusd_epi32(_mm512_slli_epi32(pi, 8), wv, _mm512_loadu_si512(s2->xq + QK * b));  \
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(sd->dxv + 8 * b)), acc); \
     } while (0)
     for (; b + 3 < nb; b += 2) {
-        Q4PAIR(acc0, acx0);
+        Q4PAIR(acc0);
         b += 2;
-        Q4PAIR(acc1, acx1);
+        Q4PAIR(acc1);
     }
-    for (; b + 1 < nb; b += 2) Q4PAIR(acc0, acx0);
+    for (; b + 1 < nb; b += 2) Q4PAIR(acc0);
 #undef Q4PAIR
     /* the minimum's part, sum_j m[j] * sx[j], 16 groups at a time (a scalar loop here was a
      * chain of dependent multiply-adds that cost as much as the products themselves) */
@@ -177,17 +176,14 @@ PG_INLINE void q4_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratc
         acc1 = _mm512_fmadd_ps(mv, _mm512_maskz_loadu_ps(k, s->sx + j), acc1);
         if (s2) acc1 = _mm512_fmadd_ps(mv, _mm512_maskz_loadu_ps(k, s2->sx + j), acc1);
     }
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acx0, acx1)));
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     if (b < nb) { /* a last, unpaired group: its 32 bytes in natural order */
         __m128i v = _mm_loadu_si128((const __m128i *)(q + 16 * b));
         const __m128i m4x = _mm_set1_epi8(15);
         __m256i wv = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4x), _mm_and_si128(v, m4x));
         __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, _mm256_loadu_si256((const __m256i *)(s->xq + QK * b)));
-        sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
-        if (s2) {
-            pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), wv, _mm256_loadu_si256((const __m256i *)(s2->xq + QK * b)));
-            sum += h2f(d[b]) * s2->dx[b] * hsum_i32x8(pi);
-        }
+        if (s2) pi = _mm256_dpbusd_epi32(_mm256_slli_epi32(pi, 8), wv, _mm256_loadu_si256((const __m256i *)(s2->xq + QK * b)));
+        sum += h2f(d[b]) * sd->dx[b] * hsum_i32x8(pi);
     }
     *y = sum;
 }
@@ -199,12 +195,13 @@ static void q4_dot_int8_2(const pg_mat *w, int r, const xscratch *s, const xscra
 
 PG_INLINE void q8_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
     const int nb = w->cols / QK;
+    const xscratch *sd = s2 ? s2 : s; /* the scale of the integer sums (256·p1 + p2 for a precise product) */
     const int8_t *q = q8_group(w, r, 0);
     const uint16_t *d = w->d + (size_t)r * nb;
     const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), acx0 = _mm512_setzero_ps(), acx1 = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int b = 0;
-#define Q8PAIR(acc, acx)                                                                                          \
+#define Q8PAIR(acc)                                                                                               \
     do {                                                                                                       \
         __m512i wv = _mm512_loadu_si512(q + QK * b);                                                           \
         const __mmask64 neg = _mm512_movepi8_mask(wv);                                                         \
@@ -213,32 +210,30 @@ PG_INLINE void q8_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratc
         __m512i xv = _mm512_loadu_si512(s->xq + QK * b);                                                       \
         xv = _mm512_mask_sub_epi8(xv, neg, _mm512_setzero_si512(), xv);                                        \
         __m512i pi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa, xv);                                      \
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(s->dxv + 8 * b)), acc); \
         if (s2) {                                                                                              \
             __m512i x2 = _mm512_loadu_si512(s2->xq + QK * b);                                                  \
             x2 = _mm512_mask_sub_epi8(x2, neg, _mm512_setzero_si512(), x2);                                    \
-            __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wa, x2);                                  \
-            acx = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_mul_ps(dw, _mm512_loadu_ps(s2->dxv + 8 * b)), acx); \
+            pi = _mm512_dpbusd_epi32(_mm512_slli_epi32(pi, 8), wa, x2);                                        \
         }                                                                                                      \
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(pi), _mm512_mul_ps(dw, _mm512_loadu_ps(sd->dxv + 8 * b)), acc); \
     } while (0)
     for (; b + 3 < nb; b += 2) {
-        Q8PAIR(acc0, acx0);
+        Q8PAIR(acc0);
         b += 2;
-        Q8PAIR(acc1, acx1);
+        Q8PAIR(acc1);
     }
-    for (; b + 1 < nb; b += 2) Q8PAIR(acc0, acx0);
+    for (; b + 1 < nb; b += 2) Q8PAIR(acc0);
 #undef Q8PAIR
-    float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acx0, acx1)));
+    float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
     if (b < nb) {
         __m256i wv = _mm256_loadu_si256((const __m256i *)(q + QK * b));
         __m256i xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s->xq + QK * b)), wv);
         __m256i pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wv), xv);
-        sum += h2f(d[b]) * s->dx[b] * hsum_i32x8(pi);
         if (s2) {
             xv = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(s2->xq + QK * b)), wv);
-            pi = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_abs_epi8(wv), xv);
-            sum += h2f(d[b]) * s2->dx[b] * hsum_i32x8(pi);
+            pi = _mm256_dpbusd_epi32(_mm256_slli_epi32(pi, 8), _mm256_abs_epi8(wv), xv);
         }
+        sum += h2f(d[b]) * sd->dx[b] * hsum_i32x8(pi);
     }
     *y = sum;
 }

@@ -58,7 +58,7 @@ typedef struct {
     float *out;      /* dequantization: where group g goes, as floats (NULL for products) */
     uint16_t *out16; /* or as bfloat16 */
 #if defined(__AVX512VNNI__)
-    __m512 acc5, acc52;
+    __m512 acc5;
 #endif
 } bx_ctx;
 
@@ -131,14 +131,12 @@ PG_INLINE void bx_emit2(bx_ctx *c, int g, __m256i q0, __m256i q1, const float D[
         const __m512i idx = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
         const __m128 dd = _mm_set_ps(D[3], D[2], D[1], D[0]);
         const __m128 d1 = _mm_mul_ps(dd, _mm_set_ps(c->s->dx[g + 1], c->s->dx[g + 1], c->s->dx[g], c->s->dx[g]));
-        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, _mm512_loadu_si512(c->s->xq + QK * g));
-        c->acc5 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(d1)), c->acc5);
-        if (c->s2) {
-            const __m128 d2 = _mm_mul_ps(dd, _mm_set_ps(c->s2->dx[g + 1], c->s2->dx[g + 1], c->s2->dx[g], c->s2->dx[g]));
-            const __m512i p2 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, _mm512_loadu_si512(c->s2->xq + QK * g));
-            c->acc52 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p2), _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(d2)),
-                                       c->acc52);
-        }
+        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, _mm512_loadu_si512(c->s->xq + QK * g));
+        /* a precise product: on AVX-512 s2 comes from quantize_x2 (its scale exactly 1/256 of s's),
+         * so the two integer sums combine as 256·p1 + p2 (d1 already holds s's scale: times 1/256) */
+        if (c->s2) p = _mm512_dpbusd_epi32(_mm512_slli_epi32(p, 8), q, _mm512_loadu_si512(c->s2->xq + QK * g));
+        const __m128 d1s = c->s2 ? _mm_mul_ps(d1, _mm_set1_ps(1.0f / 256)) : d1;
+        c->acc5 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(d1s)), c->acc5);
         const __m128 m = _mm_loadu_ps(M);
         c->off = _mm_fmadd_ps(m, _mm_loadu_ps(c->s->sh + 2 * g), c->off);
         if (c->s2) c->off = _mm_fmadd_ps(m, _mm_loadu_ps(c->s2->sh + 2 * g), c->off);
@@ -227,12 +225,12 @@ PG_INLINE void bx_row(int kind, const uint8_t *row, int cols, bx_ctx *c) {
 PG_INLINE void bx_dot_k(const pg_mat *w, int r, const xscratch *s, const xscratch *s2, float *y) {
     bx_ctx c = {s, s2, _mm256_setzero_ps(), _mm256_setzero_ps(), _mm_setzero_ps(), NULL, NULL};
 #if defined(__AVX512VNNI__)
-    c.acc5 = c.acc52 = _mm512_setzero_ps();
+    c.acc5 = _mm512_setzero_ps();
 #endif
     bx_row(w->kind, pg_row(w, r), w->cols, &c);
     __m256 t = _mm256_add_ps(c.acc, c.acc2);
 #if defined(__AVX512VNNI__)
-    const __m512 a = _mm512_add_ps(c.acc5, c.acc52);
+    const __m512 a = c.acc5;
     t = _mm256_add_ps(t, _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1)));
 #endif
     t = _mm256_add_ps(t, _mm256_castps128_ps256(c.off));

@@ -95,7 +95,18 @@ PG_INLINE void fx_store_bf16(uint16_t *o, fx_v v) {
 }
 #endif
 
+#if defined(PG_X86)
+PG_INLINE void fx_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+#else
+PG_INLINE void fx_prefetch(const void *p) { (void)p; } /* not measured on ARM: the hardware's own */
+#endif
+
 #if defined(FX_W)
+/* how far ahead of the weights being read a one-token product asks for them: 2 KB (from 512 B to
+ * 4 KB on a 2-core AMD EPYC (Zen 4), the whole model's one-token products took 5.2-5.3 ms at 2 KB
+ * against 5.7-5.9 ms without: the hardware prefetcher restarts on each thread's share of each matrix) */
+#define FX_AHEAD 2048
+
 /* FX_W weights of a row from element i, as float32 */
 PG_INLINE fx_v fx_w(const uint16_t *row, int i, const int f16) { return f16 ? fx_f16(row + i) : fx_bf16(row + i); }
 
@@ -104,6 +115,7 @@ PG_INLINE float fx_one(const uint16_t *row, int cols, const float *x, const int 
     fx_v a0 = fx_zero(), a1 = fx_zero(), a2 = fx_zero(), a3 = fx_zero();
     int i = 0;
     for (; i + 4 * FX_W <= cols; i += 4 * FX_W) {
+        for (int k = 0; k < 8 * FX_W; k += 64) fx_prefetch((const char *)(row + i) + FX_AHEAD + k); /* per cache line */
         a0 = fx_fma(fx_w(row, i, f16), fx_x(x + i), a0);
         a1 = fx_fma(fx_w(row, i + FX_W, f16), fx_x(x + i + FX_W), a1);
         a2 = fx_fma(fx_w(row, i + 2 * FX_W, f16), fx_x(x + i + 2 * FX_W), a2);
