@@ -8,6 +8,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QTableWidget,
@@ -63,6 +64,7 @@ class LensView(QWidget):
         lay.addWidget(self.busy)
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # all 8 in view
         lay.addWidget(self.table, 1)
 
     def set_busy(self, text: str) -> None:
@@ -87,14 +89,18 @@ class LensView(QWidget):
         self.table.setRowCount(len(rows))
         self.table.setColumnCount(k)
         self.table.setHorizontalHeaderLabels([f"#{i + 1}" for i in range(k)])
-        self.table.setVerticalHeaderLabels([self.tr("embedding")] + [f"layer {i}" for i in range(len(rows) - 1)])
+        self.table.setVerticalHeaderLabels([self.tr("embedding")] + [self.tr("layer {n}").format(n=i)
+                                                                      for i in range(len(rows) - 1)])
         for r, row in enumerate(rows):
             for c, (label, p) in enumerate(row):
                 item = QTableWidgetItem(f"{label}  {p:.3f}")  # three decimals, as the token inspector
                 item.setBackground(QColor(int(255 - 120 * p), int(255 - 40 * p), 255))
                 item.setForeground(QColor("black"))
+                item.setToolTip(f"{label}  {p:.4f}")  # the whole token when its column elides it
                 self.table.setItem(r, c, item)
         self.hint.setVisible(not rows)
+        if rows:  # the last row is the model's own prediction: in view, whatever the height
+            self.table.scrollToItem(self.table.item(len(rows) - 1, 0))
         if title:
             self.caption.setText(title)
 

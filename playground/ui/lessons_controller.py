@@ -74,6 +74,17 @@ class LessonsController(QObject):
                 self.runner.highlighter.clear()
             self.win.model_ctl.end_lesson()
 
+    def place_beside(self, window) -> None:
+        """With the Lessons dock open, a window a lesson drives (the Studio) opens to the right of
+        it, so the lesson's text and its check stay in view."""
+        screen = self.win.screen().availableGeometry() if self.win.screen() else None
+        if self.dock is None or not self.dock.isVisible() or screen is None:
+            return
+        left = self.dock.mapToGlobal(self.dock.rect().topRight()).x() + 8
+        width = screen.right() - left
+        if width >= window.minimumSizeHint().width():
+            window.setGeometry(left, screen.top(), width, min(screen.height(), window.sizeHint().height()))
+
     def open_settings(self):
         from .settings_dialog import SettingsDialog
 

@@ -330,6 +330,7 @@ class MainWindow(QMainWindow):
 
             self.studio = StudioWindow(self.studio_engine)
             self.studio.checkpointReady.connect(lambda path: path and self.load_model(path))
+            self.lessons_ctl.place_beside(self.studio)
         self.studio.show()
         self.studio.raise_()
         return self.studio

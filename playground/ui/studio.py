@@ -7,13 +7,15 @@ import math
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -65,10 +68,17 @@ class StudioWindow(QWidget):
         self.eval_questions = 100  # held-out questions an evaluation asks (a lesson's test asks fewer)
         self._last_sample = ""
         lay = QHBoxLayout(self)
-        lay.addWidget(self._build_form(), 0)
+        self.form_scroll = form = QScrollArea()  # a short window scrolls the form; its rows never squeeze
+        form.setWidget(self._build_form())
+        form.setWidgetResizable(True)
+        form.setFrameShape(QFrame.Shape.NoFrame)
+        form.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        form.setMinimumWidth(form.widget().sizeHint().width() + form.verticalScrollBar().sizeHint().width())
+        lay.addWidget(form, 0)
         lay.addLayout(self._build_right(), 1)
         self._wire()
         self._update_estimate()
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close)  # ⌘W on a Mac (Qt maps Ctrl to Command)
 
     # -- layout ------------------------------------------------------------------------------------------
     def _build_form(self) -> QWidget:
@@ -268,12 +278,25 @@ class StudioWindow(QWidget):
             spec.update(causal=self.causal.isChecked(), positions=self.positions.isChecked())
         return spec
 
+    def _fit_form(self) -> None:
+        """The form asks its scroll area for its whole minimum height (sized by height-for-width, as
+        its wrapped labels make it, the column came out a few pixels short and squeezed the spin
+        boxes), so a short window scrolls instead."""
+        box = self.form_scroll.widget()
+        lay = box.layout()
+        lay.activate()
+        need = lay.totalMinimumSize().height()
+        if lay.hasHeightForWidth():
+            need = max(need, lay.totalHeightForWidth(max(box.width(), lay.totalMinimumSize().width())))
+        box.setMinimumHeight(need)
+
     def _on_arch_changed(self) -> None:
         tutorial = self.arch_name() == TUTORIAL_ARCH
         for box in (self.causal, self.positions):
             box.setEnabled(tutorial)
             box.setVisible(tutorial)
         self._update_estimate()
+        self._fit_form()
 
     def apply_setup(self, spec: dict) -> None:
         """Set the form from a lesson's description: arch, causal, positions, tokenizer, vocab, layers,
@@ -453,6 +476,7 @@ class StudioWindow(QWidget):
     def _on_tokenized(self, pieces: list, ids: list) -> None:
         shown = " ".join(f"[{p.replace(' ', '·')}]<sub>{i}</sub>" for p, i in zip(pieces, ids))
         self.tokens_view.setText(self.tr("{n} tokens: {shown}").format(n=len(ids), shown=shown))
+        self._fit_form()
 
     def _on_step(self, ev) -> None:
         self.losses.append((ev.step, ev.loss))

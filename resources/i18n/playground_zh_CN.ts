@@ -559,6 +559,10 @@
     <context>
         <name>LensView</name>
         <message>
+            <source>layer {n}</source>
+            <translation>第 {n} 层</translation>
+        </message>
+        <message>
             <source>The logit lens: for one position, the tokens each layer's residual stream would predict through the final norm and the unembedding.</source>
             <translation>对数透镜：在某个位置，每一层的残差流经过最终归一化和反嵌入后会预测出的词元。</translation>
         </message>

@@ -164,3 +164,24 @@ def test_a_tokens_row_of_attention_over_the_text(window, qtbot, tiny_real):
     assert view.highlight_html.count("rgba(255,111,0,") == row + 1  # every token up to it, shaded
     assert view.highlight_html.count("border-bottom") == 1  # the token itself, underlined
     assert window.inside.current() == "attention"
+
+
+def test_the_lens_shows_its_last_row_and_every_column_without_scrolling_sideways(qtbot):
+    """30 layers' rows in a short view: the last row (the model's own prediction) is in view when
+    the rows arrive, and the 8 columns fit the width."""
+    from PySide6.QtCore import QRect
+
+    from playground.ui.lens_view import LensView
+
+    view = LensView()
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    rows = [[(f"·token{r}_{c}", 1 / (c + 2)) for c in range(8)] for r in range(31)]
+    view.set_rows(rows, "lens")
+    table = view.table
+    qtbot.waitUntil(lambda: table.viewport().rect().contains(table.visualItemRect(table.item(30, 0))))
+    header = table.horizontalHeader()
+    assert header.sectionViewportPosition(7) + header.sectionSize(7) <= table.viewport().width()
+    assert not table.viewport().rect().intersects(QRect(table.visualItemRect(table.item(0, 0))))

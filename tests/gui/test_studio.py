@@ -146,3 +146,33 @@ def test_studio_chart_labels_do_not_overlap(window, qtbot, tmp_path):
             assert not overlaps([r for r, _ in labels]), [t for _, t in labels]
     assert studio.plot.getPlotItem().legend is None  # the legend sits above the chart, not on the curves
     studio.grab().save(str(tmp_path / "studio.png"))
+
+
+def test_a_short_studio_keeps_every_row_readable_and_closes_with_ctrl_w(window, qtbot):
+    """At 1200 × 782 with the tutorial encoder's extra row, the form scrolls rather than pushing the
+    estimate under the Dropout row or squeezing the spin boxes; Ctrl+W closes the window."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QScrollArea
+
+    from playground.ui.studio import TUTORIAL_ARCH
+
+    studio = window.open_studio()
+    studio.resize(1200, 782)
+    studio.arch.setCurrentIndex(studio.arch.findData(TUTORIAL_ARCH))
+    qtbot.waitExposed(studio)
+    qtbot.waitUntil(lambda: studio.estimate.isVisible() and "parameters" in studio.estimate.text())
+    form = studio.estimate.parentWidget()
+
+    def top(w):
+        return w.mapTo(form, QPoint(0, 0)).y()
+
+    assert top(studio.estimate) >= top(studio.dropout) + studio.dropout.height()  # below, not under, it
+    sa = studio.findChild(QScrollArea)
+    spins = (studio.layers, studio.heads, studio.dim, studio.context, studio.dropout)
+    qtbot.waitUntil(lambda: sa.widget().height() >= sa.widget().minimumHeight() > 0)  # laid out again
+    for spin in spins:
+        assert spin.height() >= spin.sizeHint().height(), spin.height()
+    studio.activateWindow()
+    qtbot.waitUntil(studio.isActiveWindow)
+    qtbot.keyClick(studio, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not studio.isVisible())
