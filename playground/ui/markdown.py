@@ -33,7 +33,8 @@ def _highlighter(dark: bool):
         except ClassNotFound:
             lexer = TextLexer()
         body = highlight(code.rstrip("\n"), lexer, fmt)
-        return f'<pre style="background:{bg}; padding:6px; font-family:monospace;">{body}</pre>\n'
+        # pre-wrap: a long line wraps inside the pane (a <pre> would set the whole chat's width)
+        return f'<pre style="background:{bg}; padding:6px; font-family:monospace; white-space:pre-wrap;">{body}</pre>\n'
 
     return code_html
 

@@ -12,8 +12,12 @@ from playground.ui.chat_view import ChatView
 def test_a_narrow_chat_pane_shows_every_button_and_wraps_the_text(qtbot):
     conv = Conversation()
     q = conv.add("user", "Why is the sky blue? Explain it to a student in a few sentences.")
-    conv.add("assistant", "Sunlight is scattered by the molecules of the air, and blue light is scattered "
-             "much more than red light, so the sky looks blue from every direction. " * 3, parent=q)
+    a = conv.add("assistant", "Sunlight is scattered by the molecules of the air, and blue light is scattered "
+                 "much more than red light, so the sky looks blue from every direction. " * 3, parent=q)
+    q2 = conv.add("user", "Write a Python function that reverses a string.", parent=a)
+    conv.add("assistant", "Here it is:\n\n```python\ndef reverse_string(s):\n    return s[::-1]\n\n"
+             'print(reverse_string("Hello, World!"))  # Output: "!dlroW ,olleH" (the characters in reverse order)\n'
+             "```\n", parent=q2)  # a code line longer than the pane is wide
     view = ChatView()
     qtbot.addWidget(view)
     view.set_conversation(conv)
