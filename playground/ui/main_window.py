@@ -52,6 +52,9 @@ if TYPE_CHECKING:  # the window is handed an Engine; it never imports the worker
 
 FRAME_MS = 16  # the shortest frame
 MAX_FRAME_MS = 100  # and the longest
+# a frame's period is this many times what it costs the GUI thread: at 40 (2.5% of a core) the window
+# decodes at 0.86–0.92 of the engine's own speed on 2 cores, at 20 at 0.79–0.83 (bench_gui)
+FRAME_BUDGET = 40
 CHAT_SHARE = 0.32  # of the width, for the chat beside the workspace: 410 px at 1280, 614 at 1920
 CHAT_MIN_PX = 380
 STATUS_SECONDS = 10  # a status message expires after this long unless it says otherwise
@@ -432,7 +435,7 @@ class MainWindow(QMainWindow):
     def _frame_shown(self) -> None:
         cost_ms = (time.thread_time() - self._frame_cpu) * 1000
         self._frame_cost_ms = 0.7 * self._frame_cost_ms + 0.3 * cost_ms  # (smooths a coarse clock too)
-        self.frame.setInterval(int(min(MAX_FRAME_MS, max(FRAME_MS, 20 * self._frame_cost_ms))))
+        self.frame.setInterval(int(min(MAX_FRAME_MS, max(FRAME_MS, FRAME_BUDGET * self._frame_cost_ms))))
 
     # -- bits ---------------------------------------------------------------------------------------
     def update_buttons(self) -> None:
