@@ -40,3 +40,12 @@ def resources_dir() -> Path:
         if p.is_dir():
             return p
     return here
+
+
+def same_path(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name the same file or folder (after links and ".."); False if either
+    cannot be resolved."""
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False

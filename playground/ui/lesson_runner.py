@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from ..lessons import Lesson, Progress, Verdict, evaluate, progress_file
-from ..paths import resources_dir
+from ..paths import resources_dir, same_path
 from ..sampling_params import SamplingParams
 from .highlight import Highlighter
 from .lesson_facts import LessonFacts
@@ -234,7 +234,7 @@ class LessonRunner(QObject):
         studio's, which are computed in float; the fast path's Q8_0 copy differs by a few 1e-3 nats."""
         path = resources_dir() / TEACHING_MODEL
         m = self.win.model
-        if m is not None and _same_path(m.path, path) and "quantized at load" not in (m.weights or ""):
+        if m is not None and same_path(m.path, path) and "quantized at load" not in (m.weights or ""):
             return None
         self.win.model_ctl.load_for_lesson(str(path), dtype="exact")  # the user's own model comes back after
         return (self.win.modelReady, None, self.win.loadFailed)
@@ -372,12 +372,3 @@ def _localized(text: str | dict, lang: str) -> str:
 
         return Text(text).get_text(lang)
     return text
-
-
-def _same_path(a, b) -> bool:
-    from pathlib import Path
-
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox
 
+from ..paths import same_path
+
 if TYPE_CHECKING:
     from ..engine.model_info import ModelInfo
     from .main_window import MainWindow
@@ -75,7 +77,7 @@ class ModelController(QObject):
             + "\n" + weights).rstrip())
         loaded = self.tr("Loaded {name} in {seconds:.1f} s ({backend})").format(
             name=info.name, seconds=info.load_s, backend=info.backend) + (f" · {weights}" if info.weights else "")
-        if self.lesson_path is not None and _same_path(info.path, self.lesson_path):
+        if self.lesson_path is not None and same_path(info.path, self.lesson_path):
             if self.before_lesson:  # not remembered as the user's model: theirs comes back after the lessons
                 loaded += " · " + self.tr("for the lesson; {name} comes back when you close the lessons").format(
                     name=Path(self.before_lesson).name)
@@ -92,7 +94,7 @@ class ModelController(QObject):
         """Load a lesson's model without making it the user's: the model/last setting keeps theirs,
         and end_lesson() loads theirs back."""
         current = self.win.model
-        if self.before_lesson is None and current is not None and not _same_path(current.path, path):
+        if self.before_lesson is None and current is not None and not same_path(current.path, path):
             self.before_lesson = current.path
         self.lesson_path = path
         self.win.load_model(path, dtype=dtype)
@@ -101,7 +103,7 @@ class ModelController(QObject):
         """The lessons closed: the model the user had before them comes back, if a lesson changed it."""
         before, self.before_lesson = self.before_lesson, None
         current = self.win.model
-        if before and current is not None and self.lesson_path and _same_path(current.path, self.lesson_path):
+        if before and current is not None and self.lesson_path and same_path(current.path, self.lesson_path):
             self.lesson_path = None
             self.win.load_model(before)
 
@@ -143,10 +145,3 @@ class ModelController(QObject):
             QMessageBox.warning(self.win, self.tr("Download failed"), error)
         else:
             self.win.load_model(path)
-
-
-def _same_path(a: str, b: str) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return a == b
