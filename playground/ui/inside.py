@@ -49,6 +49,7 @@ class InsideWorkspace(QTabWidget):
     computeRequested = Signal()  # attention over the whole conversation
     viewOpened = Signal(str)  # a tab was brought to the front: "token", "attention", …
     headChosen = Signal(int, int)  # the attention viewer's layer and head (-1: the mean)
+    rowPicked = Signal(int)  # a row the user chose in the attention viewer (its query token)
 
     def __init__(self):
         super().__init__()
@@ -119,6 +120,7 @@ class InsideWorkspace(QTabWidget):
 
         v = AttentionView()
         v.computeRequested.connect(self.computeRequested)
+        v.rowPicked.connect(self.rowPicked)
         v.layer.valueChanged.connect(lambda _: self.headChosen.emit(v.layer.value(), v.head.value()))
         v.head.valueChanged.connect(lambda _: self.headChosen.emit(v.layer.value(), v.head.value()))
         return v

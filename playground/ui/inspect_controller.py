@@ -31,6 +31,7 @@ class InspectController(QObject):
         self.session = win.session
         self.inside = win.inside
         self.inspected: tuple[Message | None, int] = (None, 0)  # the reply and token index shown
+        self._chosen = False  # the inspected token was chosen by the user (not the latest reply's first, by default)
         self._pending_row: int | None = None  # the attention row to show once its map arrives
         self._lens_title = ""
         self._lens_ids: list[int] | None = None  # what the lens rows shown were computed from
@@ -38,6 +39,7 @@ class InspectController(QObject):
         self._requests: dict[str, int] = {}  # kind → the id of the latest request; older answers are dropped
         self._asked: dict[str, list[int]] = {}  # kind → the token ids of that request
         self._attention_key: tuple[str, object] | None = None  # ("conversation", ids) or ("reply", Message)
+        self._attention_ids: list[int] = []  # every token id the map shown was asked for (it may show the last ones)
         w = win.engine.worker
         w.attentionReady.connect(self._on_attention)
         w.lensReady.connect(self._on_lens)
@@ -53,6 +55,7 @@ class InspectController(QObject):
         ws.computeRequested.connect(self.compute_attention)
         ws.viewOpened.connect(self.refresh_view)
         ws.headChosen.connect(self._on_head_chosen)
+        ws.rowPicked.connect(self._on_row_picked)
         s = self.session
         s.conversation_changed.connect(lambda conv: self.refresh_open_view())
         s.reply_finished.connect(lambda reply: self.refresh_open_view())
@@ -140,6 +143,9 @@ class InspectController(QObject):
     def _refresh_attention(self) -> None:
         view = self.inside.attention
         ids = self.conversation_ids()
+        if self._chosen_row_missing() and 0 < len(ids) <= AUTO_ATTENTION_TOKENS and self._ready():
+            self.attend_inspected()  # the token chosen in the Token tab: the map its row is in
+            return
         if ids and self._attention_current(ids) and (view.map is not None or "attention" in self._requests):
             return
         self._attention_key = None
@@ -202,7 +208,9 @@ class InspectController(QObject):
         if not 0 <= index < len(tokens):
             return
         self.inspected = (reply, index)
+        self._chosen = show
         self.inside.token.show_token(tokens[index], self._label)
+        self._show_inspected_row()
         if show:
             self.win.show_inside(True)
             self.inside.show_view("token")
@@ -327,11 +335,72 @@ class InspectController(QObject):
     def _on_attention(self, req: int, amap) -> None:
         if not self._answer("attention", req):
             return  # overtaken: another branch or conversation was asked for since
+        self._attention_ids = self._asked.get("attention", [])
         self.inside.attention.set_map(amap)
+        if self._pending_row is None:
+            self._show_inspected_row()  # the token chosen in the Token tab, if the map has it
         self._show_pending_row()
         L, H, T, _ = amap.shape
         self.win.statusBar().showMessage(self.tr('Attention: {L} layers × {H} heads over {T} tokens.').format(L=L, H=H, T=T))
         self.win.attentionShown.emit(amap)
+
+    # -- the Token tab's token and the attention rows: one choice ----------------------------------------
+    def _reply_span(self, reply: Message) -> int | None:
+        """Where the map shown has the reply's tokens, as sampled: the row of its first token
+        (rows may start after the conversation's first token), or None when the map is of other
+        tokens (another branch, or the reply's text read back as other tokens)."""
+        view = self.inside.attention if self.inside.built("attention") else None
+        amap = view.map if view is not None else None
+        if amap is None or reply is None or reply.record is None or self.win.model is None:
+            return None
+        try:
+            prompt = self._prompt_ids(upto=reply)
+        except ValueError:
+            return None
+        sampled = reply.record.token_ids
+        ids = self._attention_ids
+        if ids[: len(prompt)] != prompt or ids[len(prompt): len(prompt) + len(sampled)] != sampled:
+            return None
+        return len(prompt) - getattr(amap, "first", 0)
+
+    def _chosen_row_missing(self) -> bool:
+        """A token was chosen in the Token tab (on the branch shown) whose row the attention map
+        shown, or being computed, does not have: the conversation's text can read back as other
+        tokens than the reply sampled (a word sampled in pieces, a partial character)."""
+        reply, index = self.inspected
+        if not self._chosen or not self._on_path(reply):
+            return False
+        if "attention" in self._requests:
+            return self._attention_key != ("reply", reply) and not self._asked_covers(reply)
+        return self._reply_span(reply) is None
+
+    def _asked_covers(self, reply: Message) -> bool:
+        """Whether the attention request in flight has the reply's tokens as sampled."""
+        prompt = self._prompt_ids(upto=reply)
+        asked = self._asked.get("attention", [])
+        return asked[: len(prompt)] == prompt and \
+            asked[len(prompt): len(prompt) + len(reply.record.token_ids)] == reply.record.token_ids
+
+    def _show_inspected_row(self) -> None:
+        """The token inspected in the Token tab, chosen in the attention view too (its row, its bars)."""
+        reply, index = self.inspected
+        start = self._reply_span(reply) if self._chosen else None
+        view = self.inside.attention if start is not None else None
+        if view is not None and 0 <= start + index < view.map.shape[2] and view.row != start + index:
+            view.show_row(start + index)
+
+    def _on_row_picked(self, row: int) -> None:
+        """A row chosen in the attention view: when it is a token of a reply, the Token tab
+        inspects that token (without leaving the attention)."""
+        for m in self.session.conv.path():
+            if m.role != "assistant" or m.record is None or not m.record.tokens:
+                continue
+            start = self._reply_span(m)
+            if start is not None and start <= row < start + len(m.record.tokens):
+                if self.inspected != (m, row - start):
+                    self.inspected, self._chosen = (m, row - start), True
+                    self.inside.token.show_token(m.record.tokens[row - start], self._label)
+                return
 
     def _on_failed(self, req: int, message: str) -> None:
         for kind, rid in list(self._requests.items()):
