@@ -10,8 +10,6 @@ worker computed; nothing here runs the model.
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
@@ -30,14 +28,6 @@ TABS = (  # attribute, tab title, one-line hint shown until the view is built
     ("architecture", QT_TRANSLATE_NOOP("InsideWorkspace", "Architecture"),
      QT_TRANSLATE_NOOP("InsideWorkspace", "The loaded model's layers and sizes.")),
 )
-
-
-def surprisal_color(p: float) -> str:
-    """Background for a token by its surprisal −log p (the per-token cross-entropy): white when
-    expected, deep red when surprising (8 nats and more)."""
-    s = min(-math.log(max(p, 1e-12)), 8.0) / 8.0
-    g = int(255 - 180 * s)
-    return f"rgb(255,{g},{g})"
 
 
 class InsideWorkspace(QTabWidget):
