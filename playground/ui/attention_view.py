@@ -6,6 +6,10 @@ Colour: attention in a small model is mostly a few large weights (the first toke
 much of it, the "attention sink") and a long tail of small ones, so on a linear scale nearly
 every cell is the same dark colour. The default is a log scale from 0.0001 to 1, which shows
 the diagonal, the previous-token heads and the sentence structure; the legend says so.
+
+Rows: with hundreds of tokens a row is a pixel or two high, so the chosen row and the row under
+the pointer are outlined, the hover names the row, and ↑/↓ move the chosen row one at a time.
+Without a map the plot gives way to a sentence (what is being computed, or what to do).
 """
 
 from __future__ import annotations
@@ -34,9 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .attention_data import grid_mosaic, number_levels, scaled, tick_levels
 from .plots import LABEL_GAP, TidyAxis, chart, palette_colors, style_plot
 
-LOG_FLOOR = 1e-4  # the log scale's lowest colour: weights below it look the same
 # key shown in the menu → what the legend says the colour is
 # (the texts are translated where they are shown; QT_TRANSLATE_NOOP only marks them for lupdate)
 SCALES = {
@@ -50,53 +54,11 @@ SCALE_NAMES = {"log": QT_TRANSLATE_NOOP("AttentionView", "log"),
                "per row": QT_TRANSLATE_NOOP("AttentionView", "per row")}
 DEFAULT_SCALE = "log"
 MIN_CELL_PX = 24  # a head's thumbnail in the all-heads grid is at least this many pixels square
-THUMB = 48  # data pixels per thumbnail (the map is downsampled to about this)
 
 HINT = QT_TRANSLATE_NOOP("AttentionView", "No attention yet: press Compute, or click a token of a reply and then "
                          "'What it attended to'.")
 ROW_KEYS = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10, Qt.Key.Key_PageDown: 10}
 CHOSEN_ROW, HOVERED_ROW = "#ff1744", "#ffffff"  # outlines of the row shown in the bars and the row under the pointer
-
-
-def _tick_levels(labels: list[str], offset: float = 0.5) -> list[list[tuple[float, str]]]:
-    """Token labels as tick levels, coarse to fine (every 64th, 16th, 4th, then all): the axis
-    keeps a finer label only where it overlaps none already placed, so zooming in names more."""
-    levels, seen = [], set()
-    for step in (64, 16, 4, 1):
-        level = [(i + offset, lab) for i, lab in enumerate(labels) if i % step == 0 and i not in seen]
-        seen.update(range(0, len(labels), step))
-        if level:
-            levels.append(level)
-    return levels
-
-
-def scaled(m: np.ndarray, kind: str) -> tuple[np.ndarray, tuple[float, float]]:
-    """The values to colour and their (low, high) levels; NaN (the masked future) stays NaN."""
-    if kind == "log":
-        return np.log10(np.maximum(m, LOG_FLOOR)), (np.log10(LOG_FLOOR), 0.0)
-    if kind == "per row":
-        top = np.nanmax(np.where(np.isnan(m), -np.inf, m), axis=-1, keepdims=True)
-        return m / np.maximum(top, 1e-12), (0.0, 1.0)
-    finite = m[np.isfinite(m)]
-    hi = float(finite.max()) if finite.size else 1.0
-    return m, (0.0, hi if hi > 0 else 1.0)
-
-
-def grid_mosaic(weights: np.ndarray, layers: range, thumb: int = THUMB) -> tuple[np.ndarray, int]:
-    """Every head of the given layers as thumbnails: heads down, layers across (depth reads left
-    to right, as in the architecture view). Returns (mosaic, cell size in data pixels); the
-    one-pixel gutters and the masked future are NaN."""
-    L, H, T, _ = weights.shape
-    step = max(1, T // thumb)
-    thumbs = weights[layers.start:layers.stop, :, ::step, ::step].astype(np.float32)  # (l, H, t, t)
-    n, t = thumbs.shape[0], thumbs.shape[-1]
-    future = np.triu(np.ones((t, t), dtype=bool), 1)
-    thumbs[..., future] = np.nan
-    cell = t + 1
-    padded = np.full((n, H, cell, cell), np.nan, dtype=np.float32)
-    padded[:, :, :t, :t] = thumbs
-    mosaic = padded.transpose(1, 2, 0, 3).reshape(H * cell, n * cell)  # (H·cell, l·cell)
-    return mosaic, cell
 
 
 class AttentionView(QWidget):
@@ -335,7 +297,7 @@ class AttentionView(QWidget):
             masked = m.copy()
             masked[np.triu_indices_from(masked, 1)] = np.nan  # the future, left empty
             shown, levels = scaled(masked, kind)
-            ticks = _tick_levels(self.map.labels)
+            ticks = tick_levels(self.map.labels)
             self.view.getAxis("bottom").setTicks(ticks)
             self.view.getAxis("left").setTicks(ticks)
             self._fit_left_axis(self.map.labels)
@@ -376,8 +338,8 @@ class AttentionView(QWidget):
         mosaic, cell = grid_mosaic(self.map.weights, layers)
         self._cell, self._first_layer = cell, layers.start
         self.current = mosaic
-        self.view.getAxis("bottom").setTicks(_number_levels(list(layers), cell))
-        self.view.getAxis("left").setTicks(_number_levels(list(range(H)), cell))
+        self.view.getAxis("bottom").setTicks(number_levels(list(layers), cell))
+        self.view.getAxis("left").setTicks(number_levels(list(range(H)), cell))
         self._fit_left_axis([str(H - 1)])
         for side in ("left", "bottom"):
             self.view.getAxis(side).gap = 6.0  # short numbers: a little room between them is enough
@@ -525,7 +487,7 @@ class AttentionView(QWidget):
         self.rowplot.clear()
         _, fg = palette_colors()
         self.rowplot.addItem(pg.BarGraphItem(x=np.arange(len(row)), height=row, width=0.8, brush="#fb8c00", pen=None))
-        self.rowplot.getPlotItem().getAxis("bottom").setTicks(_tick_levels(self.map.labels[: r + 1], offset=0))
+        self.rowplot.getPlotItem().getAxis("bottom").setTicks(tick_levels(self.map.labels[: r + 1], offset=0))
         self.rowplot.setTitle(self.tr("what {token} attended to<br>({which})").format(
             token=html.escape(repr(self.map.labels[r])), which=self._which()),
                               color=fg, size="10pt")
@@ -576,11 +538,3 @@ class _RowKeys(QObject):
             self.view.move_row(ROW_KEYS[ev.key()])
             return True
         return False
-
-
-def _number_levels(numbers: list[int], cell: int) -> list[list[tuple[float, str]]]:
-    """Ticks at the middle of each grid cell, coarse (every 5th) then all, for a TidyAxis."""
-    coarse = [((i + 0.5) * cell, str(n)) for i, n in enumerate(numbers) if n % 5 == 0]
-    fine = [((i + 0.5) * cell, str(n)) for i, n in enumerate(numbers) if n % 5]
-    return [coarse, fine] if fine else [coarse]
-

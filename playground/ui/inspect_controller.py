@@ -143,7 +143,7 @@ class InspectController(QObject):
     def _refresh_attention(self) -> None:
         view = self.inside.attention
         ids = self.conversation_ids()
-        if self._chosen_row_missing() and 0 < len(ids) <= AUTO_ATTENTION_TOKENS and self._ready():
+        if self._chosen_row_missing(ids) and 0 < len(ids) <= AUTO_ATTENTION_TOKENS and self._ready():
             self.attend_inspected()  # the token chosen in the Token tab: the map its row is in
             return
         if ids and self._attention_current(ids) and (view.map is not None or "attention" in self._requests):
@@ -345,41 +345,36 @@ class InspectController(QObject):
         self.win.attentionShown.emit(amap)
 
     # -- the Token tab's token and the attention rows: one choice ----------------------------------------
-    def _reply_span(self, reply: Message) -> int | None:
-        """Where the map shown has the reply's tokens, as sampled: the row of its first token
-        (rows may start after the conversation's first token), or None when the map is of other
-        tokens (another branch, or the reply's text read back as other tokens)."""
-        view = self.inside.attention if self.inside.built("attention") else None
-        amap = view.map if view is not None else None
-        if amap is None or reply is None or reply.record is None or self.win.model is None:
+    def _span_in(self, ids: list[int], reply: Message | None) -> int | None:
+        """Where token ids have the reply's tokens as sampled, right after its prompt: the index
+        of its first token; None when they are other tokens (another branch, or the reply's
+        text read back as other tokens: a word sampled in pieces, a partial character)."""
+        if reply is None or reply.record is None or self.win.model is None:
             return None
         try:
             prompt = self._prompt_ids(upto=reply)
         except ValueError:
             return None
         sampled = reply.record.token_ids
-        ids = self._attention_ids
-        if ids[: len(prompt)] != prompt or ids[len(prompt): len(prompt) + len(sampled)] != sampled:
-            return None
-        return len(prompt) - getattr(amap, "first", 0)
+        ok = ids[: len(prompt)] == prompt and ids[len(prompt): len(prompt) + len(sampled)] == sampled
+        return len(prompt) if ok else None
 
-    def _chosen_row_missing(self) -> bool:
-        """A token was chosen in the Token tab (on the branch shown) whose row the attention map
-        shown, or being computed, does not have: the conversation's text can read back as other
-        tokens than the reply sampled (a word sampled in pieces, a partial character)."""
+    def _reply_span(self, reply: Message | None) -> int | None:
+        """The row of the reply's first token in the map shown (rows may start after the
+        conversation's first token), or None when the map does not have its tokens."""
+        amap = self.inside.attention.map if self.inside.built("attention") else None
+        start = self._span_in(self._attention_ids, reply) if amap is not None else None
+        return None if start is None else start - getattr(amap, "first", 0)
+
+    def _chosen_row_missing(self, ids: list[int]) -> bool:
+        """A token was chosen in the Token tab (on the branch shown) that neither the map shown
+        nor the conversation's map (ids) would have as a row."""
         reply, index = self.inspected
-        if not self._chosen or not self._on_path(reply):
+        if not self._chosen or not self._on_path(reply) or self._reply_span(reply) is not None:
             return False
-        if "attention" in self._requests:
-            return self._attention_key != ("reply", reply) and not self._asked_covers(reply)
-        return self._reply_span(reply) is None
-
-    def _asked_covers(self, reply: Message) -> bool:
-        """Whether the attention request in flight has the reply's tokens as sampled."""
-        prompt = self._prompt_ids(upto=reply)
-        asked = self._asked.get("attention", [])
-        return asked[: len(prompt)] == prompt and \
-            asked[len(prompt): len(prompt) + len(reply.record.token_ids)] == reply.record.token_ids
+        if "attention" in self._requests and self._attention_key == ("reply", reply):
+            return False  # its map is on the way
+        return self._span_in(ids, reply) is None
 
     def _show_inspected_row(self) -> None:
         """The token inspected in the Token tab, chosen in the attention view too (its row, its bars)."""

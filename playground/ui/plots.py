@@ -229,7 +229,12 @@ class EmptyNote(QObject):
         self.empty = empty
         item = self.plot.getPlotItem()
         for side in ("left", "bottom"):
-            item.getAxis(side).setStyle(showValues=not empty)
+            axis = item.getAxis(side)
+            axis.setStyle(showValues=not empty)
+            if empty:
+                axis.setTickPen(None)  # no tick marks either: a ruler without numbers still reads as a scale
+            else:
+                axis.setTickPen()  # the axis's own pen again
         self.plot.showGrid(x=not empty, y=not empty, alpha=0.15)
         self._place()
 
