@@ -71,8 +71,9 @@ def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
     assert branch.text.startswith(window.model.tokenizer.decode(kept + [alternative], skip_special=True))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tiny_real(tmp_path_factory):
+    """One tiny random Llama for the module (written and loaded once: ~2.5 s), as test_workspace's model30."""
     lm = load_model(save_hf(tiny_hf_model("llama"), tmp_path_factory.mktemp("m") / "llama"), device="cpu")
     lm.tokenizer.eos_ids = []  # a random model may sample its end token at once; replies run to max_tokens
     return lm
