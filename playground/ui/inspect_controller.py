@@ -32,6 +32,7 @@ class InspectController(QObject):
         self.inside = win.inside
         self.inspected: tuple[Message | None, int] = (None, 0)  # the reply and token index shown
         self._chosen = False  # the inspected token was chosen by the user (not the latest reply's first, by default)
+        self._fresh = False  # ... since the conversation last changed: the attention may follow it to its reply's map
         self._pending_row: int | None = None  # the attention row to show once its map arrives
         self._lens_title = ""
         self._lens_ids: list[int] | None = None  # what the lens rows shown were computed from
@@ -57,8 +58,8 @@ class InspectController(QObject):
         ws.headChosen.connect(self._on_head_chosen)
         ws.rowPicked.connect(self._on_row_picked)
         s = self.session
-        s.conversation_changed.connect(lambda conv: self.refresh_open_view())
-        s.reply_finished.connect(lambda reply: self.refresh_open_view())
+        s.conversation_changed.connect(lambda conv: self._on_conversation_changed())
+        s.reply_finished.connect(lambda reply: self._on_conversation_changed())
 
     # -- state -------------------------------------------------------------------------------------------
     def _ready(self) -> bool:
@@ -112,6 +113,12 @@ class InspectController(QObject):
         return True
 
     # -- keeping the views current -------------------------------------------------------------------------------
+    def _on_conversation_changed(self) -> None:
+        """The conversation moved on (a reply, another branch or conversation): the attention shows
+        it whole again, not the map of a reply whose token was chosen before."""
+        self._fresh = False
+        self.refresh_open_view()
+
     def refresh_open_view(self) -> None:
         if self.inside.isVisible():
             self.refresh_view(self.inside.current())
@@ -145,6 +152,7 @@ class InspectController(QObject):
         ids = self.conversation_ids()
         if self._chosen_row_missing(ids) and 0 < len(ids) <= AUTO_ATTENTION_TOKENS and self._ready():
             self.attend_inspected()  # the token chosen in the Token tab: the map its row is in
+            self._attention_key = ("conversation", ids)  # standing for the conversation: a new reply recomputes
             return
         if ids and self._attention_current(ids) and (view.map is not None or "attention" in self._requests):
             return
@@ -208,7 +216,7 @@ class InspectController(QObject):
         if not 0 <= index < len(tokens):
             return
         self.inspected = (reply, index)
-        self._chosen = show
+        self._chosen = self._fresh = show
         self.inside.token.show_token(tokens[index], self._label)
         self._show_inspected_row()
         if show:
@@ -367,13 +375,13 @@ class InspectController(QObject):
         return None if start is None else start - getattr(amap, "first", 0)
 
     def _chosen_row_missing(self, ids: list[int]) -> bool:
-        """A token was chosen in the Token tab (on the branch shown) that neither the map shown
-        nor the conversation's map (ids) would have as a row."""
+        """A token was chosen in the Token tab (on the branch shown, since the conversation last
+        changed) that neither the map shown nor the conversation's map (ids) would have as a row."""
         reply, index = self.inspected
-        if not self._chosen or not self._on_path(reply) or self._reply_span(reply) is not None:
+        if not self._fresh or not self._on_path(reply) or self._reply_span(reply) is not None:
             return False
-        if "attention" in self._requests and self._attention_key == ("reply", reply):
-            return False  # its map is on the way
+        if "attention" in self._requests and self._span_in(self._asked.get("attention", []), reply) is not None:
+            return False  # a map with its row is on the way
         return self._span_in(ids, reply) is None
 
     def _show_inspected_row(self) -> None:

@@ -216,3 +216,9 @@ def test_the_token_chosen_in_the_token_tab_is_the_attention_row_and_back(window,
     assert window.inside.token.record is reply.record.tokens[2]
     window.inspect_ctl.inspect_token(reply, 5)
     assert view.row == len(prompt) + 5
+    # the conversation goes on: the attention in front shows all of it again, not that reply's map
+    window.inside.show_view("attention")
+    window.sampling.set_value("max_tokens", 2)
+    with qtbot.waitSignal(window.attentionShown, timeout=20000) as b:
+        _ask(window, qtbot, "and then")
+    assert list(b.args[0].token_ids) == window.inspect_ctl.conversation_ids()
