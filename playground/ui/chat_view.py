@@ -213,6 +213,7 @@ class ChatView(QScrollArea):
         self.conv: Conversation | None = None
         self.placeholder = QLabel(self.tr("Ask the model something. Enter sends, Shift+Enter adds a line."))
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)  # wraps in a narrow chat column instead of being cut
         self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._layout.insertWidget(0, self.placeholder)
         # Follow a streaming reply to its end unless the user has scrolled up to read: `follow` is
