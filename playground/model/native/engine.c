@@ -414,23 +414,26 @@ static void attn_task(void *p, int ith, int nth) {
     }
 }
 
+/* activations up to this many go on the calling thread: a few microseconds of vector work, less
+ * than the pool's hand-off */
+#define GLU_ALONE 8192
+
 typedef struct {
-    float *gu, *act;
+    const pg_kernels *K;
+    const float *gu; /* (T, 2·hidden): gate | up */
+    float *act;      /* (T, hidden) */
     int T, hidden, gelu;
 } glu_args;
 
 static void glu_task(void *p, int ith, int nth) {
     glu_args *a = p;
-    int n = a->T * a->hidden, i0, i1;
-    pg_split(n, ith, nth, 64, &i0, &i1);
-    for (int i = i0; i < i1; i++) {
-        int t = i / a->hidden, j = i % a->hidden;
-        float g = a->gu[(size_t)t * 2 * a->hidden + j], u = a->gu[(size_t)t * 2 * a->hidden + a->hidden + j];
-        if (a->gelu) /* tanh-approximated GELU, as PyTorch's approximate="tanh" */
-            g = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g)));
-        else
-            g = g / (1.0f + expf(-g));
-        a->act[i] = g * u;
+    int i0, i1;
+    pg_split(a->T * a->hidden, ith, nth, 64, &i0, &i1);
+    while (i0 < i1) { /* one token's part at a time */
+        const int t = i0 / a->hidden, j = i0 % a->hidden, n = i1 - i0 < a->hidden - j ? i1 - i0 : a->hidden - j;
+        const float *g = a->gu + (size_t)t * 2 * a->hidden + j;
+        a->K->glu(g, g + a->hidden, n, a->gelu, a->act + i0);
+        i0 += n;
     }
 }
 
@@ -518,8 +521,11 @@ PG_EXPORT int pg_forward(void *model, const int32_t *tok, int T, int start, uint
         }
         for (int t = 0; t < T; t++) rmsnorm(M->x + (size_t)t * dim, L->ffn_norm, M->h + (size_t)t * dim, dim, D->eps);
         gemm_parts(K, L->gate_up, L->n_gate_up, M->h, T, M->gu, 2 * D->hidden, M->xs);
-        glu_args ga = {M->gu, M->act, T, D->hidden, D->gelu};
-        pg_run(glu_task, &ga);
+        glu_args ga = {K, M->gu, M->act, T, D->hidden, D->gelu};
+        if (T * D->hidden <= GLU_ALONE)
+            glu_task(&ga, 0, 1);
+        else
+            pg_run(glu_task, &ga);
         gemm(K, &L->down, M->act, T, M->tmp, dim, M->xs);
         for (int t = 0; t < T; t++) {
             float *o = M->tmp + (size_t)t * dim, *x = M->x + (size_t)t * dim;
