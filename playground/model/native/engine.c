@@ -19,6 +19,7 @@
  * against the exact model from 0.0042 (llama.cpp: 0.0040) to 0.0026. */
 #include <stdlib.h>
 
+#include "attention.h"
 #include "blocks.h"
 #include "pool.h"
 
@@ -358,31 +359,6 @@ static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) 
     for (int i = 0; i < n; i++) y[i] = x[i] * s * w[i];
 }
 
-/* one head's attention with soft-capped scores (Gemma 2): s → c·tanh(s/c) before the softmax */
-static void attend_softcap(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale,
-                           float cap, float *sc, float *out) {
-    float mx = -INFINITY;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *k = K + (size_t)s * hd;
-        float dot = 0.f;
-        for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
-        sc[s] = cap * tanhf(dot * scale / cap);
-        if (sc[s] > mx) mx = sc[s];
-    }
-    float sum = 0.f;
-    for (int s = 0; s < n; s++) {
-        sc[s] = expf(sc[s] - mx);
-        sum += sc[s];
-    }
-    for (int i = 0; i < hd; i++) out[i] = 0.f;
-    const float inv = 1.0f / sum;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *v = V + (size_t)s * hd;
-        const float p = sc[s] * inv;
-        for (int i = 0; i < hd; i++) out[i] += p * bf16_to_f32(v[i]);
-    }
-}
-
 typedef struct {
     pg_model *M;
     int T, start, layer, max_len;
@@ -407,10 +383,7 @@ static void attn_task(void *p, int ith, int nth) {
         const uint16_t *K = a->kc + layer_off + ((size_t)kvh * a->max_len + first) * hd;
         const uint16_t *V = a->vc + layer_off + ((size_t)kvh * a->max_len + first) * hd;
         float *out = M->att + (size_t)t * nh * hd + (size_t)h * hd;
-        if (D->attn_softcap > 0.f)
-            attend_softcap(q, K, V, pos + 1 - first, hd, D->attn_scale, D->attn_softcap, sc, out);
-        else
-            M->K->attend(q, K, V, pos + 1 - first, hd, D->attn_scale, sc, out);
+        pg_attend_head(M->K, q, K, V, pos + 1 - first, hd, D->attn_scale, D->attn_softcap, sc, out);
     }
 }
 

@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PG_ABI 9
+#define PG_ABI 10
 #define QK 32 /* weights per group */
 
 /* PG_Q4, PG_Q8: split into arrays (d, m, qs) at load. The others: GGUF's blocks as the file stores
