@@ -1,14 +1,13 @@
 /* Attention over the bfloat16 KV cache: each query a row of scores over the keys it sees, computed
- * by the variant's attend (kernels.h), one (query, head) at a time on the pool.
+ * by the variant's attend (kernels.h), one (query, head) at a time.
  *
- * pg_attention serves PyTorch's prefill path (prompts of 32+ tokens, transformer.py's Attention when
- * the fast model sets `native_attention`): the same causal, sliding-window, soft-capped attention as
- * attention.py's SDPA call, with q in float32 (PyTorch's path rounds it to bfloat16 first). Measured on
- * SmolLM2 (9 heads of 64, 512 tokens, 2 cores): PyTorch's CPU flash attention ~3.7 ms a layer. */
+ * pg_attention serves PyTorch's prefill path (prompts of 32+ tokens, and every pass of architectures
+ * the native forward pass lacks: transformer.py's Attention when the fast model gives it the kernels):
+ * the same causal, sliding-window, soft-capped attention as attention.py's SDPA call, with q in float32
+ * (PyTorch's path rounds it to bfloat16 first). */
 #include <stdlib.h>
 
 #include "attention.h"
-#include "pool.h"
 
 /* one head's attention with soft-capped scores (Gemma 2): s → c·tanh(s/c) before the softmax */
 static void attend_softcap(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale,
@@ -43,36 +42,16 @@ void pg_attend_head(const pg_kernels *K, const float *q, const uint16_t *Kc, con
         K->attend(q, Kc, Vc, n, hd, scale, sc, out);
 }
 
-typedef struct {
-    const pg_kernels *K;
-    const float *q; /* query t, head h at q + t·q_tok + h·q_head */
-    int64_t q_tok, q_head;
-    const uint16_t *k, *v; /* key/value s of head g at k + g·kv_head + s·hd */
-    int64_t kv_head;
-    int T, nh, nkv, hd, start, window;
-    float scale, softcap;
-    float *out;    /* (T, nh, hd) */
-    float *scores; /* start + T per thread */
-} prompt_args;
-
-/* (query, head) pairs dealt out in turn, not in blocks: under the causal mask later queries see more
- * keys, so blocks would leave the first thread idle half the time */
-static void prompt_task(void *p, int ith, int nth) {
-    const prompt_args *a = p;
-    float *sc = a->scores + (size_t)ith * (a->start + a->T);
-    const int rep = a->nh / a->nkv;
-    for (int i = ith; i < a->T * a->nh; i += nth) {
-        const int h = i / a->T, t = i % a->T, pos = a->start + t; /* one head's queries in a row: its K, V stay in cache */
-        const int first = a->window > 0 && pos + 1 > a->window ? pos + 1 - a->window : 0;
-        const size_t kv = (size_t)(h / rep) * a->kv_head + (size_t)first * a->hd;
-        pg_attend_head(a->K, a->q + t * a->q_tok + h * a->q_head, a->k + kv, a->v + kv, pos + 1 - first, a->hd,
-                       a->scale, a->softcap, sc, a->out + ((size_t)t * a->nh + h) * a->hd);
-    }
-}
-
 /* out (T, nh, hd) float32: queries at positions start..start+T over the keys and values of positions
  * 0..start+T (each sees itself and the earlier ones, the last `window` of them where window > 0).
- * Strides in elements. 0 on success, negative for bad arguments. */
+ * q[t·q_tok + h·q_head + i]; key/value s of head g at k + g·kv_head + s·hd. 0 on success, negative
+ * for bad arguments.
+ *
+ * On the calling thread alone, not the pool: it runs between two of PyTorch's products, whose OpenMP
+ * workers still spin on the other cores, so a pool worker waits for a core while the caller waits for
+ * it. Measured on 2 cores (SmolLM2 Q4_K_M, the whole prompt pass, alternating in one process): 512
+ * tokens, PyTorch's flash attention 303 ms, this on the pool 312, on the caller 276; 128 tokens 71,
+ * 72 and 65 ms. */
 PG_EXPORT int pg_attention(const void *kernels, const float *q, int T, int nh, int hd, int64_t q_tok, int64_t q_head,
                            const uint16_t *k, const uint16_t *v, int nkv, int64_t kv_head, int start, int window,
                            float scale, float softcap, float *out) {
@@ -80,15 +59,17 @@ PG_EXPORT int pg_attention(const void *kernels, const float *q, int T, int nh, i
     if (!K || !q || !k || !v || !out || T < 1 || nh < 1 || nkv < 1 || nh % nkv || hd < 1 || start < 0 ||
         window < 0 || !(scale > 0.f) || kv_head < (int64_t)(start + T) * hd)
         return -1;
-    pg_call_lock();
-    float *scores = malloc(sizeof(float) * (size_t)pg_threads() * (start + T));
-    if (!scores) {
-        pg_call_unlock();
-        return -2;
+    float *sc = malloc(sizeof(float) * (size_t)(start + T));
+    if (!sc) return -2;
+    const int rep = nh / nkv;
+    for (int h = 0; h < nh; h++) { /* one head's queries in a row: its keys and values stay in cache */
+        const uint16_t *kh = k + (size_t)(h / rep) * kv_head, *vh = v + (size_t)(h / rep) * kv_head;
+        for (int t = 0; t < T; t++) {
+            const int pos = start + t, first = window > 0 && pos + 1 > window ? pos + 1 - window : 0;
+            pg_attend_head(K, q + t * q_tok + h * q_head, kh + (size_t)first * hd, vh + (size_t)first * hd,
+                           pos + 1 - first, hd, scale, softcap, sc, out + ((size_t)t * nh + h) * hd);
+        }
     }
-    prompt_args a = {K, q, q_tok, q_head, k, v, kv_head, T, nh, nkv, hd, start, window, scale, softcap, out, scores};
-    pg_run(prompt_task, &a);
-    free(scores);
-    pg_call_unlock();
+    free(sc);
     return 0;
 }
