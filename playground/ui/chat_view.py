@@ -9,8 +9,6 @@ conversation nor a long reply costs more per frame (rich_text.py says why QLabel
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -28,6 +26,7 @@ from .flow_layout import FlowLayout
 from .markdown import MarkdownStream
 from .param_marks import param_marks
 from .rich_text import ChunkedRichText, GrowingText
+from .token_tint import mark_span, token_html
 
 _MARK = "\ue010"  # where the sampling parameters changed, inside a reply's text
 
@@ -45,9 +44,7 @@ def token_records(msg: Message) -> list[TokenRecord]:
 def _with_marks(body: str, labels) -> str:
     """Each parameter-change marker in the HTML becomes a small yellow label saying what changed."""
     while _MARK in body:
-        label = html.escape(next(labels, ""))
-        body = body.replace(_MARK, f'<span style="background:#ffd54f; color:black;" title="{label}">'
-                                   f"&nbsp;⚙ {label}&nbsp;</span>", 1)
+        body = body.replace(_MARK, mark_span(next(labels, "")), 1)
     return body
 
 
@@ -133,14 +130,9 @@ class MessageWidget(QFrame):
             QDesktopServices.openUrl(QUrl(href))
 
     def token_html(self) -> str:
-        from .inside import surprisal_color
-
-        parts = []
-        for i, rec in enumerate(token_records(self.msg)):
-            shown = html.escape(rec.text).replace("\n", "↵<br>") or "∅"
-            parts.append(f'<a href="tok:{i}" style="text-decoration:none; color:black; '
-                         f'background:{surprisal_color(rec.raw_prob)}">{shown}</a>')
-        return "".join(parts)
+        """The reply token by token (token_tint.py): boundaries visible, the ⚙ marks kept."""
+        marks = param_marks(self.msg.record, self.msg.text, self._previous_start())
+        return token_html(token_records(self.msg), marks)
 
     def refresh(self) -> None:
         rec = self.msg.record
@@ -151,7 +143,8 @@ class MessageWidget(QFrame):
             self.body.setText(self.token_html() or "<i>…</i>")
             self.body.setVisible(True)
             self.tail.setVisible(False)
-            self.stats.setText(stats_line(rec) + self.tr(" · surprisal: white = expected, red = surprising"))
+            self.stats.setText(stats_line(rec) + self.tr(" · surprisal: white = expected, red = surprising; every other "
+                                                         "token a shade darker, so each one's edges show"))
             self._refresh_versions()
             return
         text = self.msg.text

@@ -7,7 +7,7 @@ import html
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QLabel
 
@@ -200,3 +200,49 @@ def legend_label(entries: list[tuple[str, str, str]]) -> QLabel:
     label = QLabel("&nbsp;&nbsp;&nbsp;".join(parts))
     label.setObjectName("legend")
     return label
+
+
+class EmptyNote(QObject):
+    """What an empty chart says instead of numbers: a line of text over its plot area, and no
+    tick values or grid (pyqtgraph's default 0–1 range would read as data, 0.1 … 0.9 of nothing).
+    The title and the axis names stay, so the student sees what will be drawn there."""
+
+    def __init__(self, plot: pg.PlotWidget, text: str):
+        super().__init__(plot)
+        self.plot = plot
+        self.label = QLabel(text, plot)
+        self.label.setObjectName("emptyNote")
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.label.setStyleSheet("color: gray;")
+        plot.installEventFilter(self)
+        self.empty = False
+        self.set_empty(True)
+
+    def set_empty(self, empty: bool, text: str | None = None) -> None:
+        if text is not None:
+            self.label.setText(text)
+        self.label.setVisible(empty)
+        if empty == self.empty:
+            return
+        self.empty = empty
+        item = self.plot.getPlotItem()
+        for side in ("left", "bottom"):
+            axis = item.getAxis(side)
+            axis.setStyle(showValues=not empty)
+            if empty:
+                axis.setTickPen(None)  # no tick marks either: a ruler without numbers still reads as a scale
+            else:
+                axis.setTickPen()  # the axis's own pen again
+        self.plot.showGrid(x=not empty, y=not empty, alpha=0.15)
+        self._place()
+
+    def _place(self) -> None:
+        r = self.plot.rect()
+        self.label.setGeometry(r.adjusted(r.width() // 10, 0, -r.width() // 10, 0))
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+        if ev.type() == QEvent.Type.Resize:
+            self._place()
+        return False
