@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from .attention_data import grid_mosaic, number_levels, scaled, tick_levels
+from .flow_layout import FlowLayout
 from .plots import LABEL_GAP, TidyAxis, chart, palette_colors, style_plot
 
 # key shown in the menu → what the legend says the colour is
@@ -79,26 +80,25 @@ class AttentionView(QWidget):
         self._cell = 1
         self.current = np.zeros((1, 1), dtype=np.float32)
         lay = QVBoxLayout(self)
-        row = QHBoxLayout()
-        row.addWidget(QLabel(self.tr("Layer")))
+        # the controls flow onto a second line in a narrow workspace (beside the Lessons dock on a
+        # laptop) instead of widening the window past the screen; each label stays with its box
+        row = FlowLayout(spacing=6)
         self.layer = QSpinBox()
         self.layer.setRange(-1, 0)
         self.layer.setSpecialValueText(self.tr("mean"))
         self.layer.setToolTip(self.tr("Which layer (counting from 0); 'mean' averages over all layers"))
-        row.addWidget(self.layer)
-        row.addWidget(QLabel(self.tr("Head")))
+        row.addWidget(_labelled(self.tr("Layer"), self.layer))
         self.head = QSpinBox()
         self.head.setRange(-1, 0)
         self.head.setSpecialValueText(self.tr("mean"))
         self.head.setToolTip(self.tr("Which head (counting from 0); 'mean' averages over the layer's heads"))
-        row.addWidget(self.head)
-        row.addWidget(QLabel(self.tr("Colour")))
+        row.addWidget(_labelled(self.tr("Head"), self.head))
         self.scale = QComboBox()
         for key in SCALES:
             self.scale.addItem(self.tr(SCALE_NAMES[key]), key)
         self.scale.setCurrentIndex(self.scale.findData(DEFAULT_SCALE))
         self.scale.setToolTip(self.tr("Attention is a few large weights and many tiny ones: the log scale shows both"))
-        row.addWidget(self.scale)
+        row.addWidget(_labelled(self.tr("Colour"), self.scale))
         self.grid = QCheckBox(self.tr("All heads"))
         self.grid.setToolTip(self.tr("Every head (rows) of every layer (columns) as thumbnails; click one to open it"))
         row.addWidget(self.grid)
@@ -112,7 +112,7 @@ class AttentionView(QWidget):
         for w in (self.prev_page, self.page_label, self.next_page):
             w.setVisible(False)
             row.addWidget(w)
-        row.addStretch(1)
+        row.addStretch()
         self.compute = QPushButton(self.tr("Compute"))
         self.compute.setObjectName("computeAttention")
         self.compute.setToolTip(self.tr("Attention over every token of the conversation so far: a separate forward pass "
@@ -522,6 +522,16 @@ class AttentionView(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Export attention"), f"attention.{kind}", f"*.{kind}")  # i18n: keep
         if path:
             getattr(self, f"export_{kind}")(path)
+
+
+def _labelled(text: str, box: QWidget) -> QWidget:
+    """A label and its box as one piece, so a flowing row never wraps between them."""
+    pair = QWidget()
+    lay = QHBoxLayout(pair)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(QLabel(text))
+    lay.addWidget(box)
+    return pair
 
 
 class _RowKeys(QObject):

@@ -103,6 +103,7 @@ class MessageWidget(QFrame):
         self.tail = GrowingText()  # the part still growing: the only part re-rendered per frame
         self._stream: MarkdownStream | None = None
         self._showing_tokens = False
+        self.current_token: int | None = None  # the token the Token tab shows, marked in the Tokens view
         lay.addWidget(self.body)
         lay.addWidget(self.tail)
         self.stats = QLabel()
@@ -132,7 +133,14 @@ class MessageWidget(QFrame):
     def token_html(self) -> str:
         """The reply token by token (token_tint.py): boundaries visible, the ⚙ marks kept."""
         marks = param_marks(self.msg.record, self.msg.text, self._previous_start())
-        return token_html(token_records(self.msg), marks)
+        return token_html(token_records(self.msg), marks, self.current_token)
+
+    def mark_token(self, index: int | None) -> None:
+        """Mark token `index` as the one the Token tab shows (None: none of this reply's)."""
+        if index != self.current_token:
+            self.current_token = index
+            if self._showing_tokens:
+                self.refresh()
 
     def refresh(self) -> None:
         rec = self.msg.record
@@ -144,7 +152,9 @@ class MessageWidget(QFrame):
             self.body.setVisible(True)
             self.tail.setVisible(False)
             self.stats.setText(stats_line(rec) + self.tr(" · surprisal: white = expected, red = surprising; every other "
-                                                         "token a shade darker, so each one's edges show"))
+                                                         "token a shade darker, so each one's edges show")
+                               + (self.tr(" · blue, lined above and below: the token the Token tab shows")
+                                  if self.current_token is not None else ""))
             self._refresh_versions()
             return
         text = self.msg.text
@@ -211,8 +221,10 @@ class ChatView(QScrollArea):
         self.setWidget(self._inner)
         self.widgets: dict[int, MessageWidget] = {}
         self.conv: Conversation | None = None
+        self.marked: tuple[int, int] | None = None  # (message id, token index) the Token tab shows
         self.placeholder = QLabel(self.tr("Ask the model something. Enter sends, Shift+Enter adds a line."))
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)  # wraps in a narrow chat column instead of being cut
         self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._layout.insertWidget(0, self.placeholder)
         # Follow a streaming reply to its end unless the user has scrolled up to read: `follow` is
@@ -245,7 +257,17 @@ class ChatView(QScrollArea):
         w.compareRequested.connect(self.compareRequested)
         self._layout.insertWidget(self._layout.count() - 1, w)
         self.widgets[m.id] = w
+        if self.marked is not None and self.marked[0] == m.id:
+            w.mark_token(self.marked[1])
         return w
+
+    def mark_token(self, msg: Message | None, index: int = 0) -> None:
+        """Mark the token the Token tab shows in its reply's Tokens view (msg None: no token)."""
+        if self.marked is not None and self.marked[0] in self.widgets:
+            self.widgets[self.marked[0]].mark_token(None)
+        self.marked = (msg.id, index) if msg is not None else None
+        if msg is not None and msg.id in self.widgets:
+            self.widgets[msg.id].mark_token(index)
 
     def refresh(self, m: Message) -> None:
         w = self.widgets.get(m.id)

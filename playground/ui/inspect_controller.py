@@ -136,6 +136,7 @@ class InspectController(QObject):
             self.inspect_token(latest, 0, show=False)
         else:
             self.inspected = (None, 0)
+            self.win.chat.mark_token(None)
             self.inside.token.clear()
 
     def _attention_current(self, ids: list[int]) -> bool:
@@ -216,6 +217,7 @@ class InspectController(QObject):
         if not 0 <= index < len(tokens):
             return
         self.inspected = (reply, index)
+        self.win.chat.mark_token(reply, index)  # the reply's Tokens view marks it
         self._chosen = self._fresh = show
         self.inside.token.show_token(tokens[index], self._label)
         self._show_inspected_row()

@@ -8,7 +8,7 @@ import math
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
-from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPalette
+from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPalette, QTextOption
 from PySide6.QtWidgets import QLabel
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -174,12 +174,67 @@ def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, plot: pg.PlotIte
         item.setTitle(item.titleLabel.text, color=fg)
 
 
+class WrappingTitle(pg.LabelItem):
+    """A chart's title that wraps onto more lines when the chart is narrow. pyqtgraph's title is
+    one line in a 30-px row, and as wide as its text is the chart's least width: a long title (the
+    Studio's perplexity chart beside the Lessons dock) pushed the plot past the chart's right edge,
+    cut. This one takes the width the chart gives it and grows its row to the lines it needs."""
+
+    def __init__(self, plot_item: pg.PlotItem):
+        super().__init__("", parent=plot_item, size="11pt")
+        self.plot_item = plot_item
+        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        self.item.document().setDefaultTextOption(option)
+
+    def updateMin(self):  # noqa: N802 (pyqtgraph's name)
+        bounds = self.itemRect()
+        self.setMinimumWidth(0)  # as narrow as the chart is: the text wraps
+        self.setMinimumHeight(bounds.height())
+        self._sizeHint = {Qt.SizeHint.MinimumSize: (0, bounds.height()),
+                          Qt.SizeHint.PreferredSize: (bounds.width(), bounds.height()),
+                          Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        self.updateGeometry()
+
+    def resizeEvent(self, ev):  # noqa: N802 (Qt's name)
+        if self.width() > 1 and self.item.textWidth() != self.width():
+            self.item.setTextWidth(self.width())
+        super().resizeEvent(ev)
+        self._fit_row()
+
+    def fits(self) -> bool:
+        """Every line of the title inside the title's own width (nothing cut at the sides)."""
+        return self.item.document().idealWidth() <= self.width() + 0.5
+
+    def _fit_row(self) -> None:
+        """The title row as tall as the wrapped lines (pyqtgraph fixes it at 30 px)."""
+        if not self.isVisible() or not self.text:
+            return
+        height = max(30.0, self.itemRect().height())
+        if abs(height - self.plot_item.layout.rowMaximumHeight(0)) > 0.5:  # (setTitle sets it back to 30)
+            self.setMaximumHeight(height)
+            self.plot_item.layout.setRowFixedHeight(0, height)
+
+
+def _wrap_title(item: pg.PlotItem) -> None:
+    """Put a WrappingTitle where the plot's own title label was."""
+    old = item.titleLabel
+    item.layout.removeItem(old)
+    old.setParentItem(None)
+    if old.scene() is not None:
+        old.scene().removeItem(old)
+    item.titleLabel = WrappingTitle(item)
+    item.layout.addItem(item.titleLabel, 0, 1)
+    item.setTitle(None)
+
+
 def chart(title: str = "", log_y: bool = False, **axis_labels: str) -> pg.PlotWidget:
-    """A themed plot with tidy axes, e.g. chart("loss", bottom="step")."""
+    """A themed plot with tidy axes and a title that wraps, e.g. chart("loss", bottom="step")."""
     axes = tidy_axes()
     if log_y:
         axes["left"] = LogAxis("left")
     w = pg.PlotWidget(axisItems=axes)
+    _wrap_title(w.getPlotItem())
     if log_y:
         w.setLogMode(y=True)
     if title:

@@ -5,7 +5,9 @@ Only surprising tokens get a strong tint, so a run of expected tokens would read
 ("The sky" with no sign that it is two tokens). Tokens therefore alternate between two shades of
 their colour (white and light grey when expected); the surprisal tint stays readable on both.
 The ⚙ marks that the plain view shows where the parameters changed go before the first token
-sampled under the new ones."""
+sampled under the new ones. The token open in the Token tab is marked (bold, blue, lined above
+and below: Qt's rich text has no borders on inline text), so the reply says which one the
+inspector is showing."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import html
 import math
 
 ODD_SHADE = 0.88  # every other token's background is its colour times this: the boundaries show
+CURRENT_STYLE = "font-weight:bold; color:#0d47a1; text-decoration:underline overline;"  # the inspected token
 
 
 def surprisal_rgb(p: float) -> tuple[int, int, int]:
@@ -37,8 +40,9 @@ def mark_span(label: str) -> str:
     return f'<span style="background:#ffd54f; color:black;" title="{label}">&nbsp;⚙ {label}&nbsp;</span>'
 
 
-def token_html(tokens, marks=()) -> str:
-    """The tokens as links (tok:i) on their backgrounds, each mark before its first token."""
+def token_html(tokens, marks=(), current: int | None = None) -> str:
+    """The tokens as links (tok:i) on their backgrounds, each mark before its first token; token
+    `current` (the one the Token tab shows) marked."""
     before: dict[int, list[str]] = {}
     for m in marks:
         before.setdefault(m.token, []).append(m.label)
@@ -46,6 +50,6 @@ def token_html(tokens, marks=()) -> str:
     for i, rec in enumerate(tokens):
         parts += [mark_span(label) for label in before.get(i, [])]
         shown = html.escape(rec.text).replace("\n", "↵<br>") or "∅"
-        parts.append(f'<a href="tok:{i}" style="text-decoration:none; color:black; '
-                     f'background:{token_background(rec.raw_prob, i)}">{shown}</a>')
+        style = CURRENT_STYLE if i == current else "text-decoration:none; color:black;"
+        parts.append(f'<a href="tok:{i}" style="{style} background:{token_background(rec.raw_prob, i)}">{shown}</a>')
     return "".join(parts)

@@ -905,6 +905,10 @@ The conversation stays on screen; export it to keep a copy.</source>
             <source> · surprisal: white = expected, red = surprising; every other token a shade darker, so each one's edges show</source>
             <translation> · 意外度：白 = 意料之中，红 = 出乎意料；相邻词元一浅一深，每个词元的边界都看得见</translation>
         </message>
+        <message>
+            <source> · blue, lined above and below: the token the Token tab shows</source>
+            <translation> · 蓝色、上下加线：“词元”标签页正在显示的词元</translation>
+        </message>
     </context>
     <context>
         <name>ModelController</name>

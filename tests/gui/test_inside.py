@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from playground.app import build_window
 from playground.engine.worker import Engine
@@ -52,6 +53,34 @@ def test_clicking_a_token_shows_its_alternatives(window, qtbot):
     assert table.item(0, 0).toolTip() == f"id {ev.top[0][0]}"
     assert "chosen" in table.item(0, 3).text()  # the scripted model's pick is its most likely token
     assert window.inside.isVisible() and window.inside.current() == "token"
+
+
+def _marked_tokens(widget) -> list[int]:
+    """The tokens the reply's Tokens view, as shown, marks as the one in the Token tab."""
+    import re
+
+    from playground.ui.token_tint import CURRENT_STYLE
+
+    return [int(i) for i, style in re.findall(r'<a href="tok:(\d+)" style="([^"]*)"', widget.body.text())
+            if CURRENT_STYLE in style]
+
+
+def test_the_tokens_view_marks_the_token_the_token_tab_shows(window, qtbot):
+    _use(window, qtbot, fake_loaded_model(TEXT))
+    reply = _ask(window, qtbot)
+    widget = window.chat.widgets[reply.id]
+    qtbot.mouseClick(widget.tokens, Qt.MouseButton.LeftButton)
+    assert widget.tokens.isChecked() and 'href="tok:4"' in widget.body.text()
+    widget.body.linkActivated.emit("tok:2")  # a click on the third token
+    assert window.inside.token.record is reply.record.tokens[2]
+    assert _marked_tokens(widget) == [2] and "Token tab" in widget.stats.text()
+    widget.body.linkActivated.emit("tok:4")  # another: the mark moves with the inspector
+    assert _marked_tokens(widget) == [4]
+    window.inspect_ctl.inspect_token(reply, 1)  # chosen elsewhere (an attention row picks it this way)
+    assert _marked_tokens(widget) == [1]
+    qtbot.mouseClick(widget.tokens, Qt.MouseButton.LeftButton)  # the plain text again, then the tokens: still marked
+    qtbot.mouseClick(widget.tokens, Qt.MouseButton.LeftButton)
+    assert _marked_tokens(widget) == [1]
 
 
 def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
