@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .sampling_params import DEFAULT_ORDER, PRESETS, STAGES, LiveParams, ParamsTimeline, SamplingParams
+from .sampling_small import SMALL, Candidates
 from .vocab_scan import sanitize, scan
 
 __all__ = ["DEFAULT_ORDER", "PRESETS", "STAGES", "LiveParams", "ParamsTimeline", "SamplingParams", "SampleResult", "sample",
@@ -115,9 +116,24 @@ class SampleResult:
     # with track: how many candidates are left after each stage that removes some, in order
     # (the funnel the inspector draws), starting with ("vocabulary", V)
     survivors: list[tuple[str, int]] = field(default_factory=list)
-    cand_ids: torch.Tensor | None = None  # the final distribution, over these token ids
-    cand_probs: torch.Tensor | None = None
+    # the final distribution: over these token ids (None: the whole vocabulary), with these
+    # probabilities; a tensor or a list (made a tensor when asked for: most tokens never are)
+    cand: torch.Tensor | list[int] | None = None
+    cand_p: torch.Tensor | list[float] | None = None
     vocab: int = 0
+
+    @property
+    def cand_ids(self) -> torch.Tensor:
+        """The token ids the final distribution is over."""
+        if self.cand is None:
+            return torch.arange(self.vocab)
+        return self.cand if isinstance(self.cand, torch.Tensor) else torch.tensor(self.cand, dtype=torch.long)
+
+    @property
+    def cand_probs(self) -> torch.Tensor:
+        """Their probabilities (float32)."""
+        c = self.cand_p
+        return c if isinstance(c, torch.Tensor) else torch.tensor(c, dtype=torch.float32)
 
     @property
     def probs_final(self) -> torch.Tensor:
@@ -145,8 +161,10 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
     """Choose the next token by running p.order's stages, then drawing (or argmax when greedy).
 
     Stages after top-k only see its survivors, so a 50,000-token vocabulary costs one look at the
-    whole vocabulary (vocab_scan: the top tokens, the max, softmax's sums), not a pass per stage. If
-    every candidate is removed we fall back to the most likely token.
+    whole vocabulary (vocab_scan: the top tokens, the max, softmax's sums), not a pass per stage;
+    and on a few survivors the stages run as plain Python on lists (sampling_small.py), which a
+    decode step, its caches cold after the forward pass, runs several times faster than a dozen
+    tiny PyTorch calls. If every candidate is removed we fall back to the most likely token.
     """
     V = logits.numel()
     # one scan serves the events' top-N and (while no penalty has changed the logits) the top-k
@@ -159,32 +177,38 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
         (t, q) for t, q in zip(sc.ids[:top_n], map(sc.prob, sc.vals[:top_n])) if q > 0]
     watch = [t for t, _ in top_raw]
     ids: torch.Tensor | None = None  # None: the working set is the whole vocabulary
-    where: dict[int, int] = {}  # with ids: token id → its position in the working set
     x = raw
+    small: Candidates | None = None  # once few candidates are left: them, as lists
     removed: dict[str, list[int]] = {}
     alive = set(watch)  # a listed token has a probability above 0, so a finite logit
     survivors = [("vocabulary", V)] if track else []
     for stage in p.order:
+        if small is not None:
+            changed = small.run(stage, p, history)
+            if track and changed:
+                now, count = small.alive(watch)
+                if stage not in ("penalties", "temperature"):
+                    gone = [t for t in watch if t in alive and t not in now]
+                    if gone:
+                        removed[stage] = gone
+                    survivors.append((stage, count))
+                alive = now
+            continue
         before_x, before_ids = x, ids
         if stage == "penalties":
             x = apply_penalties(x, history, p, ids)
         elif stage == "top_k":
             if 0 < p.top_k < x.numel():
-                if ids is None and x is raw and len(sc.vals) > p.top_k:
-                    kth = sc.vals[p.top_k - 1]
-                    if sc.vals[p.top_k] < kth:  # no tie at the boundary: the survivors are the top k
-                        pairs = sorted(zip(sc.ids[: p.top_k], sc.vals[: p.top_k]))  # in the order of their ids
-                        ids = torch.tensor([t for t, _ in pairs], dtype=torch.long)
-                        x = torch.tensor([v for _, v in pairs], dtype=torch.float32)
-                    else:
-                        ids = (x >= kth).nonzero().flatten()  # ties at the boundary stay
-                        x = x[ids]
+                if ids is None and x is raw and len(sc.vals) > p.top_k and sc.vals[p.top_k] < sc.vals[p.top_k - 1]:
+                    # no tie at the boundary: the survivors are the top k, in the order of their ids
+                    small = Candidates.of(sorted(zip(sc.ids[: p.top_k], sc.vals[: p.top_k])))
                 else:
                     kth = torch.topk(x, p.top_k).values[-1]
                     keep = (x >= kth).nonzero().flatten()  # ties at the boundary stay
                     ids = keep if ids is None else ids[keep]
                     x = x[keep]
-                where = {t: j for j, t in enumerate(ids.tolist())}
+                    if ids.numel() <= SMALL:
+                        small = Candidates(ids.tolist(), x.tolist())
         elif stage == "top_p":
             x = top_p_filter(x, p.top_p)
         elif stage == "min_p":
@@ -193,37 +217,43 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
             x = typical_filter(x, p.typical_p)
         elif stage == "temperature" and not p.greedy:
             x = x / p.temperature
-        if track and (x is not before_x or ids is not before_ids):  # a stage that changed nothing removed nothing
-            now, count = _alive(watch, ids, where, x)
+        if track and (small is not None or x is not before_x or ids is not before_ids):
+            # a stage that changed nothing removed nothing
+            now, count = small.alive(watch) if small is not None else _alive(watch, ids, x)
             if stage not in ("penalties", "temperature"):
                 gone = [t for t in watch if t in alive and t not in now]
                 if gone:
                     removed[stage] = gone
                 survivors.append((stage, count))
             alive = now
-    if not torch.isfinite(x).any():  # every candidate removed: take the most likely raw token
-        ids, x = raw.argmax().view(1), torch.zeros(1)
-    if p.greedy:
-        i = int(x.argmax())
-        probs = torch.zeros_like(x)
-        probs[i] = 1.0
+    if small is not None:
+        if small.all_removed():  # every candidate removed: take the most likely raw token
+            small = Candidates([sc.ids[0] if sc.ids else int(raw.argmax())], [0.0])
+        token, prob, cand, probs = small.draw(p, gen)
+        top_final = small.top(probs, top_n)
     else:
-        probs = torch.softmax(x, dim=-1)
-        i = int(torch.multinomial(probs, 1, generator=gen))
-    token = i if ids is None else int(ids[i])
+        if not torch.isfinite(x).any():  # every candidate removed: take the most likely raw token
+            ids, x = raw.argmax().view(1), torch.zeros(1)
+        if p.greedy:
+            i = int(x.argmax())
+            probs = torch.zeros_like(x)
+            probs[i] = 1.0
+        else:
+            probs = torch.softmax(x, dim=-1)
+            i = int(torch.multinomial(probs, 1, generator=gen))
+        token, prob, cand = (i if ids is None else int(ids[i])), float(probs[i]), ids
+        top_final = _top(ids, probs, top_n)
     raw_v = next((v for t, v in zip(sc.ids, sc.vals) if t == token), None)
     raw_prob = sc.prob(float(raw[token]) if raw_v is None else raw_v)
-    cand = torch.arange(V) if ids is None else ids
-    return SampleResult(token, float(probs[i]), raw_prob, sc.entropy, top_raw,
-                        _top(ids, probs, top_n), removed, survivors, cand, probs, V)
+    return SampleResult(token, prob, raw_prob, sc.entropy, top_raw, top_final, removed, survivors, cand, probs, V)
 
 
-def _alive(watch: list[int], ids: torch.Tensor | None, where: dict[int, int], x: torch.Tensor) -> tuple[set[int], int]:
+def _alive(watch: list[int], ids: torch.Tensor | None, x: torch.Tensor) -> tuple[set[int], int]:
     """Which watched token ids are still candidates (in the working set, not -inf), and how many
     candidates there are."""
     if ids is None:  # the whole vocabulary
         fin = torch.isfinite(x[torch.tensor(watch, dtype=torch.long)]).tolist() if watch else []
         return {t for t, f in zip(watch, fin) if f}, int(torch.isfinite(x).sum())
-    xl = x.tolist()
-    now = {t for t in watch if t in where and xl[where[t]] != -math.inf}
-    return now, sum(1 for v in xl if v != -math.inf)
+    fin = torch.isfinite(x)
+    ok = set(ids[fin].tolist())
+    return {t for t in watch if t in ok}, int(fin.sum())
