@@ -64,8 +64,8 @@ def scan(logits: torch.Tensor, k: int, copy: str = "auto") -> VocabScan:
     n = x.numel()
     k = max(0, min(k, n))
     fn = _native(copy) if k <= MAX_K and n > 0 else None
-    if fn is None and copy in NATIVE_COPIES:
-        raise ValueError(f"the {copy} copy of sample.c cannot run here")
+    if fn is None and copy not in ("auto", "torch"):
+        raise ValueError(f"the {copy!r} copy of sample.c cannot run here (or k > {MAX_K}, or no logits)")
     if fn is not None:
         ids, vals, stats = (ctypes.c_int32 * max(k, 1))(), (ctypes.c_float * max(k, 1))(), (ctypes.c_double * 3)()
         rc = fn(x.data_ptr(), n, k, ids, vals, stats)
@@ -82,12 +82,17 @@ def _scan_torch(x: torch.Tensor, k: int) -> VocabScan:
     if x.numel() == 0:
         return VocabScan(x, [], [], -math.inf, 0.0, 0.0)
     m = float(x.max())
+    ids: list[int] = []
+    vals: list[float] = []
     if k:
-        v, i = torch.topk(x, k)
-        pairs = sorted(zip(i.tolist(), v.tolist()), key=lambda p: (-p[1], p[0]))
+        v, i = torch.topk(x, min(k + 1, x.numel()))  # one more: does the k-th tie with the next?
+        if v.numel() > k and v[k] == v[k - 1]:  # which of the equal ones topk kept is arbitrary: the smallest ids
+            kth = v[k - 1]
+            above = (x > kth).nonzero().flatten()
+            i = torch.cat([above, (x == kth).nonzero().flatten()[: k - above.numel()]])
+            v = x[i]
+        pairs = sorted(zip(i[:k].tolist(), v[:k].tolist()), key=lambda p: (-p[1], p[0]))
         ids, vals = [a for a, _ in pairs], [b for _, b in pairs]
-    else:
-        ids, vals = [], []
     if m == -math.inf:  # no token possible
         return VocabScan(x, ids, vals, m, 0.0, 0.0)
     shifted = x - m
