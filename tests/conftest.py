@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Offscreen Qt with three screens side by side (tests/fixtures/screens.json): a 1920×1080 desktop,
+# the primary one, and two laptop screens (1280×800, 1366×768) a test can show a window on to check
+# that it fits. (A Windows path's drive colon would split Qt's platform options: plain offscreen there.)
+SCREENS = Path(__file__).resolve().parent / "fixtures" / "screens.json"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if os.name == "nt" else f"offscreen:configfile={SCREENS}")
 # Before anything loads torch's OpenMP runtime: its threads sleep when they wait instead of
 # spinning. On a busy 2-core machine (CI, or several suites at once) spinning threads starve each
 # other: a tiny training step took 0.43 s spinning and 0.13 s passive, under the same load.

@@ -88,6 +88,7 @@ class FastLlama(Transformer):
         self.use_native = True  # False: the PyTorch path only (set when the native kernels are unavailable)
         keep_prefill_memory()  # the prompt path's temporaries stay in the heap (allocator.py)
         self._native = None  # (kernels, model handle), built on first use
+        self._attention_kernels = None  # what each layer's attention step runs on (_route_attention)
 
     @property
     def cache_dtype(self) -> torch.dtype:
@@ -163,6 +164,17 @@ class FastLlama(Transformer):
             self._native = (lib, handle)
         return self._native
 
+    def _route_attention(self) -> None:
+        """The PyTorch path's attention step (prompts of 32+ tokens, architectures the native forward
+        pass lacks) on the native kernels where they run (attention.attend_native), else PyTorch's SDPA."""
+        from . import native as nat
+
+        lib = nat.library() if self.use_native and self.device.type == "cpu" else None
+        if lib is not self._attention_kernels:
+            for block in self.layers:
+                block.attention.kernels = lib
+            self._attention_kernels = lib
+
     def _native_forward(self, idx: torch.Tensor, start: int, cache: KVCache, last_only: bool) -> torch.Tensor:
         lib, handle = self._native
         ids = idx[0].to(torch.int32).contiguous()
@@ -199,6 +211,7 @@ class FastLlama(Transformer):
                 cache = KVCache(self.config.n_layers, 1, self.config.n_kv_heads, end, self.config.head_dim,
                                 self.cache_dtype)
             return self._native_forward(idx, start, cache, last_only)
+        self._route_attention()
         if T < NATIVE_DENSE_ROWS and self.runs_own_threads():
             # a few tokens on the PyTorch path: its ops are tiny and the products run on the native
             # pool, so PyTorch's own threads would only compete with it (2 cores: 2 ms → 60+ ms a token)

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .attention import attend, causal_mask
+from .attention import attend, attend_native, causal_mask
 from .cache import KVCache
 from .config import ModelConfig
 from .rope import Rotary, apply_rope, make_rotary, rope_inv_freq
@@ -70,6 +70,7 @@ class Attention(nn.Module):
         self.window = cfg.window(layer)
         self.dropout = cfg.dropout
         self.values_dtype: torch.dtype | None = None  # the written-out attention's probabilities·v dtype
+        self.kernels = None  # the native kernels, when the fast path runs the attention step with them
 
     def project(self, x: torch.Tensor):
         """q (B, T, nh, hs), k and v (B, T, nkv, hs)."""
@@ -91,6 +92,9 @@ class Attention(nn.Module):
             q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:
             k, v = cache.update(self.layer, start, k, v)  # (B, nkv, S, hs), in the cache's dtype
+        if self.kernels is not None and cache is not None and not need_weights and not self.training:
+            y = attend_native(self.kernels, q, k, v, start, self.scale, self.window, self.softcap)
+            return self.wo(y.to(x.dtype)), None
         q = q.to(k.dtype)
         if self.training and self.dropout and not need_weights:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=self.dropout, scale=self.scale,

@@ -6,6 +6,10 @@ Colour: attention in a small model is mostly a few large weights (the first toke
 much of it, the "attention sink") and a long tail of small ones, so on a linear scale nearly
 every cell is the same dark colour. The default is a log scale from 0.0001 to 1, which shows
 the diagonal, the previous-token heads and the sentence structure; the legend says so.
+
+Rows: with hundreds of tokens a row is a pixel or two high, so the chosen row and the row under
+the pointer are outlined, the hover names the row, and ↑/↓ move the chosen row one at a time.
+Without a map the plot gives way to a sentence (what is being computed, or what to do).
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QRectF, Qt, Signal
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetrics, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGraphicsRectItem,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -26,15 +31,17 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QTextBrowser,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from .attention_data import grid_mosaic, number_levels, scaled, tick_levels
+from .flow_layout import FlowLayout
 from .plots import LABEL_GAP, TidyAxis, chart, palette_colors, style_plot
 
-LOG_FLOOR = 1e-4  # the log scale's lowest colour: weights below it look the same
 # key shown in the menu → what the legend says the colour is
 # (the texts are translated where they are shown; QT_TRANSLATE_NOOP only marks them for lupdate)
 SCALES = {
@@ -48,51 +55,11 @@ SCALE_NAMES = {"log": QT_TRANSLATE_NOOP("AttentionView", "log"),
                "per row": QT_TRANSLATE_NOOP("AttentionView", "per row")}
 DEFAULT_SCALE = "log"
 MIN_CELL_PX = 24  # a head's thumbnail in the all-heads grid is at least this many pixels square
-THUMB = 48  # data pixels per thumbnail (the map is downsampled to about this)
 
 HINT = QT_TRANSLATE_NOOP("AttentionView", "No attention yet: press Compute, or click a token of a reply and then "
                          "'What it attended to'.")
-
-
-def _tick_levels(labels: list[str], offset: float = 0.5) -> list[list[tuple[float, str]]]:
-    """Token labels as tick levels, coarse to fine (every 64th, 16th, 4th, then all): the axis
-    keeps a finer label only where it overlaps none already placed, so zooming in names more."""
-    levels, seen = [], set()
-    for step in (64, 16, 4, 1):
-        level = [(i + offset, lab) for i, lab in enumerate(labels) if i % step == 0 and i not in seen]
-        seen.update(range(0, len(labels), step))
-        if level:
-            levels.append(level)
-    return levels
-
-
-def scaled(m: np.ndarray, kind: str) -> tuple[np.ndarray, tuple[float, float]]:
-    """The values to colour and their (low, high) levels; NaN (the masked future) stays NaN."""
-    if kind == "log":
-        return np.log10(np.maximum(m, LOG_FLOOR)), (np.log10(LOG_FLOOR), 0.0)
-    if kind == "per row":
-        top = np.nanmax(np.where(np.isnan(m), -np.inf, m), axis=-1, keepdims=True)
-        return m / np.maximum(top, 1e-12), (0.0, 1.0)
-    finite = m[np.isfinite(m)]
-    hi = float(finite.max()) if finite.size else 1.0
-    return m, (0.0, hi if hi > 0 else 1.0)
-
-
-def grid_mosaic(weights: np.ndarray, layers: range, thumb: int = THUMB) -> tuple[np.ndarray, int]:
-    """Every head of the given layers as thumbnails: heads down, layers across (depth reads left
-    to right, as in the architecture view). Returns (mosaic, cell size in data pixels); the
-    one-pixel gutters and the masked future are NaN."""
-    L, H, T, _ = weights.shape
-    step = max(1, T // thumb)
-    thumbs = weights[layers.start:layers.stop, :, ::step, ::step].astype(np.float32)  # (l, H, t, t)
-    n, t = thumbs.shape[0], thumbs.shape[-1]
-    future = np.triu(np.ones((t, t), dtype=bool), 1)
-    thumbs[..., future] = np.nan
-    cell = t + 1
-    padded = np.full((n, H, cell, cell), np.nan, dtype=np.float32)
-    padded[:, :, :t, :t] = thumbs
-    mosaic = padded.transpose(1, 2, 0, 3).reshape(H * cell, n * cell)  # (H·cell, l·cell)
-    return mosaic, cell
+ROW_KEYS = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10, Qt.Key.Key_PageDown: 10}
+CHOSEN_ROW, HOVERED_ROW = "#ff1744", "#ffffff"  # outlines of the row shown in the bars and the row under the pointer
 
 
 class AttentionView(QWidget):
@@ -101,6 +68,7 @@ class AttentionView(QWidget):
     computeRequested = Signal()
     layerChosen = Signal(int)
     rowShown = Signal(int)  # the query token whose row is drawn now
+    rowPicked = Signal(int)  # the user chose a row (a click, or a key moving it): its query token
 
     def __init__(self):
         super().__init__()
@@ -112,26 +80,25 @@ class AttentionView(QWidget):
         self._cell = 1
         self.current = np.zeros((1, 1), dtype=np.float32)
         lay = QVBoxLayout(self)
-        row = QHBoxLayout()
-        row.addWidget(QLabel(self.tr("Layer")))
+        # the controls flow onto a second line in a narrow workspace (beside the Lessons dock on a
+        # laptop) instead of widening the window past the screen; each label stays with its box
+        row = FlowLayout(spacing=6)
         self.layer = QSpinBox()
         self.layer.setRange(-1, 0)
         self.layer.setSpecialValueText(self.tr("mean"))
         self.layer.setToolTip(self.tr("Which layer (counting from 0); 'mean' averages over all layers"))
-        row.addWidget(self.layer)
-        row.addWidget(QLabel(self.tr("Head")))
+        row.addWidget(_labelled(self.tr("Layer"), self.layer))
         self.head = QSpinBox()
         self.head.setRange(-1, 0)
         self.head.setSpecialValueText(self.tr("mean"))
         self.head.setToolTip(self.tr("Which head (counting from 0); 'mean' averages over the layer's heads"))
-        row.addWidget(self.head)
-        row.addWidget(QLabel(self.tr("Colour")))
+        row.addWidget(_labelled(self.tr("Head"), self.head))
         self.scale = QComboBox()
         for key in SCALES:
             self.scale.addItem(self.tr(SCALE_NAMES[key]), key)
         self.scale.setCurrentIndex(self.scale.findData(DEFAULT_SCALE))
         self.scale.setToolTip(self.tr("Attention is a few large weights and many tiny ones: the log scale shows both"))
-        row.addWidget(self.scale)
+        row.addWidget(_labelled(self.tr("Colour"), self.scale))
         self.grid = QCheckBox(self.tr("All heads"))
         self.grid.setToolTip(self.tr("Every head (rows) of every layer (columns) as thumbnails; click one to open it"))
         row.addWidget(self.grid)
@@ -145,7 +112,7 @@ class AttentionView(QWidget):
         for w in (self.prev_page, self.page_label, self.next_page):
             w.setVisible(False)
             row.addWidget(w)
-        row.addStretch(1)
+        row.addStretch()
         self.compute = QPushButton(self.tr("Compute"))
         self.compute.setObjectName("computeAttention")
         self.compute.setToolTip(self.tr("Attention over every token of the conversation so far: a separate forward pass "
@@ -187,7 +154,8 @@ class AttentionView(QWidget):
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
-        self.hover = QLabel(self.tr("Hover a cell for its value; click a row to see what that token attended to."))
+        self.hover = QLabel(self.tr("Hover a cell for its value; click a row to see what that token attended to; "
+                                    "↑ and ↓ then move it one row."))
         self.hover.setWordWrap(True)
         sl.addWidget(self.hover)
         self.rowplot = chart()
@@ -195,12 +163,38 @@ class AttentionView(QWidget):
         self.rowplot.setMouseEnabled(y=False)
         sl.addWidget(self.rowplot, 1)
         self.highlight = QTextBrowser()
-        self.highlight.setPlaceholderText(self.tr("Click a row (or a token's 'What it attended to'): the text, shaded by attention."))
+        self.highlight.setPlaceholderText(self.tr("The text, shaded by what the chosen row attended to."))
         sl.addWidget(self.highlight, 1)
         self.split.addWidget(side)
         self.split.setStretchFactor(0, 2)
         self.split.setStretchFactor(1, 1)
-        lay.addWidget(self.split, 1)
+        # without a map, a plain statement in place of the plot (never empty axes that look like data)
+        self.state = QWidget()
+        self.state.setObjectName("attentionState")
+        st = QVBoxLayout(self.state)
+        st.addStretch(1)
+        self.state_text = QLabel(self.tr(HINT))
+        self.state_text.setObjectName("attentionStateText")
+        self.state_text.setWordWrap(True)
+        self.state_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.state_text.font()
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        self.state_text.setFont(font)
+        st.addWidget(self.state_text)
+        self.state_bar = QProgressBar()
+        self.state_bar.setRange(0, 0)
+        self.state_bar.setTextVisible(False)
+        self.state_bar.setMaximumSize(360, 8)
+        st.addWidget(self.state_bar, 0, Qt.AlignmentFlag.AlignHCenter)
+        st.addStretch(2)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.split)
+        self.stack.addWidget(self.state)
+        lay.addWidget(self.stack, 1)
+        self._show_state(self.tr(HINT), busy=False)
+        # the chosen row and the row under the pointer, outlined on the heatmap
+        self.row_mark = self._outline(CHOSEN_ROW, 2)
+        self.hover_mark = self._outline(HOVERED_ROW, 1, Qt.PenStyle.DashLine)
         self.highlight_html = ""
         for w in (self.layer, self.head):
             w.valueChanged.connect(self.redraw)
@@ -211,15 +205,35 @@ class AttentionView(QWidget):
         self.view.getViewBox().sigResized.connect(self._on_view_resized)  # the grid re-pages to fit
         self.image.hoverEvent = self._hover
         self.image.mouseClickEvent = self._click
+        self.plot.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # ↑ ↓ move the row once the map has been clicked
+        self._keys = _RowKeys(self)
+        self.plot.installEventFilter(self._keys)
 
     # -- data ----------------------------------------------------------------------------------
+    def _show_state(self, text: str, busy: bool) -> None:
+        """No map to show: the statement (a hint, an error, or what is being computed) in place of
+        the plot, with a moving bar while computing."""
+        self.stack.setCurrentWidget(self.state)
+        self.state_text.setText(text)
+        self.state_bar.setVisible(busy)
+        self.legend.setText("")
+        self.legend.setVisible(False)
+
     def set_busy(self, text: str) -> None:
-        """Computing: say what, with a moving bar, until the map (or a hint) comes."""
+        """Computing: say what, with a moving bar, until the map (or a hint) comes. A map already
+        shown stays, marked as the previous result; without one, the statement takes its place."""
+        if self.map is None:
+            self.busy.setVisible(False)
+            self._show_state(text, busy=True)
+            return
         self.busy.setVisible(True)
-        self.legend.setText(text)
+        self.legend.setVisible(True)
+        self.legend.setText(text + " " + self.tr("Until it is ready, the previous result stays below."))
 
     def set_map(self, amap) -> None:
         self.busy.setVisible(False)
+        self.stack.setCurrentWidget(self.split)
+        self.legend.setVisible(True)
         self.map = amap
         L, H, T, _ = amap.shape
         self.row = None
@@ -248,7 +262,9 @@ class AttentionView(QWidget):
         self.rowplot.setTitle("")
         self.highlight.clear()
         self.highlight_html = ""
-        self.legend.setText(self.tr(hint))
+        self._mark(self.row_mark, None)
+        self._mark(self.hover_mark, None)
+        self._show_state(self.tr(hint), busy=False)
 
     def open_layer(self, layer: int) -> None:
         self.grid.setChecked(False)
@@ -281,7 +297,7 @@ class AttentionView(QWidget):
             masked = m.copy()
             masked[np.triu_indices_from(masked, 1)] = np.nan  # the future, left empty
             shown, levels = scaled(masked, kind)
-            ticks = _tick_levels(self.map.labels)
+            ticks = tick_levels(self.map.labels)
             self.view.getAxis("bottom").setTicks(ticks)
             self.view.getAxis("left").setTicks(ticks)
             self._fit_left_axis(self.map.labels)
@@ -295,6 +311,8 @@ class AttentionView(QWidget):
         self.bar.setLevels(levels)
         self._bar_ticks(kind, levels)
         self.view.autoRange(padding=0)
+        self._mark(self.hover_mark, None)
+        self._mark(self.row_mark, None if self.grid.isChecked() else self.row)
         if self.row is not None and not self.grid.isChecked():
             self._draw_row()
 
@@ -320,8 +338,8 @@ class AttentionView(QWidget):
         mosaic, cell = grid_mosaic(self.map.weights, layers)
         self._cell, self._first_layer = cell, layers.start
         self.current = mosaic
-        self.view.getAxis("bottom").setTicks(_number_levels(list(layers), cell))
-        self.view.getAxis("left").setTicks(_number_levels(list(range(H)), cell))
+        self.view.getAxis("bottom").setTicks(number_levels(list(layers), cell))
+        self.view.getAxis("left").setTicks(number_levels(list(range(H)), cell))
         self._fit_left_axis([str(H - 1)])
         for side in ("left", "bottom"):
             self.view.getAxis(side).gap = 6.0  # short numbers: a little room between them is enough
@@ -382,8 +400,29 @@ class AttentionView(QWidget):
     def _grid_head(self, r: int, c: int) -> tuple[int, int]:
         return self._first_layer + c // self._cell, r // self._cell  # (layer, head)
 
+    def _outline(self, color: str, width: int, style=Qt.PenStyle.SolidLine) -> QGraphicsRectItem:
+        pen = QPen(QColor(color), width, style)
+        pen.setCosmetic(True)  # the same width in pixels at any zoom
+        item = QGraphicsRectItem()
+        item.setPen(pen)
+        item.setZValue(10)
+        item.setVisible(False)
+        self.view.addItem(item, ignoreBounds=True)
+        return item
+
+    def _mark(self, item: QGraphicsRectItem, r: int | None) -> None:
+        """Outline row r of the one-head map (its cells up to the diagonal); None hides it."""
+        if r is None or self.map is None or r >= self.current.shape[0]:
+            item.setVisible(False)
+            return
+        item.setRect(QRectF(0, r, r + 1, 1))
+        item.setVisible(True)
+
     def _hover(self, ev) -> None:
-        if ev.isExit() or self.map is None:
+        if self.map is None:
+            return
+        if ev.isExit():
+            self._mark(self.hover_mark, None)
             return
         cell = self._cell_at(ev.pos())
         if cell is None:
@@ -394,8 +433,10 @@ class AttentionView(QWidget):
             self.hover.setText(self.tr("layer {layer}, head {head} — click to open it").format(layer=layer, head=head))
         else:
             labels = self.map.labels
-            self.hover.setText(f"{labels[r]!r} → {labels[c]!r}: {self.current[r, c]:.4f}" if c <= r
-                               else self.tr("the future: a token cannot attend to tokens after it"))
+            self._mark(self.hover_mark, r)
+            row = self.tr("row {r}: {token}").format(r=r, token=repr(labels[r]))
+            self.hover.setText(row + (f" → {labels[c]!r}: {self.current[r, c]:.4f}" if c <= r
+                                      else " · " + self.tr("the future: a token cannot attend to tokens after it")))
 
     def _click(self, ev) -> None:
         cell = self._cell_at(ev.pos())
@@ -408,7 +449,23 @@ class AttentionView(QWidget):
             self.layer.setValue(layer)
             self.head.setValue(head)
             return
+        self.plot.setFocus(Qt.FocusReason.MouseFocusReason)  # ↑ ↓ now move the row
+        self.pick_row(r)
+
+    def pick_row(self, r: int) -> None:
+        """The user chose row r (clamped to the map): show it and say so (rowPicked)."""
+        if self.map is None or self.grid.isChecked():
+            return
+        r = max(0, min(int(r), self.current.shape[0] - 1))
         self.show_row(r)
+        self.rowPicked.emit(r)
+
+    def move_row(self, delta: int) -> None:
+        """One row up or down (a key): from the chosen row, or from the last when none is."""
+        if self.map is None:
+            return
+        start = self.row if self.row is not None else (self.current.shape[0] if delta < 0 else -1)
+        self.pick_row(start + delta)
 
     # -- one token's row ---------------------------------------------------------------------------
     def show_row(self, r: int) -> np.ndarray:
@@ -418,6 +475,7 @@ class AttentionView(QWidget):
         if self.grid.isChecked():
             self.grid.setChecked(False)  # redraws, and the row with it
         else:
+            self._mark(self.row_mark, r)
             self._draw_row()
         return self.current[r, : r + 1]
 
@@ -429,7 +487,7 @@ class AttentionView(QWidget):
         self.rowplot.clear()
         _, fg = palette_colors()
         self.rowplot.addItem(pg.BarGraphItem(x=np.arange(len(row)), height=row, width=0.8, brush="#fb8c00", pen=None))
-        self.rowplot.getPlotItem().getAxis("bottom").setTicks(_tick_levels(self.map.labels[: r + 1], offset=0))
+        self.rowplot.getPlotItem().getAxis("bottom").setTicks(tick_levels(self.map.labels[: r + 1], offset=0))
         self.rowplot.setTitle(self.tr("what {token} attended to<br>({which})").format(
             token=html.escape(repr(self.map.labels[r])), which=self._which()),
                               color=fg, size="10pt")
@@ -466,9 +524,27 @@ class AttentionView(QWidget):
             getattr(self, f"export_{kind}")(path)
 
 
-def _number_levels(numbers: list[int], cell: int) -> list[list[tuple[float, str]]]:
-    """Ticks at the middle of each grid cell, coarse (every 5th) then all, for a TidyAxis."""
-    coarse = [((i + 0.5) * cell, str(n)) for i, n in enumerate(numbers) if n % 5 == 0]
-    fine = [((i + 0.5) * cell, str(n)) for i, n in enumerate(numbers) if n % 5]
-    return [coarse, fine] if fine else [coarse]
+def _labelled(text: str, box: QWidget) -> QWidget:
+    """A label and its box as one piece, so a flowing row never wraps between them."""
+    pair = QWidget()
+    lay = QHBoxLayout(pair)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(QLabel(text))
+    lay.addWidget(box)
+    return pair
 
+
+class _RowKeys(QObject):
+    """↑ ↓ (and Page Up / Page Down, ten rows) on the heatmap move the chosen row: at a pixel or
+    two a row, a key is surer than the mouse."""
+
+    def __init__(self, view: AttentionView):
+        super().__init__(view)
+        self.view = view
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+        if ev.type() == QEvent.Type.KeyPress and ev.key() in ROW_KEYS and self.view.map is not None \
+                and not self.view.grid.isChecked():
+            self.view.move_row(ROW_KEYS[ev.key()])
+            return True
+        return False

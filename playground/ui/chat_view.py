@@ -9,8 +9,6 @@ conversation nor a long reply costs more per frame (rich_text.py says why QLabel
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -28,6 +26,7 @@ from .flow_layout import FlowLayout
 from .markdown import MarkdownStream
 from .param_marks import param_marks
 from .rich_text import ChunkedRichText, GrowingText
+from .token_tint import mark_span, token_html
 
 _MARK = "\ue010"  # where the sampling parameters changed, inside a reply's text
 
@@ -45,9 +44,7 @@ def token_records(msg: Message) -> list[TokenRecord]:
 def _with_marks(body: str, labels) -> str:
     """Each parameter-change marker in the HTML becomes a small yellow label saying what changed."""
     while _MARK in body:
-        label = html.escape(next(labels, ""))
-        body = body.replace(_MARK, f'<span style="background:#ffd54f; color:black;" title="{label}">'
-                                   f"&nbsp;⚙ {label}&nbsp;</span>", 1)
+        body = body.replace(_MARK, mark_span(next(labels, "")), 1)
     return body
 
 
@@ -106,6 +103,7 @@ class MessageWidget(QFrame):
         self.tail = GrowingText()  # the part still growing: the only part re-rendered per frame
         self._stream: MarkdownStream | None = None
         self._showing_tokens = False
+        self.current_token: int | None = None  # the token the Token tab shows, marked in the Tokens view
         lay.addWidget(self.body)
         lay.addWidget(self.tail)
         self.stats = QLabel()
@@ -133,14 +131,16 @@ class MessageWidget(QFrame):
             QDesktopServices.openUrl(QUrl(href))
 
     def token_html(self) -> str:
-        from .inside import surprisal_color
+        """The reply token by token (token_tint.py): boundaries visible, the ⚙ marks kept."""
+        marks = param_marks(self.msg.record, self.msg.text, self._previous_start())
+        return token_html(token_records(self.msg), marks, self.current_token)
 
-        parts = []
-        for i, rec in enumerate(token_records(self.msg)):
-            shown = html.escape(rec.text).replace("\n", "↵<br>") or "∅"
-            parts.append(f'<a href="tok:{i}" style="text-decoration:none; color:black; '
-                         f'background:{surprisal_color(rec.raw_prob)}">{shown}</a>')
-        return "".join(parts)
+    def mark_token(self, index: int | None) -> None:
+        """Mark token `index` as the one the Token tab shows (None: none of this reply's)."""
+        if index != self.current_token:
+            self.current_token = index
+            if self._showing_tokens:
+                self.refresh()
 
     def refresh(self) -> None:
         rec = self.msg.record
@@ -151,7 +151,10 @@ class MessageWidget(QFrame):
             self.body.setText(self.token_html() or "<i>…</i>")
             self.body.setVisible(True)
             self.tail.setVisible(False)
-            self.stats.setText(stats_line(rec) + self.tr(" · surprisal: white = expected, red = surprising"))
+            self.stats.setText(stats_line(rec) + self.tr(" · surprisal: white = expected, red = surprising; every other "
+                                                         "token a shade darker, so each one's edges show")
+                               + (self.tr(" · blue, lined above and below: the token the Token tab shows")
+                                  if self.current_token is not None else ""))
             self._refresh_versions()
             return
         text = self.msg.text
@@ -218,8 +221,10 @@ class ChatView(QScrollArea):
         self.setWidget(self._inner)
         self.widgets: dict[int, MessageWidget] = {}
         self.conv: Conversation | None = None
+        self.marked: tuple[int, int] | None = None  # (message id, token index) the Token tab shows
         self.placeholder = QLabel(self.tr("Ask the model something. Enter sends, Shift+Enter adds a line."))
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)  # wraps in a narrow chat column instead of being cut
         self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self._layout.insertWidget(0, self.placeholder)
         # Follow a streaming reply to its end unless the user has scrolled up to read: `follow` is
@@ -252,7 +257,17 @@ class ChatView(QScrollArea):
         w.compareRequested.connect(self.compareRequested)
         self._layout.insertWidget(self._layout.count() - 1, w)
         self.widgets[m.id] = w
+        if self.marked is not None and self.marked[0] == m.id:
+            w.mark_token(self.marked[1])
         return w
+
+    def mark_token(self, msg: Message | None, index: int = 0) -> None:
+        """Mark the token the Token tab shows in its reply's Tokens view (msg None: no token)."""
+        if self.marked is not None and self.marked[0] in self.widgets:
+            self.widgets[self.marked[0]].mark_token(None)
+        self.marked = (msg.id, index) if msg is not None else None
+        if msg is not None and msg.id in self.widgets:
+            self.widgets[msg.id].mark_token(index)
 
     def refresh(self, m: Message) -> None:
         w = self.widgets.get(m.id)

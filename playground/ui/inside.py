@@ -10,8 +10,6 @@ worker computed; nothing here runs the model.
 
 from __future__ import annotations
 
-import math
-
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
@@ -32,14 +30,6 @@ TABS = (  # attribute, tab title, one-line hint shown until the view is built
 )
 
 
-def surprisal_color(p: float) -> str:
-    """Background for a token by its surprisal −log p (the per-token cross-entropy): white when
-    expected, deep red when surprising (8 nats and more)."""
-    s = min(-math.log(max(p, 1e-12)), 8.0) / 8.0
-    g = int(255 - 180 * s)
-    return f"rgb(255,{g},{g})"
-
-
 class InsideWorkspace(QTabWidget):
     # the views' requests, re-emitted (wire these; the views may not exist yet)
     branchRequested = Signal(int)  # continue the inspected reply with this token
@@ -49,6 +39,7 @@ class InsideWorkspace(QTabWidget):
     computeRequested = Signal()  # attention over the whole conversation
     viewOpened = Signal(str)  # a tab was brought to the front: "token", "attention", …
     headChosen = Signal(int, int)  # the attention viewer's layer and head (-1: the mean)
+    rowPicked = Signal(int)  # a row the user chose in the attention viewer (its query token)
 
     def __init__(self):
         super().__init__()
@@ -119,6 +110,7 @@ class InsideWorkspace(QTabWidget):
 
         v = AttentionView()
         v.computeRequested.connect(self.computeRequested)
+        v.rowPicked.connect(self.rowPicked)
         v.layer.valueChanged.connect(lambda _: self.headChosen.emit(v.layer.value(), v.head.value()))
         v.head.valueChanged.connect(lambda _: self.headChosen.emit(v.layer.value(), v.head.value()))
         return v

@@ -31,6 +31,8 @@ class InspectController(QObject):
         self.session = win.session
         self.inside = win.inside
         self.inspected: tuple[Message | None, int] = (None, 0)  # the reply and token index shown
+        self._chosen = False  # the inspected token was chosen by the user (not the latest reply's first, by default)
+        self._fresh = False  # ... since the conversation last changed: the attention may follow it to its reply's map
         self._pending_row: int | None = None  # the attention row to show once its map arrives
         self._lens_title = ""
         self._lens_ids: list[int] | None = None  # what the lens rows shown were computed from
@@ -38,6 +40,7 @@ class InspectController(QObject):
         self._requests: dict[str, int] = {}  # kind → the id of the latest request; older answers are dropped
         self._asked: dict[str, list[int]] = {}  # kind → the token ids of that request
         self._attention_key: tuple[str, object] | None = None  # ("conversation", ids) or ("reply", Message)
+        self._attention_ids: list[int] = []  # every token id the map shown was asked for (it may show the last ones)
         w = win.engine.worker
         w.attentionReady.connect(self._on_attention)
         w.lensReady.connect(self._on_lens)
@@ -53,9 +56,10 @@ class InspectController(QObject):
         ws.computeRequested.connect(self.compute_attention)
         ws.viewOpened.connect(self.refresh_view)
         ws.headChosen.connect(self._on_head_chosen)
+        ws.rowPicked.connect(self._on_row_picked)
         s = self.session
-        s.conversation_changed.connect(lambda conv: self.refresh_open_view())
-        s.reply_finished.connect(lambda reply: self.refresh_open_view())
+        s.conversation_changed.connect(lambda conv: self._on_conversation_changed())
+        s.reply_finished.connect(lambda reply: self._on_conversation_changed())
 
     # -- state -------------------------------------------------------------------------------------------
     def _ready(self) -> bool:
@@ -109,6 +113,12 @@ class InspectController(QObject):
         return True
 
     # -- keeping the views current -------------------------------------------------------------------------------
+    def _on_conversation_changed(self) -> None:
+        """The conversation moved on (a reply, another branch or conversation): the attention shows
+        it whole again, not the map of a reply whose token was chosen before."""
+        self._fresh = False
+        self.refresh_open_view()
+
     def refresh_open_view(self) -> None:
         if self.inside.isVisible():
             self.refresh_view(self.inside.current())
@@ -126,6 +136,7 @@ class InspectController(QObject):
             self.inspect_token(latest, 0, show=False)
         else:
             self.inspected = (None, 0)
+            self.win.chat.mark_token(None)
             self.inside.token.clear()
 
     def _attention_current(self, ids: list[int]) -> bool:
@@ -140,6 +151,10 @@ class InspectController(QObject):
     def _refresh_attention(self) -> None:
         view = self.inside.attention
         ids = self.conversation_ids()
+        if self._chosen_row_missing(ids) and 0 < len(ids) <= AUTO_ATTENTION_TOKENS and self._ready():
+            self.attend_inspected()  # the token chosen in the Token tab: the map its row is in
+            self._attention_key = ("conversation", ids)  # standing for the conversation: a new reply recomputes
+            return
         if ids and self._attention_current(ids) and (view.map is not None or "attention" in self._requests):
             return
         self._attention_key = None
@@ -202,7 +217,10 @@ class InspectController(QObject):
         if not 0 <= index < len(tokens):
             return
         self.inspected = (reply, index)
+        self.win.chat.mark_token(reply, index)  # the reply's Tokens view marks it
+        self._chosen = self._fresh = show
         self.inside.token.show_token(tokens[index], self._label)
+        self._show_inspected_row()
         if show:
             self.win.show_inside(True)
             self.inside.show_view("token")
@@ -327,11 +345,67 @@ class InspectController(QObject):
     def _on_attention(self, req: int, amap) -> None:
         if not self._answer("attention", req):
             return  # overtaken: another branch or conversation was asked for since
+        self._attention_ids = self._asked.get("attention", [])
         self.inside.attention.set_map(amap)
+        if self._pending_row is None:
+            self._show_inspected_row()  # the token chosen in the Token tab, if the map has it
         self._show_pending_row()
         L, H, T, _ = amap.shape
         self.win.statusBar().showMessage(self.tr('Attention: {L} layers × {H} heads over {T} tokens.').format(L=L, H=H, T=T))
         self.win.attentionShown.emit(amap)
+
+    # -- the Token tab's token and the attention rows: one choice ----------------------------------------
+    def _span_in(self, ids: list[int], reply: Message | None) -> int | None:
+        """Where token ids have the reply's tokens as sampled, right after its prompt: the index
+        of its first token; None when they are other tokens (another branch, or the reply's
+        text read back as other tokens: a word sampled in pieces, a partial character)."""
+        if reply is None or reply.record is None or self.win.model is None:
+            return None
+        try:
+            prompt = self._prompt_ids(upto=reply)
+        except ValueError:
+            return None
+        sampled = reply.record.token_ids
+        ok = ids[: len(prompt)] == prompt and ids[len(prompt): len(prompt) + len(sampled)] == sampled
+        return len(prompt) if ok else None
+
+    def _reply_span(self, reply: Message | None) -> int | None:
+        """The row of the reply's first token in the map shown (rows may start after the
+        conversation's first token), or None when the map does not have its tokens."""
+        amap = self.inside.attention.map if self.inside.built("attention") else None
+        start = self._span_in(self._attention_ids, reply) if amap is not None else None
+        return None if start is None else start - getattr(amap, "first", 0)
+
+    def _chosen_row_missing(self, ids: list[int]) -> bool:
+        """A token was chosen in the Token tab (on the branch shown, since the conversation last
+        changed) that neither the map shown nor the conversation's map (ids) would have as a row."""
+        reply, index = self.inspected
+        if not self._fresh or not self._on_path(reply) or self._reply_span(reply) is not None:
+            return False
+        if "attention" in self._requests and self._span_in(self._asked.get("attention", []), reply) is not None:
+            return False  # a map with its row is on the way
+        return self._span_in(ids, reply) is None
+
+    def _show_inspected_row(self) -> None:
+        """The token inspected in the Token tab, chosen in the attention view too (its row, its bars)."""
+        reply, index = self.inspected
+        start = self._reply_span(reply) if self._chosen else None
+        view = self.inside.attention if start is not None else None
+        if view is not None and 0 <= start + index < view.map.shape[2] and view.row != start + index:
+            view.show_row(start + index)
+
+    def _on_row_picked(self, row: int) -> None:
+        """A row chosen in the attention view: when it is a token of a reply, the Token tab
+        inspects that token (without leaving the attention)."""
+        for m in self.session.conv.path():
+            if m.role != "assistant" or m.record is None or not m.record.tokens:
+                continue
+            start = self._reply_span(m)
+            if start is not None and start <= row < start + len(m.record.tokens):
+                if self.inspected != (m, row - start):
+                    self.inspected, self._chosen = (m, row - start), True
+                    self.inside.token.show_token(m.record.tokens[row - start], self._label)
+                return
 
     def _on_failed(self, req: int, message: str) -> None:
         for kind, rid in list(self._requests.items()):

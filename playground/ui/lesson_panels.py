@@ -59,6 +59,9 @@ class TokenTable(_Panel):
         super().__init__(facts)
         self.table = _table(3)
         self.table.setHorizontalHeaderLabels([self.tr("#"), self.tr("token"), self.tr("id")])
+        head = self.table.horizontalHeader()  # the numbers as wide as they are; the tokens get the rest
+        head.setStretchLastSection(False)
+        head.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.lay.addWidget(self.table, 1)
 
     def refresh(self) -> None:

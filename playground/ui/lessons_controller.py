@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QToolBar
 
 from . import i18n
+from .screen_fit import fit_into, frame_extra
 
 if TYPE_CHECKING:
     from .lesson_panel import LessonPanel
@@ -75,15 +76,23 @@ class LessonsController(QObject):
             self.win.model_ctl.end_lesson()
 
     def place_beside(self, window) -> None:
-        """With the Lessons dock open, a window a lesson drives (the Studio) opens to the right of
-        it, so the lesson's text and its check stay in view."""
-        screen = self.win.screen().availableGeometry() if self.win.screen() else None
-        if self.dock is None or not self.dock.isVisible() or screen is None:
+        """A window a lesson drives (the Studio) opens inside the screen's available geometry,
+        sized to fit it; with the Lessons dock open, to the right of the dock (all the room there),
+        so the lesson's text and its check stay in view. Where the window cannot shrink to that
+        room it takes the whole screen's, over the dock, but never runs past the screen's edge."""
+        screen = self.win.screen()
+        if screen is None:
             return
-        left = self.dock.mapToGlobal(self.dock.rect().topRight()).x() + 8
-        width = screen.right() - left
-        if width >= window.minimumSizeHint().width():
-            window.setGeometry(left, screen.top(), width, min(screen.height(), window.sizeHint().height()))
+        area = screen.availableGeometry()
+        window.ensurePolished()
+        size = window.size()
+        if self.dock is not None and self.dock.isVisible():
+            left = self.dock.mapToGlobal(self.dock.rect().topRight()).x() + 8
+            beside = QRect(left, area.top(), area.left() + area.width() - left, area.height())
+            if beside.width() - frame_extra(window, self.win).width() >= window.minimumSizeHint().width():
+                area, size = beside, beside.size()
+        window.move(area.center() - QPoint(size.width() // 2, size.height() // 2))
+        fit_into(window, area, like=self.win, size=size)
 
     def open_settings(self):
         from .settings_dialog import SettingsDialog

@@ -45,6 +45,7 @@ from .lessons_controller import LessonsController
 from .markdown import warm_up
 from .model_controller import ModelController
 from .sampling_panel import SamplingPanel
+from .screen_fit import fit_to_screen
 
 if TYPE_CHECKING:  # the window is handed an Engine; it never imports the worker's module
     from ..engine.model_info import ModelInfo
@@ -188,6 +189,7 @@ class MainWindow(QMainWindow):
         self.counter = QLabel()
         self.counter.setObjectName("tokenCounter")
         self.counter.setStyleSheet("color: gray;")
+        self.counter.setWordWrap(True)  # two lines in a narrow chat column, never a wider window
         center = QWidget()
         cl = QVBoxLayout(center)
         cl.setContentsMargins(0, 0, 0, 0)
@@ -367,6 +369,9 @@ class MainWindow(QMainWindow):
         if on:
             self._chat_layout = (self.splitter.sizes(), self.sampling_dock.isVisible())
             self.sampling_dock.hide()
+            # hidden, not only collapsed: a collapsed splitter pane still counts its minimum width
+            # in the window's, which with the Lessons dock open was wider than a 1280-px screen
+            self.history.hide()
             self.inside.show()
             self._share_width()
             QTimer.singleShot(0, self._share_width)  # again once the dock's room has come to the splitter
@@ -374,6 +379,7 @@ class MainWindow(QMainWindow):
         else:
             sizes, sampling = getattr(self, "_chat_layout", ([220, max(self.width() - 220, 400), 0], True))
             self.inside.hide()
+            self.history.show()
             self.sampling_dock.setVisible(sampling)
             self.splitter.setSizes(sizes[:2] + [0])
 
@@ -454,6 +460,16 @@ class MainWindow(QMainWindow):
             used = 0
         self.counter.setText(self.tr("draft {draft} tokens · conversation {used} of {context} tokens").format(
             draft=draft, used=used, context=self.model.context))
+
+    def showEvent(self, e) -> None:
+        """The first time the window opens: its frame inside the screen's available geometry
+        (a 1366×768 laptop has less height than the 800 px asked for), and again once the window
+        system has put its frame around it."""
+        super().showEvent(e)
+        if not getattr(self, "_fitted", False):
+            self._fitted = True
+            fit_to_screen(self)
+            QTimer.singleShot(0, self, lambda: fit_to_screen(self))
 
     def closeEvent(self, e) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

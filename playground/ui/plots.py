@@ -7,8 +7,8 @@ import html
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPalette
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtGui import QGuiApplication, QImage, QPainter, QPalette, QTextOption
 from PySide6.QtWidgets import QLabel
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -174,12 +174,67 @@ def style_plot(widget: pg.PlotWidget | pg.GraphicsLayoutWidget, plot: pg.PlotIte
         item.setTitle(item.titleLabel.text, color=fg)
 
 
+class WrappingTitle(pg.LabelItem):
+    """A chart's title that wraps onto more lines when the chart is narrow. pyqtgraph's title is
+    one line in a 30-px row, and as wide as its text is the chart's least width: a long title (the
+    Studio's perplexity chart beside the Lessons dock) pushed the plot past the chart's right edge,
+    cut. This one takes the width the chart gives it and grows its row to the lines it needs."""
+
+    def __init__(self, plot_item: pg.PlotItem):
+        super().__init__("", parent=plot_item, size="11pt")
+        self.plot_item = plot_item
+        option = QTextOption(Qt.AlignmentFlag.AlignHCenter)
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        self.item.document().setDefaultTextOption(option)
+
+    def updateMin(self):  # noqa: N802 (pyqtgraph's name)
+        bounds = self.itemRect()
+        self.setMinimumWidth(0)  # as narrow as the chart is: the text wraps
+        self.setMinimumHeight(bounds.height())
+        self._sizeHint = {Qt.SizeHint.MinimumSize: (0, bounds.height()),
+                          Qt.SizeHint.PreferredSize: (bounds.width(), bounds.height()),
+                          Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        self.updateGeometry()
+
+    def resizeEvent(self, ev):  # noqa: N802 (Qt's name)
+        if self.width() > 1 and self.item.textWidth() != self.width():
+            self.item.setTextWidth(self.width())
+        super().resizeEvent(ev)
+        self._fit_row()
+
+    def fits(self) -> bool:
+        """Every line of the title inside the title's own width (nothing cut at the sides)."""
+        return self.item.document().idealWidth() <= self.width() + 0.5
+
+    def _fit_row(self) -> None:
+        """The title row as tall as the wrapped lines (pyqtgraph fixes it at 30 px)."""
+        if not self.isVisible() or not self.text:
+            return
+        height = max(30.0, self.itemRect().height())
+        if abs(height - self.plot_item.layout.rowMaximumHeight(0)) > 0.5:  # (setTitle sets it back to 30)
+            self.setMaximumHeight(height)
+            self.plot_item.layout.setRowFixedHeight(0, height)
+
+
+def _wrap_title(item: pg.PlotItem) -> None:
+    """Put a WrappingTitle where the plot's own title label was."""
+    old = item.titleLabel
+    item.layout.removeItem(old)
+    old.setParentItem(None)
+    if old.scene() is not None:
+        old.scene().removeItem(old)
+    item.titleLabel = WrappingTitle(item)
+    item.layout.addItem(item.titleLabel, 0, 1)
+    item.setTitle(None)
+
+
 def chart(title: str = "", log_y: bool = False, **axis_labels: str) -> pg.PlotWidget:
-    """A themed plot with tidy axes, e.g. chart("loss", bottom="step")."""
+    """A themed plot with tidy axes and a title that wraps, e.g. chart("loss", bottom="step")."""
     axes = tidy_axes()
     if log_y:
         axes["left"] = LogAxis("left")
     w = pg.PlotWidget(axisItems=axes)
+    _wrap_title(w.getPlotItem())
     if log_y:
         w.setLogMode(y=True)
     if title:
@@ -200,3 +255,49 @@ def legend_label(entries: list[tuple[str, str, str]]) -> QLabel:
     label = QLabel("&nbsp;&nbsp;&nbsp;".join(parts))
     label.setObjectName("legend")
     return label
+
+
+class EmptyNote(QObject):
+    """What an empty chart says instead of numbers: a line of text over its plot area, and no
+    tick values or grid (pyqtgraph's default 0–1 range would read as data, 0.1 … 0.9 of nothing).
+    The title and the axis names stay, so the student sees what will be drawn there."""
+
+    def __init__(self, plot: pg.PlotWidget, text: str):
+        super().__init__(plot)
+        self.plot = plot
+        self.label = QLabel(text, plot)
+        self.label.setObjectName("emptyNote")
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.label.setStyleSheet("color: gray;")
+        plot.installEventFilter(self)
+        self.empty = False
+        self.set_empty(True)
+
+    def set_empty(self, empty: bool, text: str | None = None) -> None:
+        if text is not None:
+            self.label.setText(text)
+        self.label.setVisible(empty)
+        if empty == self.empty:
+            return
+        self.empty = empty
+        item = self.plot.getPlotItem()
+        for side in ("left", "bottom"):
+            axis = item.getAxis(side)
+            axis.setStyle(showValues=not empty)
+            if empty:
+                axis.setTickPen(None)  # no tick marks either: a ruler without numbers still reads as a scale
+            else:
+                axis.setTickPen()  # the axis's own pen again
+        self.plot.showGrid(x=not empty, y=not empty, alpha=0.15)
+        self._place()
+
+    def _place(self) -> None:
+        r = self.plot.rect()
+        self.label.setGeometry(r.adjusted(r.width() // 10, 0, -r.width() // 10, 0))
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt's name)
+        if ev.type() == QEvent.Type.Resize:
+            self._place()
+        return False

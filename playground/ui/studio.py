@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..paths import models_dir
-from .plots import chart, legend_label
+from .plots import EmptyNote, chart, legend_label
 from .studio_score import SentenceScore
 
 TUTORIAL_ARCH = "tutorial-encoder"  # training/tutorial_config.ARCH: the tutorial's own model (lesson 6)
@@ -205,6 +205,10 @@ class StudioWindow(QWidget):
         self.ppl_curve = self.ppl_plot.plot([], [], pen=pg.mkPen(PPL_COLOR, width=2), symbol="o", symbolSize=5,
                                             symbolBrush=PPL_COLOR, symbolPen=None)
         v.addWidget(self.ppl_plot, 2)
+        # before the first step, words instead of an empty 0–1 grid
+        self.loss_note = EmptyNote(self.plot, self.tr("No data yet — press Pretrain to start training."))
+        self.ppl_note = EmptyNote(self.ppl_plot, self.tr("No data yet — the validation loss is measured while "
+                                                         "training, a few times a run."))
         self.samples = QPlainTextEdit()
         self.samples.setObjectName("studioSamples")
         self.samples.setProperty("pgModelOutput", True)  # the model's text, not translated
@@ -354,6 +358,7 @@ class StudioWindow(QWidget):
             return
         self.losses.clear()
         self.val.clear()
+        self.loss_note.set_empty(True, self.tr("Waiting for the first step…"))
         self._draw_curves()
         self.samples.clear()
         spec = {
@@ -385,6 +390,7 @@ class StudioWindow(QWidget):
             return
         self.losses.clear()
         self.val.clear()
+        self.loss_note.set_empty(True, self.tr("Waiting for the first step…"))
         self._draw_curves()
         spec = {"base": self.last_checkpoint, "out": self.last_checkpoint.rstrip("/") + "-qa", "qa": self.qa_path,
                 "train": dict(self._train_spec(), lr=self.lr.value() / 3)}
@@ -497,6 +503,8 @@ class StudioWindow(QWidget):
         self.stepShown.emit(ev)
 
     def _draw_curves(self) -> None:
+        self.loss_note.set_empty(not self.losses)
+        self.ppl_note.set_empty(not self.val)
         if self.losses:
             xs, ys = zip(*self.losses)
             self.loss_curve.setData(list(xs), list(ys))

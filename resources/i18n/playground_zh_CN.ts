@@ -73,6 +73,14 @@
     <context>
         <name>AttentionView</name>
         <message>
+            <source>row {r}: {token}</source>
+            <translation>第 {r} 行：{token}</translation>
+        </message>
+        <message>
+            <source>Until it is ready, the previous result stays below.</source>
+            <translation>在新结果出来之前，下面仍显示上一次的结果。</translation>
+        </message>
+        <message>
             <source>colour: attention weight on a log scale, 0.0001 (dark) to 1 (bright)</source>
             <translation>颜色：注意力权重，对数刻度，0.0001（暗）到 1（亮）</translation>
         </message>
@@ -173,12 +181,12 @@
             <translation>所有层和头（NPY）…</translation>
         </message>
         <message>
-            <source>Hover a cell for its value; click a row to see what that token attended to.</source>
-            <translation>把鼠标停在格子上查看数值；点击一行，查看那个词元关注了什么。</translation>
+            <source>Hover a cell for its value; click a row to see what that token attended to; ↑ and ↓ then move it one row.</source>
+            <translation>把鼠标停在格子上查看数值；点击一行，查看那个词元关注了什么；之后用 ↑ 和 ↓ 逐行移动。</translation>
         </message>
         <message>
-            <source>Click a row (or a token's 'What it attended to'): the text, shaded by attention.</source>
-            <translation>点击一行（或词元的“它注意了什么”）：文本按注意力深浅着色。</translation>
+            <source>The text, shaded by what the chosen row attended to.</source>
+            <translation>文本按所选行的注意力深浅着色。</translation>
         </message>
         <message>
             <source>Showing the last {shown:,} of {total:,} tokens: the maps of all of them would not fit in memory ({layers} layers × {heads} heads × tokens² values).</source>
@@ -894,8 +902,12 @@ The conversation stays on screen; export it to keep a copy.</source>
             <translation>修改这条消息并重新发送；旧的分支会保留</translation>
         </message>
         <message>
-            <source> · surprisal: white = expected, red = surprising</source>
-            <translation> · 意外度：白 = 意料之中，红 = 出乎意料</translation>
+            <source> · surprisal: white = expected, red = surprising; every other token a shade darker, so each one's edges show</source>
+            <translation> · 意外度：白 = 意料之中，红 = 出乎意料；相邻词元一浅一深，每个词元的边界都看得见</translation>
+        </message>
+        <message>
+            <source> · blue, lined above and below: the token the Token tab shows</source>
+            <translation> · 蓝色、上下加线：“词元”标签页正在显示的词元</translation>
         </message>
     </context>
     <context>
@@ -1630,6 +1642,18 @@ runs on that server; parameters apply per request</source>
     </context>
     <context>
         <name>StudioWindow</name>
+        <message>
+            <source>Waiting for the first step…</source>
+            <translation>等待第一步……</translation>
+        </message>
+        <message>
+            <source>No data yet — the validation loss is measured while training, a few times a run.</source>
+            <translation>还没有数据——验证损失在训练中测量，每次训练测几次。</translation>
+        </message>
+        <message>
+            <source>No data yet — press Pretrain to start training.</source>
+            <translation>还没有数据——按“预训练”开始训练。</translation>
+        </message>
         <message>
             <source>{done}; checkpoint in {path}. The tutorial encoder's runs are compared in the lesson; the chat, fine-tuning and evaluation take Llama and GPT-2 models.</source>
             <translation>{done}；检查点保存在 {path}。教程编码器的训练结果在课程中比较；对话、微调和评估使用 Llama 和 GPT-2 模型。</translation>

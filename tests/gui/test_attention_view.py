@@ -115,3 +115,56 @@ def test_clicking_a_grid_head_opens_it(view, qtbot):
     ev = type("E", (), {"pos": lambda self: QPointF(4.5 * cell, 2.5 * cell)})()  # column 4 (layer 4), row 2 (head 2)
     view._click(ev)
     assert not view.grid.isChecked() and view.layer.value() == 4 and view.head.value() == 2
+
+
+def _row_point(view, r, c=0):
+    """Where the middle of cell (r, c) of the heatmap is on the plot's viewport, in pixels."""
+    from PySide6.QtCore import QPointF
+
+    return view.plot.mapFromScene(view.image.mapToScene(QPointF(c + 0.5, r + 0.5)))
+
+
+def test_without_a_map_the_view_says_what_it_computes_instead_of_an_empty_plot(qtbot, amap):
+    v = AttentionView()
+    qtbot.addWidget(v)
+    v.resize(820, 700)
+    v.show()
+    qtbot.waitExposed(v)
+    assert not v.plot.isVisible() and v.state_text.isVisible() and "Compute" in v.state_text.text()
+    v.set_busy("Computing attention over 1,774 tokens…")
+    assert not v.plot.isVisible()  # no axes of a plot that has nothing in it
+    assert v.state_text.isVisible() and "1,774 tokens" in v.state_text.text() and v.state_bar.isVisible()
+    v.set_map(amap)
+    assert v.plot.isVisible() and not v.state_text.isVisible()
+    v.set_busy("Computing attention over 1,800 tokens…")  # a new map: the previous one stays, said to be the previous
+    assert v.plot.isVisible() and v.busy.isVisible()
+    assert "1,800 tokens" in v.legend.text() and "previous result" in v.legend.text()
+    v.clear("Could not compute attention: out of memory")
+    assert not v.plot.isVisible() and "out of memory" in v.state_text.text() and not v.state_bar.isVisible()
+
+
+def test_a_row_is_picked_exactly_outlined_and_moved_by_the_arrow_keys(view, qtbot):
+    from PySide6.QtCore import Qt
+
+    view.resize(640, 560)  # 300 rows at under 2 pixels each, as a long conversation shows them
+    qtbot.waitUntil(lambda: 0 < _row_point(view, 1).y() - _row_point(view, 0).y() < 2)
+    vp = view.plot.viewport()
+    for r in (137, 138, 5, 299):  # neighbours a pixel or two apart: each click gets its own row
+        with qtbot.waitSignal(view.rowPicked, timeout=1000) as b:
+            qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=_row_point(view, r))
+        assert b.args == [r] and view.row == r
+        assert view.row_mark.isVisible() and view.row_mark.rect().top() == r and view.row_mark.rect().width() == r + 1
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=_row_point(view, 137))
+    with qtbot.waitSignal(view.rowPicked, timeout=1000) as b:
+        qtbot.keyClick(view.plot, Qt.Key.Key_Down)
+    assert b.args == [138] and view.row == 138 and view.row_mark.rect().top() == 138
+    qtbot.keyClick(view.plot, Qt.Key.Key_Up)
+    qtbot.keyClick(view.plot, Qt.Key.Key_Up)
+    import html
+
+    assert view.row == 136 and html.escape(repr(view.map.labels[136])) in view.rowplot.getPlotItem().titleLabel.text
+    qtbot.keyClick(view.plot, Qt.Key.Key_PageUp)
+    assert view.row == 126
+    qtbot.mouseMove(vp, _row_point(view, 42, 10))  # the pointer's row is outlined and named before a click
+    qtbot.waitUntil(lambda: view.hover_mark.isVisible() and view.hover_mark.rect().top() == 42)
+    assert view.hover.text().startswith(f"row 42: {view.map.labels[42]!r} → {view.map.labels[10]!r}")

@@ -38,3 +38,39 @@ def test_a_narrow_chat_pane_shows_every_button_and_wraps_the_text(qtbot):
         if width == 300:  # the buttons took a second line rather than the pane's width
             tops = {b.geometry().top() for b in (w.copy, w.action)}
             assert len(tops) == 2 or w.copy.geometry().right() < w.width()
+
+
+def test_tokens_view_shows_every_boundary_and_keeps_the_parameter_mark(qtbot):
+    """Turning Tokens on: expected tokens next to each other still read as separate tokens, and the
+    ⚙ mark of a mid-reply change stays, before the first token sampled under the new setting."""
+    import re
+
+    from PySide6.QtCore import Qt
+
+    from playground.records import ReplyRecord, TokenRecord
+    from playground.sampling_params import SamplingParams
+
+    pieces = ["The", " sky", " is", " blue", " because", " of", " scattering", "."]
+    temps = [0.7] * 4 + [1.5] * 4
+    toks = [TokenRecord(index=i, token_id=i, text=t, prob=0.99, raw_prob=0.99, entropy=0.0,
+                        params=SamplingParams(temperature=temp), elapsed_s=i * 0.05)
+            for i, (t, temp) in enumerate(zip(pieces, temps))]
+    conv = Conversation()
+    q = conv.add("user", "Why is the sky blue?")
+    a = conv.add("assistant", "".join(pieces), parent=q)
+    a.record = ReplyRecord(tokens=toks, finish="stop")
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.set_conversation(conv)
+    view.resize(700, 400)
+    view.show()
+    w = view.widgets[a.id]
+    assert "⚙ temperature 0.7 → 1.5" in w.body.text()  # the plain view's mark
+    qtbot.mouseClick(w.tokens, Qt.MouseButton.LeftButton)
+    shown = w.body.text()
+    assert w.tokens.isChecked() and 'href="tok:7"' in shown
+    backgrounds = re.findall(r'href="tok:\d+"[^>]*background:(rgb\([^)]*\))', shown)
+    assert len(backgrounds) == len(pieces)
+    assert all(x != y for x, y in zip(backgrounds, backgrounds[1:]))  # "The" | "sky": each edge shows
+    mark = shown.index("⚙ temperature 0.7 → 1.5")  # kept, between " blue" and " because"
+    assert shown.index('href="tok:3"') < mark < shown.index('href="tok:4"')

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from playground.app import build_window
 from playground.engine.worker import Engine
@@ -54,6 +55,34 @@ def test_clicking_a_token_shows_its_alternatives(window, qtbot):
     assert window.inside.isVisible() and window.inside.current() == "token"
 
 
+def _marked_tokens(widget) -> list[int]:
+    """The tokens the reply's Tokens view, as shown, marks as the one in the Token tab."""
+    import re
+
+    from playground.ui.token_tint import CURRENT_STYLE
+
+    return [int(i) for i, style in re.findall(r'<a href="tok:(\d+)" style="([^"]*)"', widget.body.text())
+            if CURRENT_STYLE in style]
+
+
+def test_the_tokens_view_marks_the_token_the_token_tab_shows(window, qtbot):
+    _use(window, qtbot, fake_loaded_model(TEXT))
+    reply = _ask(window, qtbot)
+    widget = window.chat.widgets[reply.id]
+    qtbot.mouseClick(widget.tokens, Qt.MouseButton.LeftButton)
+    assert widget.tokens.isChecked() and 'href="tok:4"' in widget.body.text()
+    widget.body.linkActivated.emit("tok:2")  # a click on the third token
+    assert window.inside.token.record is reply.record.tokens[2]
+    assert _marked_tokens(widget) == [2] and "Token tab" in widget.stats.text()
+    widget.body.linkActivated.emit("tok:4")  # another: the mark moves with the inspector
+    assert _marked_tokens(widget) == [4]
+    window.inspect_ctl.inspect_token(reply, 1)  # chosen elsewhere (an attention row picks it this way)
+    assert _marked_tokens(widget) == [1]
+    qtbot.mouseClick(widget.tokens, Qt.MouseButton.LeftButton)  # the plain text again, then the tokens: still marked
+    qtbot.mouseClick(widget.tokens, Qt.MouseButton.LeftButton)
+    assert _marked_tokens(widget) == [1]
+
+
 def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
     _use(window, qtbot, fake_loaded_model(TEXT))
     reply = _ask(window, qtbot)
@@ -71,8 +100,9 @@ def test_choosing_an_alternative_makes_a_branch_starting_with_it(window, qtbot):
     assert branch.text.startswith(window.model.tokenizer.decode(kept + [alternative], skip_special=True))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tiny_real(tmp_path_factory):
+    """One tiny random Llama for the module (written and loaded once: ~2.5 s), as test_workspace's model30."""
     lm = load_model(save_hf(tiny_hf_model("llama"), tmp_path_factory.mktemp("m") / "llama"), device="cpu")
     lm.tokenizer.eos_ids = []  # a random model may sample its end token at once; replies run to max_tokens
     return lm
@@ -185,3 +215,39 @@ def test_the_lens_shows_its_last_row_and_every_column_without_scrolling_sideways
     header = table.horizontalHeader()
     assert header.sectionViewportPosition(7) + header.sectionSize(7) <= table.viewport().width()
     assert not table.viewport().rect().intersects(QRect(table.visualItemRect(table.item(0, 0))))
+
+
+def test_the_token_chosen_in_the_token_tab_is_the_attention_row_and_back(window, qtbot, tiny_real):
+    from PySide6.QtCore import QPointF, Qt
+
+    _use(window, qtbot, tiny_real)
+    window.sampling.set_value("max_tokens", 6)
+    reply = _ask(window, qtbot, "the quick brown fox")
+    prompt = window.model.tokenizer.encode_chat(window.conv.messages_for_model(upto=reply), add_generation_prompt=True)
+    window.inspect_ctl.inspect_token(reply, 3)  # as a click on its fourth token does
+    assert window.inside.current() == "token"
+    bar = window.inside.tabBar()
+    with qtbot.waitSignal(window.attentionShown, timeout=20000):  # opening the tab computes the map
+        qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    view = window.inside.attention
+    assert view.row == len(prompt) + 3 and view.row_mark.isVisible()  # the Token tab's token is the row shown
+    assert f"what {view.map.labels[len(prompt) + 3]!r}".replace("'", "&#x27;") in view.rowplot.plotItem.titleLabel.text
+    # and back: a row of the reply clicked on the heatmap is the token the Token tab inspects
+    def point():
+        return view.plot.mapFromScene(view.image.mapToScene(QPointF(0.5, len(prompt) + 1.5)))
+
+    qtbot.waitUntil(lambda: view.plot.viewport().rect().contains(point()))  # laid out
+    with qtbot.waitSignal(view.rowPicked, timeout=2000):
+        qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=point())
+    assert window.inspect_ctl.inspected == (reply, 1) and window.inside.token.record is reply.record.tokens[1]
+    assert window.inside.current() == "attention"  # the attention stays in front
+    qtbot.keyClick(view.plot, Qt.Key.Key_Down)
+    assert window.inside.token.record is reply.record.tokens[2]
+    window.inspect_ctl.inspect_token(reply, 5)
+    assert view.row == len(prompt) + 5
+    # the conversation goes on: the attention in front shows all of it again, not that reply's map
+    window.inside.show_view("attention")
+    window.sampling.set_value("max_tokens", 2)
+    with qtbot.waitSignal(window.attentionShown, timeout=20000) as b:
+        _ask(window, qtbot, "and then")
+    assert list(b.args[0].token_ids) == window.inspect_ctl.conversation_ids()

@@ -486,3 +486,31 @@ def test_a_lessons_model_is_for_the_lesson_only(win, qtbot):
         qtbot.mouseClick(tb.widgetForAction(win.lessons_ctl.action), LEFT)  # closes the lessons
     assert not w.panel.isVisible()
     assert win.model.path == mine and win.settings.value("model/last") == mine
+
+
+def test_lesson_1s_token_table_fits_its_columns_to_their_content(qtbot):
+    """The numbers (# and id) as wide as they are, the token column the rest: no token cut, no
+    id column half the table wide."""
+    from playground.ui.lesson_panels import TokenTable
+
+    labels = {5: "·extraordinarily", 406: "To", 2047: "·question", 13: ","}
+
+    class Facts:
+        def draft_ids(self):
+            return [406, 5, 13, 2047] * 4
+
+        def _tokenizer(self):
+            return type("T", (), {"label": staticmethod(labels.get)})()
+
+    panel = TokenTable(Facts())
+    qtbot.addWidget(panel)
+    panel.resize(320, 400)  # the Lessons dock's width
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.refresh()
+    t, head = panel.table, panel.table.horizontalHeader()
+    qtbot.waitUntil(lambda: head.sectionSize(1) > 0)
+    assert head.sectionSize(1) >= t.sizeHintForColumn(1)  # "·extraordinarily" whole
+    for c in (0, 2):  # the numbers' columns: their content (or header) and no more
+        assert head.sectionSize(c) <= max(t.sizeHintForColumn(c), head.sectionSizeHint(c)) + 2, c
+    assert head.sectionSize(1) > head.sectionSize(2)

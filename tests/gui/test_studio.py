@@ -41,8 +41,13 @@ def test_a_tiny_run_draws_its_curve_and_chats(window, qtbot, tmp_path):
     studio = window.open_studio()
     _tiny(studio, tmp_path, steps=12)
     assert "parameters" in studio.estimate.text()
+    for plot, note in ((studio.plot, studio.loss_note), (studio.ppl_plot, studio.ppl_note)):  # before any training:
+        assert note.label.isVisibleTo(plot) and "No data yet" in note.label.text()  # words, not a 0.1–0.9 grid
+        assert not plot.getPlotItem().getAxis("left").style["showValues"]
     with qtbot.waitSignal(studio.runFinished, timeout=60000) as b:
         studio.start.click()
+    for plot, note in ((studio.plot, studio.loss_note), (studio.ppl_plot, studio.ppl_note)):  # the curves, numbered
+        assert not note.label.isVisibleTo(plot) and plot.getPlotItem().getAxis("left").style["showValues"]
     path, reason = b.args
     assert reason == "done" and len(studio.losses) == 12 and studio.val
     assert studio.loss_curve.getData()[0] is not None and len(studio.loss_curve.getData()[0]) == 12

@@ -84,8 +84,12 @@ def test_at_1280x800_every_head_is_24px_and_no_labels_overlap(window, qtbot, mod
     _open_workspace(window, qtbot)
     with qtbot.waitSignal(window.attentionShown, timeout=60000) as b:
         _click_tab(window, qtbot, "attention")  # opening the tab computes it: no button to find first
+        view = window.inside.attention  # while it computes: what, in words, and no plot with nothing in it
+        assert not view.plot.isVisibleTo(view) and view.state_text.isVisibleTo(view) and view.state_bar.isVisibleTo(view)
+        computing = view.state_text.text()
     amap = b.args[0]
     L, H, T, _ = amap.shape
+    assert computing == f"Computing attention over {T:,} tokens…" and view.plot.isVisible()
     assert (L, H) == (30, 9) and T >= 300
     view = window.inside.attention
     for side in ("left", "bottom"):  # one head: token labels, never overlapping

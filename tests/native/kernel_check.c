@@ -245,6 +245,31 @@ static void check_attention(const pg_kernels *K, const pg_kernels *P, int n, int
     free(ref);
 }
 
+/* the gated MLP's activation against the portable tanhf/expf form: error relative to |g·u|
+ * (the sigmoid form is the more accurate where 1 + tanh cancels) */
+static void check_glu(const pg_kernels *K, const pg_kernels *P, int n, int gelu) {
+    float *g = malloc(sizeof(float) * n), *u = malloc(sizeof(float) * n), *o = malloc(sizeof(float) * n),
+          *ref = malloc(sizeof(float) * n);
+    for (int i = 0; i < n; i++) {
+        g[i] = uniform() * (i % 7 == 3 ? 40.0f : 6.0f); /* some far into either tail */
+        u[i] = uniform() * 2;
+    }
+    K->glu(g, u, n, gelu, o);
+    P->glu(g, u, n, gelu, ref);
+    double err = 0;
+    for (int i = 0; i < n; i++) {
+        const double e = fabs((double)o[i] - ref[i]) / (fabs((double)g[i] * u[i]) + 1e-30);
+        err = e > err ? e : err;
+    }
+    char what[96];
+    snprintf(what, sizeof what, "%s · up, %d values", gelu ? "GELU (tanh)" : "SiLU", n);
+    report(K->name, what, err, 1e-6);
+    free(g);
+    free(u);
+    free(o);
+    free(ref);
+}
+
 int main(int argc, char **argv) {
     /* the variants to check: those named on the command line, else every one this CPU runs */
     static const char *all[] = {"avx512", "avx2", "neon", "neon-nodotprod"};
@@ -271,6 +296,9 @@ int main(int argc, char **argv) {
         }
         static const int heads[][2] = {{1, 64}, {17, 64}, {40, 64}, {33, 128}, {20, 256}, {9, 48}, {5, 6}};
         for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) check_attention(K, P, heads[h][0], heads[h][1]);
+        static const int glu_sizes[] = {1, 7, 37, 2053};
+        for (int gelu = 0; gelu < 2; gelu++)
+            for (size_t i = 0; i < sizeof glu_sizes / sizeof glu_sizes[0]; i++) check_glu(K, P, glu_sizes[i], gelu);
     }
     if (!checked) printf("no SIMD variant runs here: nothing to compare with the portable kernels\n");
     printf("%d passed, %d failed\n", passed, failed);

@@ -23,7 +23,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ABI = 9
+ABI = 10
 Q4, Q8 = 0, 1  # the split kinds; GGUF's own blocks: blocklinear.RAW_KINDS
 VARIANTS = ("avx512", "avx2", "neon", "portable")  # every variant there is, best first
 _ALIASES = {"scalar": "portable"}
@@ -74,6 +74,7 @@ class Kernels:
         self.pg_dequant_bf16 = functools.partial(dll.pg_dequant_bf16, table)
         self.pg_dequant_rows = functools.partial(dll.pg_dequant_rows, table)
         self.pg_model_new = functools.partial(dll.pg_model_new, table)
+        self.pg_attention = functools.partial(dll.pg_attention, table)
 
     def pg_simd(self) -> bytes:
         return self.variant.encode()
@@ -185,6 +186,8 @@ def _declare(dll: ctypes.CDLL) -> None:
     dll.pg_model_new.restype = P
     dll.pg_model_free.argtypes = [P]
     dll.pg_forward.argtypes = [P, P, Int, Int, P, P, Int, P, Int]
+    I64, F = ctypes.c_int64, ctypes.c_float
+    dll.pg_attention.argtypes = [P, P, Int, Int, Int, I64, I64, P, P, Int, I64, Int, Int, F, F, P]
 
 
 def library(variant: str = "native") -> Kernels | None:

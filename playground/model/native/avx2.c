@@ -205,6 +205,57 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+/* ------------------------------------------------------------------ the gated MLP's activation */
+/* e^x for x <= 0, Cephes' expf polynomial (as avx512.c's exp_neg512): relative error < 2e-7 */
+PG_INLINE __m256 exp_neg256(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* 2^n for n in -126..0: the exponent field alone */
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* act(g)·u as g·sigmoid(k)·u (kernels.h), sigmoid from e^-|k|: 1/(1 + e) for k >= 0, e/(1 + e) below */
+PG_INLINE __m256 glu8(__m256 g, __m256 u, const int gelu) {
+    __m256 k = g;
+    if (gelu)
+        k = _mm256_mul_ps(g, _mm256_fmadd_ps(_mm256_mul_ps(g, g), _mm256_set1_ps(0.0713548162726f),
+                                             _mm256_set1_ps(1.5957691216057308f)));
+    const __m256 e = exp_neg256(_mm256_or_ps(k, _mm256_set1_ps(-0.0f)));
+    const __m256 r = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+    const __m256 sg = _mm256_blendv_ps(r, _mm256_mul_ps(r, e), _mm256_cmp_ps(k, _mm256_setzero_ps(), _CMP_LT_OQ));
+    return _mm256_mul_ps(_mm256_mul_ps(g, sg), u);
+}
+
+PG_INLINE void glu_k(const float *g, const float *u, int n, float *out, const int gelu) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, glu8(_mm256_loadu_ps(g + i), _mm256_loadu_ps(u + i), gelu));
+    if (i < n) { /* the tail through a padded copy */
+        float gb[8] = {0}, ub[8] = {0}, ob[8];
+        memcpy(gb, g + i, sizeof(float) * (n - i));
+        memcpy(ub, u + i, sizeof(float) * (n - i));
+        _mm256_storeu_ps(ob, glu8(_mm256_loadu_ps(gb), _mm256_loadu_ps(ub), gelu));
+        memcpy(out + i, ob, sizeof(float) * (n - i));
+    }
+}
+
+static void glu(const float *g, const float *u, int n, int gelu, float *out) {
+    if (gelu)
+        glu_k(g, u, n, out, 1);
+    else
+        glu_k(g, u, n, out, 0);
+}
+
 #include "blocks_x86.h"
 #include "floats.h"
 
@@ -220,5 +271,6 @@ const pg_kernels pg_kernels_avx2 = {
         [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,
+    glu,
 };
 #endif

@@ -394,6 +394,37 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+/* ------------------------------------------------------------------ the gated MLP's activation */
+/* act(g)·u as g·sigmoid(k)·u (kernels.h), sigmoid from e^-|k|, which never overflows:
+ * 1/(1 + e) for k >= 0, e/(1 + e) below */
+PG_INLINE __m512 glu16(__m512 g, __m512 u, const int gelu) {
+    __m512 k = g;
+    if (gelu) /* 2z = 2·0.79788·(g + 0.044715·g³) */
+        k = _mm512_mul_ps(g, _mm512_fmadd_ps(_mm512_mul_ps(g, g), _mm512_set1_ps(0.0713548162726f),
+                                             _mm512_set1_ps(1.5957691216057308f)));
+    const __m512 e = exp_neg512(_mm512_castsi512_ps(
+        _mm512_or_si512(_mm512_castps_si512(k), _mm512_set1_epi32((int)0x80000000u))));
+    const __m512 r = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    const __m512 sg = _mm512_mask_mul_ps(r, _mm512_cmp_ps_mask(k, _mm512_setzero_ps(), _CMP_LT_OQ), r, e);
+    return _mm512_mul_ps(_mm512_mul_ps(g, sg), u);
+}
+
+PG_INLINE void glu_k(const float *g, const float *u, int n, float *out, const int gelu) {
+    int i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, glu16(_mm512_loadu_ps(g + i), _mm512_loadu_ps(u + i), gelu));
+    if (i < n) {
+        const __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(out + i, m, glu16(_mm512_maskz_loadu_ps(m, g + i), _mm512_maskz_loadu_ps(m, u + i), gelu));
+    }
+}
+
+static void glu(const float *g, const float *u, int n, int gelu, float *out) {
+    if (gelu)
+        glu_k(g, u, n, out, 1);
+    else
+        glu_k(g, u, n, out, 0);
+}
+
 #include "blocks_x86.h"
 #include "floats.h"
 #include "kquant_avx512.h"
@@ -415,5 +446,6 @@ const pg_kernels pg_kernels_avx512 = {
         [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,
+    glu,
 };
 #endif

@@ -125,6 +125,7 @@ static const pg_kernels *complete(size_t i) {
             if (!o->quantize_x) o->dot_int8_2 = NULL, o->quantize_x2 = NULL;
         }
         if (!k.attend) k.attend = p->attend;
+        if (!k.glu) k.glu = p->glu;
         resolved[i] = k;
         resolved_ok[i] = 1;
     }

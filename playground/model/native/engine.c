@@ -19,6 +19,7 @@
  * against the exact model from 0.0042 (llama.cpp: 0.0040) to 0.0026. */
 #include <stdlib.h>
 
+#include "attention.h"
 #include "blocks.h"
 #include "pool.h"
 
@@ -358,31 +359,6 @@ static void rmsnorm(const float *x, const float *w, float *y, int n, float eps) 
     for (int i = 0; i < n; i++) y[i] = x[i] * s * w[i];
 }
 
-/* one head's attention with soft-capped scores (Gemma 2): s → c·tanh(s/c) before the softmax */
-static void attend_softcap(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale,
-                           float cap, float *sc, float *out) {
-    float mx = -INFINITY;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *k = K + (size_t)s * hd;
-        float dot = 0.f;
-        for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
-        sc[s] = cap * tanhf(dot * scale / cap);
-        if (sc[s] > mx) mx = sc[s];
-    }
-    float sum = 0.f;
-    for (int s = 0; s < n; s++) {
-        sc[s] = expf(sc[s] - mx);
-        sum += sc[s];
-    }
-    for (int i = 0; i < hd; i++) out[i] = 0.f;
-    const float inv = 1.0f / sum;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *v = V + (size_t)s * hd;
-        const float p = sc[s] * inv;
-        for (int i = 0; i < hd; i++) out[i] += p * bf16_to_f32(v[i]);
-    }
-}
-
 typedef struct {
     pg_model *M;
     int T, start, layer, max_len;
@@ -407,30 +383,30 @@ static void attn_task(void *p, int ith, int nth) {
         const uint16_t *K = a->kc + layer_off + ((size_t)kvh * a->max_len + first) * hd;
         const uint16_t *V = a->vc + layer_off + ((size_t)kvh * a->max_len + first) * hd;
         float *out = M->att + (size_t)t * nh * hd + (size_t)h * hd;
-        if (D->attn_softcap > 0.f)
-            attend_softcap(q, K, V, pos + 1 - first, hd, D->attn_scale, D->attn_softcap, sc, out);
-        else
-            M->K->attend(q, K, V, pos + 1 - first, hd, D->attn_scale, sc, out);
+        pg_attend_head(M->K, q, K, V, pos + 1 - first, hd, D->attn_scale, D->attn_softcap, sc, out);
     }
 }
 
+/* activations up to this many go on the calling thread: a few microseconds of vector work, less
+ * than the pool's hand-off */
+#define GLU_ALONE 8192
+
 typedef struct {
-    float *gu, *act;
+    const pg_kernels *K;
+    const float *gu; /* (T, 2·hidden): gate | up */
+    float *act;      /* (T, hidden) */
     int T, hidden, gelu;
 } glu_args;
 
 static void glu_task(void *p, int ith, int nth) {
     glu_args *a = p;
-    int n = a->T * a->hidden, i0, i1;
-    pg_split(n, ith, nth, 64, &i0, &i1);
-    for (int i = i0; i < i1; i++) {
-        int t = i / a->hidden, j = i % a->hidden;
-        float g = a->gu[(size_t)t * 2 * a->hidden + j], u = a->gu[(size_t)t * 2 * a->hidden + a->hidden + j];
-        if (a->gelu) /* tanh-approximated GELU, as PyTorch's approximate="tanh" */
-            g = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g)));
-        else
-            g = g / (1.0f + expf(-g));
-        a->act[i] = g * u;
+    int i0, i1;
+    pg_split(a->T * a->hidden, ith, nth, 64, &i0, &i1);
+    while (i0 < i1) { /* one token's part at a time */
+        const int t = i0 / a->hidden, j = i0 % a->hidden, n = i1 - i0 < a->hidden - j ? i1 - i0 : a->hidden - j;
+        const float *g = a->gu + (size_t)t * 2 * a->hidden + j;
+        a->K->glu(g, g + a->hidden, n, a->gelu, a->act + i0);
+        i0 += n;
     }
 }
 
@@ -518,8 +494,11 @@ PG_EXPORT int pg_forward(void *model, const int32_t *tok, int T, int start, uint
         }
         for (int t = 0; t < T; t++) rmsnorm(M->x + (size_t)t * dim, L->ffn_norm, M->h + (size_t)t * dim, dim, D->eps);
         gemm_parts(K, L->gate_up, L->n_gate_up, M->h, T, M->gu, 2 * D->hidden, M->xs);
-        glu_args ga = {M->gu, M->act, T, D->hidden, D->gelu};
-        pg_run(glu_task, &ga);
+        glu_args ga = {K, M->gu, M->act, T, D->hidden, D->gelu};
+        if (T * D->hidden <= GLU_ALONE)
+            glu_task(&ga, 0, 1);
+        else
+            pg_run(glu_task, &ga);
         gemm(K, &L->down, M->act, T, M->tmp, dim, M->xs);
         for (int t = 0; t < T; t++) {
             float *o = M->tmp + (size_t)t * dim, *x = M->x + (size_t)t * dim;

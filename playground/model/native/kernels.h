@@ -25,7 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define PG_ABI 9
+#define PG_ABI 10
 #define QK 32 /* weights per group */
 
 /* PG_Q4, PG_Q8: split into arrays (d, m, qs) at load. The others: GGUF's blocks as the file stores
@@ -96,11 +96,18 @@ typedef struct {
 typedef void (*pg_attend_fn)(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale,
                              float *sc, float *out);
 
+/* out[i] = act(g[i])·u[i] for i < n, the gated MLP's activation: SiLU (gelu 0) or GELU's tanh
+ * approximation (gelu 1), as PyTorch's approximate="tanh". The SIMD variants compute both as
+ * g·sigmoid(k) (k = g, or 2·0.79788·(g + 0.044715·g³): 0.5·(1 + tanh(z)) is sigmoid(2z)) with a
+ * vector exp; kernel_check holds them to the portable tanhf/expf form within 1e-6 of |g·u|. */
+typedef void (*pg_glu_fn)(const float *g, const float *u, int n, int gelu, float *out);
+
 typedef struct {
     const char *name; /* "avx512", "avx2", "neon", "portable" */
     const char *int8; /* how one-token products are summed: "vnni", "avx2", "dotprod", "neon", "none" */
     pg_kind_ops ops[PG_KINDS];
     pg_attend_fn attend;
+    pg_glu_fn glu; /* may be NULL (the portable one is used then) */
 } pg_kernels;
 
 /* the tables, each defined by its ISA file (the ones not built for this architecture are absent) */

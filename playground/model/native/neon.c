@@ -217,6 +217,55 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+/* ------------------------------------------------------------------ the gated MLP's activation */
+/* e^x for x <= 0, Cephes' expf polynomial (as avx512.c's exp_neg512): relative error < 2e-7 */
+PG_INLINE float32x4_t exp_neg4(float32x4_t x) {
+    x = vmaxq_f32(x, vdupq_n_f32(-87.0f));
+    const float32x4_t n = vrndnq_f32(vmulq_n_f32(x, 1.44269504088896341f));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    /* 2^n for n in -126..0: the exponent field alone */
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+    return vmulq_f32(p, vreinterpretq_f32_s32(e));
+}
+
+/* act(g)·u as g·sigmoid(k)·u (kernels.h), sigmoid from e^-|k|: 1/(1 + e) for k >= 0, e/(1 + e) below */
+PG_INLINE float32x4_t glu4(float32x4_t g, float32x4_t u, const int gelu) {
+    float32x4_t k = g;
+    if (gelu)
+        k = vmulq_f32(g, vfmaq_f32(vdupq_n_f32(1.5957691216057308f), vmulq_f32(g, g), vdupq_n_f32(0.0713548162726f)));
+    const float32x4_t e = exp_neg4(vnegq_f32(vabsq_f32(k)));
+    const float32x4_t r = vdivq_f32(vdupq_n_f32(1.0f), vaddq_f32(vdupq_n_f32(1.0f), e));
+    const float32x4_t sg = vbslq_f32(vcltq_f32(k, vdupq_n_f32(0.f)), vmulq_f32(r, e), r);
+    return vmulq_f32(vmulq_f32(g, sg), u);
+}
+
+PG_INLINE void glu_k(const float *g, const float *u, int n, float *out, const int gelu) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(out + i, glu4(vld1q_f32(g + i), vld1q_f32(u + i), gelu));
+    if (i < n) { /* the tail through a padded copy */
+        float gb[4] = {0}, ub[4] = {0}, ob[4];
+        memcpy(gb, g + i, sizeof(float) * (n - i));
+        memcpy(ub, u + i, sizeof(float) * (n - i));
+        vst1q_f32(ob, glu4(vld1q_f32(gb), vld1q_f32(ub), gelu));
+        memcpy(out + i, ob, sizeof(float) * (n - i));
+    }
+}
+
+static void glu(const float *g, const float *u, int n, int gelu, float *out) {
+    if (gelu)
+        glu_k(g, u, n, out, 1);
+    else
+        glu_k(g, u, n, out, 0);
+}
+
 #include "floats.h"
 
 const pg_kernels TABLE = {
@@ -228,5 +277,6 @@ const pg_kernels TABLE = {
         [PG_F16] = FX_F16_OPS, [PG_BF16] = FX_BF16_OPS,
     },
     attend,
+    glu,
 };
 #endif

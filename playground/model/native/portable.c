@@ -120,6 +120,16 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
+/* ------------------------------------------------------------------ the gated MLP's activation */
+static void glu(const float *g, const float *u, int n, int gelu, float *out) {
+    for (int i = 0; i < n; i++) {
+        const float x = g[i];
+        const float a = gelu ? 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)))
+                             : x / (1.0f + expf(-x));
+        out[i] = a * u[i];
+    }
+}
+
 /* ------------------------------------------------------------------ GGUF's own blocks (blocks.h) */
 /* group b of row r as 32 floats: D[h]·q + M[h] (the float kinds: their values) */
 static void raw_group_f32(const pg_mat *w, int r, int b, float *wb) {
@@ -163,6 +173,7 @@ const pg_kernels pg_kernels_portable = {
         [PG_F16] = RAW_OPS, [PG_BF16] = RAW_OPS,
     },
     attend,
+    glu,
 };
 
 /* ------------------------------------------------------------------ the int8 reference */
