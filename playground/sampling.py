@@ -15,19 +15,13 @@ from dataclasses import dataclass, field
 import torch
 
 from .sampling_params import DEFAULT_ORDER, PRESETS, STAGES, LiveParams, ParamsTimeline, SamplingParams
+from .sampling_small import SMALL, Candidates
+from .vocab_scan import sanitize, scan
 
 __all__ = ["DEFAULT_ORDER", "PRESETS", "STAGES", "LiveParams", "ParamsTimeline", "SamplingParams", "SampleResult", "sample",
            "sanitize", "apply_penalties", "top_k_filter", "top_p_filter", "min_p_filter", "typical_filter"]
 
 # ---------------------------------------------------------------------------- stages
-def sanitize(logits: torch.Tensor) -> torch.Tensor:
-    """NaN becomes -inf (never chosen), +inf the largest finite value (strongly preferred)."""
-    if torch.isfinite(logits.sum()):  # a sum is finite only if every term is: one pass, no mask
-        return logits
-    out = torch.nan_to_num(logits.float(), nan=-math.inf, posinf=torch.finfo(torch.float32).max / 2, neginf=-math.inf)
-    return out
-
-
 def apply_penalties(logits: torch.Tensor, history: list[int], p: SamplingParams,
                     ids: torch.Tensor | None = None) -> torch.Tensor:
     """Repetition penalty (CTRL): a seen token's logit is divided by the penalty when positive,
@@ -122,9 +116,24 @@ class SampleResult:
     # with track: how many candidates are left after each stage that removes some, in order
     # (the funnel the inspector draws), starting with ("vocabulary", V)
     survivors: list[tuple[str, int]] = field(default_factory=list)
-    cand_ids: torch.Tensor | None = None  # the final distribution, over these token ids
-    cand_probs: torch.Tensor | None = None
+    # the final distribution: over these token ids (None: the whole vocabulary), with these
+    # probabilities; a tensor or a list (made a tensor when asked for: most tokens never are)
+    cand: torch.Tensor | list[int] | None = None
+    cand_p: torch.Tensor | list[float] | None = None
     vocab: int = 0
+
+    @property
+    def cand_ids(self) -> torch.Tensor:
+        """The token ids the final distribution is over."""
+        if self.cand is None:
+            return torch.arange(self.vocab)
+        return self.cand if isinstance(self.cand, torch.Tensor) else torch.tensor(self.cand, dtype=torch.long)
+
+    @property
+    def cand_probs(self) -> torch.Tensor:
+        """Their probabilities (float32)."""
+        c = self.cand_p
+        return c if isinstance(c, torch.Tensor) else torch.tensor(c, dtype=torch.float32)
 
     @property
     def probs_final(self) -> torch.Tensor:
@@ -137,6 +146,11 @@ class SampleResult:
 def _top(ids: torch.Tensor | None, probs: torch.Tensor, n: int) -> list[tuple[int, float]]:
     if n <= 0:
         return []
+    if ids is not None and ids.numel() <= 1024:  # a few candidates: plain Python beats two torch calls
+        pl = probs.tolist()
+        order = sorted(range(len(pl)), key=lambda j: -pl[j])[:n]  # equal probabilities: smaller id first
+        il = ids.tolist()
+        return [(il[j], pl[j]) for j in order if pl[j] > 0]
     v, i = torch.topk(probs, min(n, probs.numel()))
     tok = i if ids is None else ids[i]
     return [(int(a), float(b)) for a, b in zip(tok.tolist(), v.tolist()) if b > 0]
@@ -146,41 +160,55 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
            track: bool = False, top_n: int = 10) -> SampleResult:
     """Choose the next token by running p.order's stages, then drawing (or argmax when greedy).
 
-    Stages after top-k only see its survivors, so a 50,000-token vocabulary costs one top-k,
-    not a sort per stage. If every candidate is removed we fall back to the most likely token.
+    Stages after top-k only see its survivors, so a 50,000-token vocabulary costs one look at the
+    whole vocabulary (vocab_scan: the top tokens, the max, softmax's sums), not a pass per stage;
+    and on a few survivors the stages run as plain Python on lists (sampling_small.py), which a
+    decode step, its caches cold after the forward pass, runs several times faster than a dozen
+    tiny PyTorch calls. If every candidate is removed we fall back to the most likely token.
     """
-    raw = sanitize(logits.float())
-    V = raw.numel()
-    raw_probs, entropy = _softmax_entropy(raw)
-    # one top-k over the whole vocabulary serves both the events' top-N and (while no penalty
-    # has changed the logits) the top-k stage: each costs ~0.07 ms on 49k tokens. One more than
-    # k shows whether the k-th value ties with the next (else the survivors are the top k).
+    V = logits.numel()
+    # one scan serves the events' top-N and (while no penalty has changed the logits) the top-k
+    # stage. One more than k shows whether the k-th value ties with the next (else the survivors
+    # are the top k).
     n_top = max(top_n, p.top_k + 1 if 0 < p.top_k < V else 0)
-    top_v, top_i = torch.topk(raw, min(n_top, V)) if n_top > 0 else (None, None)
+    sc = scan(logits, n_top)
+    raw = sc.logits
     top_raw = [] if top_n <= 0 else [
-        (int(t), float(q)) for t, q in zip(top_i[:top_n].tolist(), raw_probs[top_i[:top_n]].tolist()) if q > 0]
-    watch = torch.tensor([t for t, _ in top_raw], dtype=torch.long)
+        (t, q) for t, q in zip(sc.ids[:top_n], map(sc.prob, sc.vals[:top_n])) if q > 0]
+    watch = [t for t, _ in top_raw]
     ids: torch.Tensor | None = None  # None: the working set is the whole vocabulary
     x = raw
+    small: Candidates | None = None  # once few candidates are left: them, as lists
     removed: dict[str, list[int]] = {}
-    alive = _alive(watch, ids, x) if track else None
+    alive = set(watch)  # a listed token has a probability above 0, so a finite logit
     survivors = [("vocabulary", V)] if track else []
     for stage in p.order:
+        if small is not None:
+            changed = small.run(stage, p, history)
+            if track and changed:
+                now, count = small.alive(watch)
+                if stage not in ("penalties", "temperature"):
+                    gone = [t for t in watch if t in alive and t not in now]
+                    if gone:
+                        removed[stage] = gone
+                    survivors.append((stage, count))
+                alive = now
+            continue
         before_x, before_ids = x, ids
         if stage == "penalties":
             x = apply_penalties(x, history, p, ids)
         elif stage == "top_k":
             if 0 < p.top_k < x.numel():
-                if ids is None and x is raw:
-                    kth = top_v[p.top_k - 1]
+                if ids is None and x is raw and len(sc.vals) > p.top_k and sc.vals[p.top_k] < sc.vals[p.top_k - 1]:
                     # no tie at the boundary: the survivors are the top k, in the order of their ids
-                    untied = top_v.numel() > p.top_k and top_v[p.top_k] < kth
-                    keep = top_i[: p.top_k].sort().values if untied else (x >= kth).nonzero().flatten()
+                    small = Candidates.of(sorted(zip(sc.ids[: p.top_k], sc.vals[: p.top_k])))
                 else:
                     kth = torch.topk(x, p.top_k).values[-1]
                     keep = (x >= kth).nonzero().flatten()  # ties at the boundary stay
-                ids = keep if ids is None else ids[keep]
-                x = x[keep]
+                    ids = keep if ids is None else ids[keep]
+                    x = x[keep]
+                    if ids.numel() <= SMALL:
+                        small = Candidates(ids.tolist(), x.tolist())
         elif stage == "top_p":
             x = top_p_filter(x, p.top_p)
         elif stage == "min_p":
@@ -189,49 +217,43 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
             x = typical_filter(x, p.typical_p)
         elif stage == "temperature" and not p.greedy:
             x = x / p.temperature
-        if track and (x is not before_x or ids is not before_ids):  # a stage that changed nothing removed nothing
-            now = _alive(watch, ids, x)
+        if track and (small is not None or x is not before_x or ids is not before_ids):
+            # a stage that changed nothing removed nothing
+            now, count = small.alive(watch) if small is not None else _alive(watch, ids, x)
             if stage not in ("penalties", "temperature"):
-                gone = alive & ~now
-                if gone.any():
-                    removed[stage] = watch[gone].tolist()
-                survivors.append((stage, int(torch.isfinite(x).sum())))
+                gone = [t for t in watch if t in alive and t not in now]
+                if gone:
+                    removed[stage] = gone
+                survivors.append((stage, count))
             alive = now
-    if not torch.isfinite(x).any():  # every candidate removed: take the most likely raw token
-        ids, x = raw.argmax().view(1), torch.zeros(1)
-    if p.greedy:
-        i = int(x.argmax())
-        probs = torch.zeros_like(x)
-        probs[i] = 1.0
+    if small is not None:
+        if small.all_removed():  # every candidate removed: take the most likely raw token
+            small = Candidates([sc.ids[0] if sc.ids else int(raw.argmax())], [0.0])
+        token, prob, cand, probs = small.draw(p, gen)
+        top_final = small.top(probs, top_n)
     else:
-        probs = torch.softmax(x, dim=-1)
-        i = int(torch.multinomial(probs, 1, generator=gen))
-    token = i if ids is None else int(ids[i])
-    cand = torch.arange(V) if ids is None else ids
-    return SampleResult(token, float(probs[i]), float(raw_probs[token]), entropy, top_raw,
-                        _top(ids, probs, top_n), removed, survivors, cand, probs, V)
+        if not torch.isfinite(x).any():  # every candidate removed: take the most likely raw token
+            ids, x = raw.argmax().view(1), torch.zeros(1)
+        if p.greedy:
+            i = int(x.argmax())
+            probs = torch.zeros_like(x)
+            probs[i] = 1.0
+        else:
+            probs = torch.softmax(x, dim=-1)
+            i = int(torch.multinomial(probs, 1, generator=gen))
+        token, prob, cand = (i if ids is None else int(ids[i])), float(probs[i]), ids
+        top_final = _top(ids, probs, top_n)
+    raw_v = next((v for t, v in zip(sc.ids, sc.vals) if t == token), None)
+    raw_prob = sc.prob(float(raw[token]) if raw_v is None else raw_v)
+    return SampleResult(token, prob, raw_prob, sc.entropy, top_raw, top_final, removed, survivors, cand, probs, V)
 
 
-def _softmax_entropy(raw: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """softmax(raw) and its entropy in nats, in a few passes over a 150k-token vocabulary (a decode
-    step of a large-vocabulary model spent ~1 ms here): with e = exp(x - max), Z = sum e,
-    H = log Z - sum(e·(x - max))/Z. Removed candidates (-inf) count as p = 0."""
-    m = raw.max()
-    if not torch.isfinite(m):  # nothing finite (or +inf, which sanitize turned finite): the plain way
-        logp = torch.log_softmax(raw, dim=-1)
-        probs = logp.exp()
-        return probs, float(-(probs * logp.clamp_min(-1e30)).nansum())
-    shifted = raw - m
-    e = shifted.exp()
-    z = e.sum()
-    finite = shifted if torch.isfinite(raw.sum()) else shifted.nan_to_num(neginf=0.0)  # 0·(-inf) would be nan
-    entropy = float(torch.log(z) - torch.dot(e, finite) / z)
-    return e.div_(z), max(entropy, 0.0)
-
-
-def _alive(watch: torch.Tensor, ids: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
-    """Which watched token ids are still candidates (in the working set, not -inf)."""
-    if ids is None:
-        return torch.isfinite(x[watch])
-    pos = (ids[None, :] == watch[:, None])  # (w, n)
-    return (pos & torch.isfinite(x)[None, :]).any(1)
+def _alive(watch: list[int], ids: torch.Tensor | None, x: torch.Tensor) -> tuple[set[int], int]:
+    """Which watched token ids are still candidates (in the working set, not -inf), and how many
+    candidates there are."""
+    if ids is None:  # the whole vocabulary
+        fin = torch.isfinite(x[torch.tensor(watch, dtype=torch.long)]).tolist() if watch else []
+        return {t for t, f in zip(watch, fin) if f}, int(torch.isfinite(x).sum())
+    fin = torch.isfinite(x)
+    ok = set(ids[fin].tolist())
+    return {t for t in watch if t in ok}, int(fin.sum())

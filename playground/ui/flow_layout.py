@@ -77,7 +77,8 @@ class FlowLayout(QLayout):
             lines[-1].append(item)
             x += w + self._spacing
         y = area.y()
-        left_count = self.stretch_after + 1
+        # the items left of the stretch, counting only those shown (hidden ones have no place)
+        left_count = sum(1 for i in items if self._items.index(i) <= self.stretch_after)
         for n, line in enumerate(lines):
             height = max((i.sizeHint().height() for i in line), default=0)
             if move:

@@ -123,3 +123,28 @@ def test_the_studio_opens_beside_the_lessons_inside_the_screen(qtbot, tmp_path):
             w.studio.close()
         for e in engines:
             e.shutdown()
+
+
+def test_a_flowing_row_keeps_what_follows_its_stretch_at_the_right_edge_with_hidden_items_before_it(qtbot):
+    """The attention controls: Compute and Export sit at the right end of the first line when they fit,
+    though the page buttons before the stretch are hidden; in a narrow row they go onto a second line."""
+    from PySide6.QtWidgets import QPushButton
+
+    from playground.ui.flow_layout import FlowLayout
+
+    box = QWidget()
+    qtbot.addWidget(box)
+    row = FlowLayout(box)
+    left, hidden, right = QPushButton("Layer"), QPushButton("◀"), QPushButton("Compute")
+    row.addWidget(left)
+    row.addWidget(hidden)
+    hidden.setVisible(False)
+    row.addStretch()
+    row.addWidget(right)
+    box.resize(600, 40)
+    box.show()
+    qtbot.waitExposed(box)
+    assert right.geometry().right() == box.width() - 1 and right.y() == left.y()
+    box.resize(left.sizeHint().width() + 10, 80)
+    qtbot.waitUntil(lambda: right.y() > left.y())
+    assert right.x() == 0
