@@ -20,6 +20,7 @@ from ..sampling_params import LiveParams
 from ..session.backend import GenerationRequest
 from .model_info import ModelInfo, model_info, model_sha256
 from .priority import lower_this_thread
+from .token_queue import TokenQueue
 
 __all__ = ["Engine", "EngineClient", "EngineWorker", "ModelInfo"]
 
@@ -31,7 +32,7 @@ class EngineWorker(QObject):
     modelLoaded = Signal(object)  # ModelInfo of the model now in use
     modelLoadFailed = Signal(str, str)  # path, message; the previous model stays loaded
     generationStarted = Signal(int, int, int)  # request id, prompt tokens, messages dropped to fit
-    tokenGenerated = Signal(int, object)  # request id, TokenEvent
+    tokensReady = Signal(int, object)  # request id, its TokenQueue: tokens to take (one signal in flight)
     generationFinished = Signal(int, object)  # request id, Finished
     generationFailed = Signal(int, str)  # request id, message
     attentionReady = Signal(int, object)  # request id, AttentionMap
@@ -172,16 +173,20 @@ class EngineWorker(QObject):
 
 
 class _SignalSink:
-    """A ReplySink that turns one request's events into the worker's queued signals."""
+    """A ReplySink that turns one request's events into the worker's queued signals. Tokens go to
+    a TokenQueue, signalled only when no signal is in flight (token_queue.py says why); `finished`
+    and `failed` follow every token put before them (the reader takes the queue first)."""
 
     def __init__(self, worker: EngineWorker, request_id: int):
         self.w, self.rid = worker, request_id
+        self.tokens: TokenQueue = TokenQueue()
 
     def started(self, prompt_tokens: int, dropped: int) -> None:
         self.w.generationStarted.emit(self.rid, prompt_tokens, dropped)
 
     def token(self, ev) -> None:
-        self.w.tokenGenerated.emit(self.rid, ev)
+        if self.tokens.put(ev):
+            self.w.tokensReady.emit(self.rid, self.tokens)
 
     def finished(self, fin) -> None:
         self.w.generationFinished.emit(self.rid, fin)

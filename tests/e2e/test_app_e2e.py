@@ -20,7 +20,7 @@ def test_typing_a_question_streams_an_answer_naming_paris(qtbot, smollm2_path, t
         window.load_model(str(smollm2_path))
     window.sampling.set_value("temperature", 0.0)
     tokens = []
-    window.engine.worker.tokenGenerated.connect(lambda req, ev: tokens.append(ev))
+    window.session.token_applied.connect(lambda reply, ev: tokens.append(ev))
     window.input.setFocus()
     qtbot.keyClicks(window.input, "What is the capital of France?")
     with qtbot.waitSignal(window.replyFinished, timeout=60000) as blocker:

@@ -47,7 +47,7 @@ def _ask(window, qtbot, text="hi", wait=True):
 def test_reply_streams_token_by_token(window, qtbot):
     lm = _use(window, qtbot, fake_loaded_model(TEXT))
     events = []
-    window.engine.worker.tokenGenerated.connect(lambda req, ev: events.append(ev))
+    window.session.token_applied.connect(lambda reply, ev: events.append(ev))
     reply = _ask(window, qtbot)
     assert reply is window.conv.last() and reply.record.finish == "eos"
     assert reply.role == "assistant" and reply.text == TEXT
@@ -71,7 +71,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(window, qtbot):
 def test_stop_mid_reply_ends_within_one_token_and_keeps_the_partial_reply(window, qtbot):
     lm = _use(window, qtbot, fake_loaded_model(TEXT, gated=True))
     events = []
-    window.engine.worker.tokenGenerated.connect(lambda req, ev: events.append(ev))
+    window.session.token_applied.connect(lambda reply, ev: events.append(ev))
     _ask(window, qtbot, wait=False)
     lm.model.release(3)  # the prefill and two decode steps: three tokens
     qtbot.waitUntil(lambda: len(events) == 3, timeout=5000)
@@ -90,7 +90,7 @@ def test_temperature_moved_mid_reply_applies_to_the_next_token(window, qtbot):
     lm = _use(window, qtbot, fake_loaded_model(TEXT, gated=True))
     window.sampling.set_value("temperature", 0.0)
     events = []
-    window.engine.worker.tokenGenerated.connect(lambda req, ev: events.append(ev))
+    window.session.token_applied.connect(lambda reply, ev: events.append(ev))
     _ask(window, qtbot, wait=False)
     lm.model.release(2)
     qtbot.waitUntil(lambda: len(events) == 2, timeout=5000)
@@ -156,7 +156,7 @@ def test_closing_mid_reply_exits_cleanly(qtbot, tmp_path):
     qtbot.addWidget(win)
     _use(win, qtbot, fake_loaded_model(TEXT * 200))
     events = []
-    engine.worker.tokenGenerated.connect(lambda req, ev: events.append(ev))
+    win.session.token_applied.connect(lambda reply, ev: events.append(ev))
     _ask(win, qtbot, wait=False)
     qtbot.waitUntil(lambda: len(events) >= 1, timeout=5000)
     win.close()
@@ -190,7 +190,7 @@ MARKDOWN = "Here:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\nx = 1\n```\n\
 def test_a_markdown_reply_streams_into_a_settled_part_and_a_tail(window, qtbot):
     lm = _use(window, qtbot, fake_loaded_model(MARKDOWN, gated=True))
     events = []
-    window.engine.worker.tokenGenerated.connect(lambda req, ev: events.append(ev))
+    window.session.token_applied.connect(lambda reply, ev: events.append(ev))
     _ask(window, qtbot, wait=False)
     reply = window.conv.last()
     widget = window.chat.widgets[reply.id]

@@ -36,7 +36,7 @@ def test_growing_text_is_appended_to_the_last_chunk_and_earlier_chunks_stay_unto
     view.linkActivated.connect(clicked.append)
     view.show()
     html = ""
-    for _ in range(3 * CHUNK_CHARS // len(TABLE + CODE)):  # a reply that settles block by block
+    for _ in range(3 * CHUNK_CHARS // len(TABLE + CODE) + 3):  # a reply that settles block by block
         html += TABLE + CODE + '<p><a href="tok:1">link</a></p>'
         view.extend_to(html)
         qtbot.waitUntil(lambda: view.chunks[-1].height() > 0)

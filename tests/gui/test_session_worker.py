@@ -3,6 +3,7 @@ sharing one worker, each stopping only its own reply — what the HTTP server wi
 
 from __future__ import annotations
 
+from playground.engine.token_queue import TokenQueue
 from playground.engine.worker import Engine
 from playground.engine.worker_backend import WorkerBackend
 from playground.session import ChatSession
@@ -76,3 +77,59 @@ def test_the_engine_runs_below_the_gui_priority_and_so_do_the_kernels_threads(qt
     assert seen["pool"] and all(thread_nice(int(tid)) == seen["nice"] for tid in seen["pool"])
     native.adopt_threads()  # back to threads started from this one
     assert native._pool_maker == threading.get_native_id()
+
+
+def test_tokens_reach_the_session_in_batches_complete_and_in_order(qtbot, monkeypatch):
+    """Over the worker's thread: every token the engine made is in the reply, in order, and
+    fewer signals crossed the threads than there were tokens when they came faster than taken."""
+    engine = Engine()
+    try:
+        backend = WorkerBackend(engine)
+        lm = fake_loaded_model(TEXT * 3, gated=True)
+        with qtbot.waitSignal(engine.worker.modelLoaded, timeout=5000):
+            engine.worker.set_model(lm)
+        session = ChatSession(backend)
+        made, signals = [], []
+        put = TokenQueue.put
+        monkeypatch.setattr(TokenQueue, "put", lambda q, ev: signals.append(put(q, ev)) or signals[-1])
+        session.token_applied.connect(lambda reply, ev: made.append(ev.index))
+        reply = session.send("go")
+        lm.model.release(1)
+        qtbot.waitUntil(lambda: len(made) == 1, timeout=5000)  # the first token is signalled at once
+        with qtbot.waitSignal(engine.worker.generationFinished, timeout=10000):
+            lm.model.stop_all()  # the rest as fast as the worker makes them
+        qtbot.waitUntil(lambda: reply.record.finish is not None, timeout=5000)
+        assert made == list(range(len(lm.tokenizer.encode(TEXT * 3))))
+        assert reply.text == TEXT * 3
+        assert len(signals) == len(made) and signals[0] and sum(signals) < len(made) / 2  # most tokens rode along
+    finally:
+        engine.shutdown()
+
+
+def test_a_reply_that_ends_mid_batch_loses_no_token(qtbot):
+    """Tokens still in the queue when the reply's end arrives (a stop, say) go to the session first."""
+    from playground.engine.worker import _SignalSink
+    from playground.records import Finished, TokenRecord
+
+    engine = Engine()
+    try:
+        backend = WorkerBackend(engine)
+        with qtbot.waitSignal(engine.worker.modelLoaded, timeout=5000):
+            engine.worker.set_model(fake_loaded_model(TEXT))
+        session = ChatSession(backend)
+        engine.generate = lambda *a, **k: 7  # the request is not run: this test plays the worker
+        reply = session.send("go")
+        ended = []
+        session.reply_finished.connect(ended.append)
+        sink, signals = _SignalSink(engine.worker, 7), []
+        put = sink.tokens.put
+        sink.tokens.put = lambda ev: signals.append(put(ev)) or signals[-1]
+        for i, word in enumerate(["one ", "two ", "three ", "four ", "five"]):
+            sink.token(TokenRecord(i, i, word, 1.0, 1.0, 0.0))  # emitted here: taken at once by the backend
+        assert signals == [True, False, False, False, False]  # one signal for the five
+        assert reply.text == "one "  # the first was taken when it was signalled; four wait for the timer
+        sink.finished(Finished("cancelled", 3, 5, 0.01, 0.01, 0.01, 0))
+        assert ended == [reply] and reply.text == "one two three four five"
+        assert [t.index for t in reply.record.tokens] == [0, 1, 2, 3, 4] and reply.record.finish == "cancelled"
+    finally:
+        engine.shutdown()
