@@ -245,6 +245,35 @@ static void check_attention(const pg_kernels *K, const pg_kernels *P, int n, int
     free(ref);
 }
 
+/* a prompt's queries of one head (attend_prompt, where a variant has it) against the portable attend
+ * run once per query */
+static void check_attend_prompt(const pg_kernels *K, const pg_kernels *P, int T, int start, int window, int hd) {
+    if (!K->attend_prompt) return;
+    const int n = start + T;
+    uint16_t *Kc = malloc(sizeof(uint16_t) * n * hd), *Vc = malloc(sizeof(uint16_t) * n * hd);
+    const int ld = hd + 3; /* q and out rows apart from each other, as a (T, heads, hd) layout has them */
+    float *q = malloc(sizeof(float) * T * ld), *o = malloc(sizeof(float) * T * ld), *ref = malloc(sizeof(float) * T * ld),
+          *work = malloc(sizeof(float) * 2 * n);
+    for (int i = 0; i < n * hd; i++) Kc[i] = f32_to_bf16(uniform() * 2), Vc[i] = f32_to_bf16(uniform());
+    for (int i = 0; i < T * ld; i++) q[i] = uniform() * 2, o[i] = ref[i] = 0.f;
+    const float scale = 1.0f / sqrtf((float)hd);
+    K->attend_prompt(q, ld, Kc, Vc, T, start, window, hd, scale, work, o, ld);
+    for (int t = 0; t < T; t++) {
+        const int pos = start + t, first = window > 0 && pos + 1 > window ? pos + 1 - window : 0;
+        P->attend(q + t * ld, Kc + (size_t)first * hd, Vc + (size_t)first * hd, pos + 1 - first, hd, scale, work,
+                  ref + t * ld);
+    }
+    char what[96];
+    snprintf(what, sizeof what, "prompt attention %d+%d keys, window %d, head %d", start, T, window, hd);
+    report(K->name, what, max_rel(o, ref, T * ld, 1.0), 2e-6);
+    free(Kc);
+    free(Vc);
+    free(q);
+    free(o);
+    free(ref);
+    free(work);
+}
+
 /* the gated MLP's activation against the portable tanhf/expf form: error relative to |g·u|
  * (the sigmoid form is the more accurate where 1 + tanh cancels) */
 static void check_glu(const pg_kernels *K, const pg_kernels *P, int n, int gelu) {
@@ -296,6 +325,10 @@ int main(int argc, char **argv) {
         }
         static const int heads[][2] = {{1, 64}, {17, 64}, {40, 64}, {33, 128}, {20, 256}, {9, 48}, {5, 6}};
         for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) check_attention(K, P, heads[h][0], heads[h][1]);
+        static const int prompts[][4] = {{41, 0, 0, 64}, {40, 5, 0, 128}, {9, 30, 16, 128}, {12, 3, 10, 64},
+                                         {5, 3, 0, 256}, {7, 2, 4, 48}, {3, 0, 0, 6}};
+        for (size_t i = 0; i < sizeof prompts / sizeof prompts[0]; i++)
+            check_attend_prompt(K, P, prompts[i][0], prompts[i][1], prompts[i][2], prompts[i][3]);
         static const int glu_sizes[] = {1, 7, 37, 2053};
         for (int gelu = 0; gelu < 2; gelu++)
             for (size_t i = 0; i < sizeof glu_sizes / sizeof glu_sizes[0]; i++) check_glu(K, P, glu_sizes[i], gelu);

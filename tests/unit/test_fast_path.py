@@ -451,3 +451,25 @@ def test_native_prompt_attention_equals_attend(variant):
         ref, _ = attention.attend(q, k.float(), v.float(), start, None, window, cap)
         ref = ref.transpose(1, 2).reshape(1, T, nh * hs)
         assert (got - ref).abs().max().item() < 1e-5, (nh, nkv, hs, T, start, window, cap)
+
+
+def test_decode_one_equals_a_one_token_forward(pair):
+    """generate()'s shortcut for one token (decode_one) gives the logits the model's own one-token
+    pass gives, growing the cache the same way, and refuses what the model refuses."""
+    m = pair[0].model
+    if m.native() is None:
+        assert m.decode_one(1, 0) is None
+        return
+    ids = _ids(24)[0].tolist()
+    with torch.inference_mode():
+        m.setup_cache(12)  # small on purpose: both must grow the cache
+        m(torch.tensor([ids[:8]]), start=0, use_cache=True)
+        want = [m(torch.tensor([[t]]), start=8 + i, use_cache=True)[0, -1] for i, t in enumerate(ids[8:])]
+        m.setup_cache(12)
+        m(torch.tensor([ids[:8]]), start=0, use_cache=True)
+        got = [m.decode_one(t, 8 + i) for i, t in enumerate(ids[8:])]
+        assert all(torch.equal(a, b) for a, b in zip(want, got))
+        with pytest.raises(IndexError, match="vocabulary"):
+            m.decode_one(2**32 + 1, 24)  # would wrap to a valid id as int32
+        with pytest.raises(ValueError, match="longer than the context"):
+            m.decode_one(1, m.config.max_seq_len)

@@ -102,12 +102,20 @@ typedef void (*pg_attend_fn)(const float *q, const uint16_t *K, const uint16_t *
  * vector exp; kernel_check holds them to the portable tanhf/expf form within 1e-6 of |g·u|. */
 typedef void (*pg_glu_fn)(const float *g, const float *u, int n, int gelu, float *out);
 
+/* T queries of one head at positions start..start+T (query t at q + t·q_tok, its output at out + t·out_tok),
+ * each over keys 0..its position of K, V (rows of hd; only the last `window` where window > 0): what
+ * attend gives for each query alone. work: scratch for 2·(start + T) floats. */
+typedef void (*pg_attend_prompt_fn)(const float *q, int64_t q_tok, const uint16_t *K, const uint16_t *V, int T,
+                                    int start, int window, int hd, float scale, float *work, float *out,
+                                    int64_t out_tok);
+
 typedef struct {
     const char *name; /* "avx512", "avx2", "neon", "portable" */
     const char *int8; /* how one-token products are summed: "vnni", "avx2", "dotprod", "neon", "none" */
     pg_kind_ops ops[PG_KINDS];
     pg_attend_fn attend;
     pg_glu_fn glu; /* may be NULL (the portable one is used then) */
+    pg_attend_prompt_fn attend_prompt; /* optional: NULL runs attend once per query */
 } pg_kernels;
 
 /* the tables, each defined by its ISA file (the ones not built for this architecture are absent) */
