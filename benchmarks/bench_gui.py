@@ -70,20 +70,30 @@ class ForcedModel:
         setattr(self._inner, name, value)
 
     def __call__(self, idx, start=0, **kw):
-        from playground.model.fast import one_torch_thread
-
         logits = self._inner(idx, start=start, **kw)
         if start == 0:
             self.__dict__["step"] = 0
         if idx.shape[1] == 1 or kw.get("last_only"):
-            nxt = self.script[self.step] if self.step < len(self.script) else self.eos
-            # on one PyTorch thread, as generate() samples: a parallel max over the vocabulary
-            # would leave OpenMP's threads spinning against the kernels' own (measured: the engine
-            # alone at 112 instead of 210 tok/s, and unevenly between this thread and the worker's)
-            with one_torch_thread():
-                logits[0, -1, nxt] = logits[0, -1].max() + 30.0
-            self.__dict__["step"] = self.step + 1
+            self._force(logits[0, -1])
         return logits
+
+    def decode_one(self, token: int, pos: int):
+        """generate()'s one-token step on the fast model (it skips __call__): forced the same way."""
+        logits = self._inner.decode_one(token, pos)
+        if logits is not None:
+            self._force(logits)
+        return logits
+
+    def _force(self, last):
+        from playground.model.fast import one_torch_thread
+
+        nxt = self.script[self.step] if self.step < len(self.script) else self.eos
+        # on one PyTorch thread, as generate() samples: a parallel max over the vocabulary
+        # would leave OpenMP's threads spinning against the kernels' own (measured: the engine
+        # alone at 112 instead of 210 tok/s, and unevenly between this thread and the worker's)
+        with one_torch_thread():
+            last[nxt] = last.max() + 30.0
+        self.__dict__["step"] = self.step + 1
 
 
 def forced_model(n_tokens: int):
