@@ -326,7 +326,7 @@ int main(int argc, char **argv) {
         static const int heads[][2] = {{1, 64}, {17, 64}, {40, 64}, {33, 128}, {20, 256}, {9, 48}, {5, 6}};
         for (size_t h = 0; h < sizeof heads / sizeof heads[0]; h++) check_attention(K, P, heads[h][0], heads[h][1]);
         static const int prompts[][4] = {{41, 0, 0, 64}, {40, 5, 0, 128}, {9, 30, 16, 128}, {12, 3, 10, 64},
-                                         {5, 3, 0, 256}, {7, 2, 4, 48}, {3, 0, 0, 6}};
+                                         {5, 3, 0, 256}, {24, 0, 0, 256}, {7, 2, 4, 48}, {3, 0, 0, 6}};
         for (size_t i = 0; i < sizeof prompts / sizeof prompts[0]; i++)
             check_attend_prompt(K, P, prompts[i][0], prompts[i][1], prompts[i][2], prompts[i][3]);
         static const int glu_sizes[] = {1, 7, 37, 2053};
