@@ -170,7 +170,9 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
     # one scan serves the events' top-N and (while no penalty has changed the logits) the top-k
     # stage. One more than k shows whether the k-th value ties with the next (else the survivors
     # are the top k).
-    n_top = max(top_n, p.top_k + 1 if 0 < p.top_k < V else 0)
+    # A top-k over SMALL takes the tensor path below (a scan of thousands, and the stages on lists
+    # of thousands, cost several times what torch.topk does).
+    n_top = max(top_n, p.top_k + 1 if 0 < p.top_k < V and p.top_k <= SMALL else 0)
     sc = scan(logits, n_top)
     raw = sc.logits
     top_raw = [] if top_n <= 0 else [
@@ -199,7 +201,8 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
             x = apply_penalties(x, history, p, ids)
         elif stage == "top_k":
             if 0 < p.top_k < x.numel():
-                if ids is None and x is raw and len(sc.vals) > p.top_k and sc.vals[p.top_k] < sc.vals[p.top_k - 1]:
+                if (ids is None and x is raw and p.top_k <= SMALL and len(sc.vals) > p.top_k
+                        and sc.vals[p.top_k] < sc.vals[p.top_k - 1]):
                     # no tie at the boundary: the survivors are the top k, in the order of their ids
                     small = Candidates.of(sorted(zip(sc.ids[: p.top_k], sc.vals[: p.top_k])))
                 else:

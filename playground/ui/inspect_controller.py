@@ -404,6 +404,7 @@ class InspectController(QObject):
             if start is not None and start <= row < start + len(m.record.tokens):
                 if self.inspected != (m, row - start):
                     self.inspected, self._chosen = (m, row - start), True
+                    self.win.chat.mark_token(m, row - start)  # the reply's Tokens view follows
                     self.inside.token.show_token(m.record.tokens[row - start], self._label)
                 return
 

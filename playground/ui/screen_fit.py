@@ -8,7 +8,7 @@ tests/gui/test_screen_fit.py checks that on offscreen laptop screens."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtCore import QPoint, QRect, QSize, Qt
 from PySide6.QtWidgets import QWidget
 
 
@@ -38,7 +38,10 @@ def fit_into(window: QWidget, area: QRect, like: QWidget | None = None, size: QS
 
 
 def fit_to_screen(window: QWidget, like: QWidget | None = None) -> None:
-    """`window` inside the available geometry of its screen (or that of `like`)."""
+    """`window` inside the available geometry of its screen (or that of `like`); a maximized or
+    full-screen window is the platform's to place (resizing it would undo that state)."""
+    if window.windowState() & (Qt.WindowState.WindowMaximized | Qt.WindowState.WindowFullScreen):
+        return
     screen = (like or window).screen()
     if screen is not None:
         fit_into(window, screen.availableGeometry(), like)

@@ -241,8 +241,9 @@ def test_the_token_chosen_in_the_token_tab_is_the_attention_row_and_back(window,
         qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=point())
     assert window.inspect_ctl.inspected == (reply, 1) and window.inside.token.record is reply.record.tokens[1]
     assert window.inside.current() == "attention"  # the attention stays in front
+    assert window.chat.marked == (reply.id, 1)  # and the reply's Tokens view marks it
     qtbot.keyClick(view.plot, Qt.Key.Key_Down)
-    assert window.inside.token.record is reply.record.tokens[2]
+    assert window.inside.token.record is reply.record.tokens[2] and window.chat.marked == (reply.id, 2)
     window.inspect_ctl.inspect_token(reply, 5)
     assert view.row == len(prompt) + 5
     # the conversation goes on: the attention in front shows all of it again, not that reply's map

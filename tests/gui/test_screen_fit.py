@@ -148,3 +148,23 @@ def test_a_flowing_row_keeps_what_follows_its_stretch_at_the_right_edge_with_hid
     box.resize(left.sizeHint().width() + 10, 80)
     qtbot.waitUntil(lambda: right.y() > left.y())
     assert right.x() == 0
+
+
+
+def test_a_maximized_window_is_left_maximized(qtbot):
+    """A window restored maximized is the platform's to place: fitting it (here against the
+    smaller laptop screen, as a window moved there would be) must not resize it out of that state.
+    (On Windows a maximized frame overhangs its screen a little, so fitting always would.)"""
+    from playground.ui.screen_fit import fit_to_screen
+
+    w, small = QWidget(), QWidget()
+    qtbot.addWidget(w)
+    qtbot.addWidget(small)
+    small.setScreen(laptop("laptop-1280x800"))
+    w.resize(1800, 1000)  # the offscreen platform keeps a maximized window's size as it was
+    w.showMaximized()
+    qtbot.waitExposed(w)
+    size = w.size()
+    assert w.isMaximized() and size.width() > 1280
+    fit_to_screen(w, like=small)
+    assert w.isMaximized() and w.size() == size
