@@ -473,3 +473,22 @@ def test_decode_one_equals_a_one_token_forward(pair):
             m.decode_one(2**32 + 1, 24)  # would wrap to a valid id as int32
         with pytest.raises(ValueError, match="longer than the context"):
             m.decode_one(1, m.config.max_seq_len)
+
+
+def test_prompt_attention_runs_natively_only_where_that_is_the_faster(pair, monkeypatch):
+    """The prefill path's attention goes to the native kernels on AVX-512 (attend_prompt, faster than
+    PyTorch's SDPA) and stays on SDPA on the other variants (AVX2's attend on one thread made a
+    512-token prompt 40% slower)."""
+    from playground.model import fast
+
+    m = pair[0].model
+    if not m.use_native:
+        pytest.skip("no native kernels")
+    for variant, routed in [("avx2", False), ("neon", False), ("portable", False), ("avx512", True)]:
+        lib = type("Kernels", (), {"variant": variant})()
+        monkeypatch.setattr(native, "library", lambda *a, lib=lib, **k: lib)
+        m._route_attention()
+        assert all((layer.attention.kernels is lib) == routed for layer in m.layers), variant
+        assert variant in fast.PROMPT_ATTENTION_VARIANTS or not routed
+    monkeypatch.undo()
+    m._route_attention()  # back to the real library's choice
