@@ -187,41 +187,33 @@ def sample(logits: torch.Tensor, history: list[int], p: SamplingParams, gen: tor
     for stage in p.order:
         if small is not None:
             changed = small.run(stage, p, history)
-            if track and changed:
-                now, count = small.alive(watch)
-                if stage not in ("penalties", "temperature"):
-                    gone = [t for t in watch if t in alive and t not in now]
-                    if gone:
-                        removed[stage] = gone
-                    survivors.append((stage, count))
-                alive = now
-            continue
-        before_x, before_ids = x, ids
-        if stage == "penalties":
-            x = apply_penalties(x, history, p, ids)
-        elif stage == "top_k":
-            if 0 < p.top_k < x.numel():
-                if (ids is None and x is raw and p.top_k <= SMALL and len(sc.vals) > p.top_k
-                        and sc.vals[p.top_k] < sc.vals[p.top_k - 1]):
-                    # no tie at the boundary: the survivors are the top k, in the order of their ids
-                    small = Candidates.of(sorted(zip(sc.ids[: p.top_k], sc.vals[: p.top_k])))
-                else:
-                    kth = torch.topk(x, p.top_k).values[-1]
-                    keep = (x >= kth).nonzero().flatten()  # ties at the boundary stay
-                    ids = keep if ids is None else ids[keep]
-                    x = x[keep]
-                    if ids.numel() <= SMALL:
-                        small = Candidates(ids.tolist(), x.tolist())
-        elif stage == "top_p":
-            x = top_p_filter(x, p.top_p)
-        elif stage == "min_p":
-            x = min_p_filter(x, p.min_p)
-        elif stage == "typical_p":
-            x = typical_filter(x, p.typical_p)
-        elif stage == "temperature" and not p.greedy:
-            x = x / p.temperature
-        if track and (small is not None or x is not before_x or ids is not before_ids):
-            # a stage that changed nothing removed nothing
+        else:
+            before_x, before_ids = x, ids
+            if stage == "penalties":
+                x = apply_penalties(x, history, p, ids)
+            elif stage == "top_k":
+                if 0 < p.top_k < x.numel():
+                    if (ids is None and x is raw and p.top_k <= SMALL and len(sc.vals) > p.top_k
+                            and sc.vals[p.top_k] < sc.vals[p.top_k - 1]):
+                        # no tie at the boundary: the survivors are the top k, in the order of their ids
+                        small = Candidates.of(sorted(zip(sc.ids[: p.top_k], sc.vals[: p.top_k])))
+                    else:
+                        kth = torch.topk(x, p.top_k).values[-1]
+                        keep = (x >= kth).nonzero().flatten()  # ties at the boundary stay
+                        ids = keep if ids is None else ids[keep]
+                        x = x[keep]
+                        if ids.numel() <= SMALL:
+                            small = Candidates(ids.tolist(), x.tolist())
+            elif stage == "top_p":
+                x = top_p_filter(x, p.top_p)
+            elif stage == "min_p":
+                x = min_p_filter(x, p.min_p)
+            elif stage == "typical_p":
+                x = typical_filter(x, p.typical_p)
+            elif stage == "temperature" and not p.greedy:
+                x = x / p.temperature
+            changed = small is not None or x is not before_x or ids is not before_ids
+        if track and changed:  # a stage that changed nothing removed nothing
             now, count = small.alive(watch) if small is not None else _alive(watch, ids, x)
             if stage not in ("penalties", "temperature"):
                 gone = [t for t in watch if t in alive and t not in now]

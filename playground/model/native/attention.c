@@ -9,35 +9,10 @@
 
 #include "attention.h"
 
-/* one head's attention with soft-capped scores (Gemma 2): s → c·tanh(s/c) before the softmax */
-static void attend_softcap(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale,
-                           float cap, float *sc, float *out) {
-    float mx = -INFINITY;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *k = K + (size_t)s * hd;
-        float dot = 0.f;
-        for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
-        sc[s] = cap * tanhf(dot * scale / cap);
-        if (sc[s] > mx) mx = sc[s];
-    }
-    float sum = 0.f;
-    for (int s = 0; s < n; s++) {
-        sc[s] = expf(sc[s] - mx);
-        sum += sc[s];
-    }
-    for (int i = 0; i < hd; i++) out[i] = 0.f;
-    const float inv = 1.0f / sum;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *v = V + (size_t)s * hd;
-        const float p = sc[s] * inv;
-        for (int i = 0; i < hd; i++) out[i] += p * bf16_to_f32(v[i]);
-    }
-}
-
 void pg_attend_head(const pg_kernels *K, const float *q, const uint16_t *Kc, const uint16_t *Vc, int n, int hd,
                     float scale, float softcap, float *sc, float *out) {
     if (softcap > 0.f)
-        attend_softcap(q, Kc, Vc, n, hd, scale, softcap, sc, out);
+        pg_attend_scalar(q, Kc, Vc, n, hd, scale, softcap, sc, out); /* s → c·tanh(s/c) (Gemma 2) */
     else
         K->attend(q, Kc, Vc, n, hd, scale, sc, out);
 }

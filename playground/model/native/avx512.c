@@ -300,33 +300,20 @@ PG_INLINE __m512 exp_neg512(__m512 x) {
     return _mm512_scalef_ps(p, n);
 }
 
-/* One head of size 16·NV over keys 0..n-1: scores and their exponentials 16 keys at a time, the
- * output in registers (head size 64 at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
-PG_INLINE void attend_vec(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
-                          float *out, const int NV) {
-    const int hd = 16 * NV;
+/* scores of query q (head 16·NV) against key row kr, as a 16-lane partial sum (attend_vec's order) */
+PG_INLINE __m512 score16(const float *q, const uint16_t *kr, const int NV) {
+    __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
+    for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
+    return a;
+}
+
+/* e^(sc - max) in place over n scores; returns their sum */
+PG_INLINE float exp_scores(float *sc, int n) {
     __m512 mxv = _mm512_set1_ps(-INFINITY);
     int s = 0;
-    for (; s + 16 <= n; s += 16) {
-        __m512 acc[16];
-        for (int k = 0; k < 16; k++) {
-            const uint16_t *kr = K + (size_t)(s + k) * hd;
-            __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
-            for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
-            acc[k] = a;
-        }
-        const __m512 d = _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(scale));
-        _mm512_storeu_ps(sc + s, d);
-        mxv = _mm512_max_ps(mxv, d);
-    }
+    for (; s + 16 <= n; s += 16) mxv = _mm512_max_ps(mxv, _mm512_loadu_ps(sc + s));
     float mx = _mm512_reduce_max_ps(mxv);
-    for (; s < n; s++) {
-        const uint16_t *kr = K + (size_t)s * hd;
-        __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
-        for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
-        sc[s] = _mm512_reduce_add_ps(a) * scale;
-        mx = sc[s] > mx ? sc[s] : mx;
-    }
+    for (; s < n; s++) mx = sc[s] > mx ? sc[s] : mx;
     __m512 sumv = _mm512_setzero_ps();
     const __m512 mv = _mm512_set1_ps(mx);
     for (s = 0; s + 16 <= n; s += 16) {
@@ -339,6 +326,22 @@ PG_INLINE void attend_vec(const float *q, const uint16_t *K, const uint16_t *V, 
         sc[s] = expf(sc[s] - mx);
         sum += sc[s];
     }
+    return sum;
+}
+
+/* One head of size 16·NV over keys 0..n-1: scores and their exponentials 16 keys at a time, the
+ * output in registers (head size 64 at 1,800 tokens of context: 4.4 → ~3 ms of a token's attention). */
+PG_INLINE void attend_vec(const float *q, const uint16_t *K, const uint16_t *V, int n, float scale, float *sc,
+                          float *out, const int NV) {
+    const int hd = 16 * NV;
+    int s = 0;
+    for (; s + 16 <= n; s += 16) {
+        __m512 acc[16];
+        for (int k = 0; k < 16; k++) acc[k] = score16(q, K + (size_t)(s + k) * hd, NV);
+        _mm512_storeu_ps(sc + s, _mm512_mul_ps(sum16x16(acc), _mm512_set1_ps(scale)));
+    }
+    for (; s < n; s++) sc[s] = _mm512_reduce_add_ps(score16(q, K + (size_t)s * hd, NV)) * scale;
+    const float sum = exp_scores(sc, n);
     __m512 o[16];
     for (int j = 0; j < NV; j++) o[j] = _mm512_setzero_ps();
     for (s = 0; s < n; s++) {
@@ -394,34 +397,6 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     }
 }
 
-/* scores of query q (head 16·NV) against key row kr, as a 16-lane partial sum (attend_vec's order) */
-PG_INLINE __m512 score16(const float *q, const uint16_t *kr, const int NV) {
-    __m512 a = _mm512_mul_ps(bf16x16(kr), _mm512_loadu_ps(q));
-    for (int j = 1; j < NV; j++) a = _mm512_fmadd_ps(bf16x16(kr + 16 * j), _mm512_loadu_ps(q + 16 * j), a);
-    return a;
-}
-
-/* e^(sc - max) in place over n scores; returns their sum */
-PG_INLINE float exp_scores(float *sc, int n) {
-    __m512 mxv = _mm512_set1_ps(-INFINITY);
-    int s = 0;
-    for (; s + 16 <= n; s += 16) mxv = _mm512_max_ps(mxv, _mm512_loadu_ps(sc + s));
-    float mx = _mm512_reduce_max_ps(mxv);
-    for (; s < n; s++) mx = sc[s] > mx ? sc[s] : mx;
-    __m512 sumv = _mm512_setzero_ps();
-    const __m512 mv = _mm512_set1_ps(mx);
-    for (s = 0; s + 16 <= n; s += 16) {
-        const __m512 e = exp_neg512(_mm512_sub_ps(_mm512_loadu_ps(sc + s), mv));
-        _mm512_storeu_ps(sc + s, e);
-        sumv = _mm512_add_ps(sumv, e);
-    }
-    float sum = _mm512_reduce_add_ps(sumv);
-    for (; s < n; s++) {
-        sc[s] = expf(sc[s] - mx);
-        sum += sc[s];
-    }
-    return sum;
-}
 
 /* Two queries of one head at consecutive positions: q0 over keys 0..n-1, q1 over keys 0..n. Each key's
  * and value's row is widened once for both (attend_vec widens it once per query: most of its work). */

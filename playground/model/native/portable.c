@@ -3,6 +3,7 @@
  * empty, and the reference the other variants are tested against (tests/unit/test_fast_path.py,
  * tests/native/kernel_check.c). One-token products stay in float32 here (no int8 rounding of x);
  * pg_ref_* below compute them the int8 way, for the checks only. */
+#include "attention.h"
 #include "blocks.h"
 
 /* ------------------------------------------------------------------ q4: w = d*q + m */
@@ -98,26 +99,7 @@ static void q8_rows(const pg_mat *w, int r, const float *x, int T, int ldx, floa
 /* ------------------------------------------------------------------ attention, one head */
 static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale, float *sc,
                    float *out) {
-    float mx = -INFINITY;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *k = K + (size_t)s * hd;
-        float dot = 0.f;
-        for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
-        sc[s] = dot * scale;
-        if (sc[s] > mx) mx = sc[s];
-    }
-    float sum = 0.f;
-    for (int s = 0; s < n; s++) {
-        sc[s] = expf(sc[s] - mx);
-        sum += sc[s];
-    }
-    for (int i = 0; i < hd; i++) out[i] = 0.f;
-    const float inv = 1.0f / sum;
-    for (int s = 0; s < n; s++) {
-        const uint16_t *v = V + (size_t)s * hd;
-        const float p = sc[s] * inv;
-        for (int i = 0; i < hd; i++) out[i] += p * bf16_to_f32(v[i]);
-    }
+    pg_attend_scalar(q, K, V, n, hd, scale, 0.f, sc, out);
 }
 
 /* ------------------------------------------------------------------ the gated MLP's activation */
