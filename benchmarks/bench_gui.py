@@ -210,7 +210,7 @@ def main() -> int:
               f"p99 {busy[min(len(busy) - 1, int(0.99 * len(busy)))]:.2f} ms, max {busy[-1]:.2f} ms ({len(busy)} repaints)")
     probed = "the 1 ms probe included" if not a.no_probe else "no probe"
     print(f"GUI thread busy while streaming (its CPU time over the reply's; {probed}): "
-          f"{100 * med(gui_cpu):.0f}% of a core")
+          f"{100 * med(gui_cpu):.1f}% of a core")
     ratio = med(window_speeds) / med(engine_speeds)
     print(f"decode speed: engine alone {med(engine_speeds):.1f} tok/s, in the window {med(window_speeds):.1f} tok/s, "
           f"ratio {ratio:.2f} (target ≥ 0.90)")

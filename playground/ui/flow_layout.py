@@ -16,13 +16,25 @@ class FlowLayout(QLayout):
         self._items: list[QLayoutItem] = []
         self._spacing = spacing
         self.stretch_after = -1  # items after this index sit at the right of the first line when they fit
+        # heights by width until the layout is invalidated: one layout pass asks a nested layout for
+        # its height many times (py-spy on bench_gui: 9% of the GUI thread while a reply streamed)
+        self._heights: dict[int, int] = {}
+        self._placed: QRect | None = None  # the rect the items were last moved into
+        self.placements = 0  # how many times the items were placed to answer a height (tests read it)
         self.setContentsMargins(QMargins(0, 0, 0, 0))
+
+    def invalidate(self) -> None:  # Qt calls it on every child's size change and each activation
+        self._heights.clear()
+        self._placed = None
+        super().invalidate()
 
     def addItem(self, item: QLayoutItem) -> None:  # noqa: N802 (Qt's name)
         self._items.append(item)
+        self.invalidate()
 
     def addStretch(self) -> None:  # noqa: N802 (as QBoxLayout's)
         self.stretch_after = len(self._items) - 1
+        self.invalidate()
 
     def count(self) -> int:
         return len(self._items)
@@ -31,6 +43,7 @@ class FlowLayout(QLayout):
         return self._items[index] if 0 <= index < len(self._items) else None
 
     def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802
+        self.invalidate()
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
     def expandingDirections(self) -> Qt.Orientation:  # noqa: N802
@@ -40,11 +53,17 @@ class FlowLayout(QLayout):
         return True
 
     def heightForWidth(self, width: int) -> int:  # noqa: N802
-        return self._place(QRect(0, 0, width, 0), move=False)
+        h = self._heights.get(width)
+        if h is None:
+            self.placements += 1
+            h = self._heights[width] = self._place(QRect(0, 0, width, 0), move=False)
+        return h
 
     def setGeometry(self, rect: QRect) -> None:  # noqa: N802
         super().setGeometry(rect)
-        self._place(rect, move=True)
+        if rect != self._placed:  # (a message that grows sets its header's same rect every frame)
+            self._place(rect, move=True)
+            self._placed = QRect(rect)
 
     def sizeHint(self) -> QSize:  # noqa: N802
         w = sum(i.sizeHint().width() for i in self._visible()) + self._spacing * max(0, len(self._visible()) - 1)

@@ -146,8 +146,11 @@ class GrowingText(QWidget):
     """Rich text that changes every frame, shown read-only (no selection, no links: it is the part
     of a reply still being written, and moves to a `ChunkedRichText` once it settles).
 
-    One `QTextDocument`, laid out only when its text or its width changes; every size question is
-    answered from that layout."""
+    One `QTextDocument`, laid out only when its text or its width changes. Its height is fixed to
+    that layout's rather than answered per width: a layout pass asks a height-for-width widget for
+    its height at the column's minimum width too (for the minimum size), and bench_gui's frames laid
+    the tail out at three widths each (354, 214 and 200 px) and back, a fifth of the GUI thread's
+    time. A new width (the pane resized) lays it out again and sets the height the pass after."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -160,10 +163,8 @@ class GrowingText(QWidget):
         self.doc.setDefaultTextOption(option)
         self.doc.setDefaultFont(self.font())
         self._width: int | None = None  # the width the document is laid out at (None: not laid out)
-        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
-        self.layouts = 0
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self.layouts = 0  # how many times the document was laid out for a new width (tests read it)
 
     def text(self) -> str:
         return self._html
@@ -172,9 +173,8 @@ class GrowingText(QWidget):
         if html == self._html:
             return
         self._html = html
-        self.doc.setHtml(html)
-        self._width = None
-        self.updateGeometry()
+        self.doc.setHtml(html)  # laid out at the width it had: setting that width again would lay it out twice
+        self._fit()
         self.update()
 
     def _laid_out(self, width: int) -> QTextDocument:
@@ -185,18 +185,23 @@ class GrowingText(QWidget):
             self.layouts += 1
         return self.doc
 
-    def hasHeightForWidth(self) -> bool:  # noqa: N802
-        return True
-
-    def heightForWidth(self, width: int) -> int:  # noqa: N802
-        return math.ceil(self._laid_out(width).size().height())
+    def _fit(self) -> None:
+        """The height the document takes at the width it is laid out at."""
+        height = math.ceil(self.doc.size().height()) if self._html else 0
+        if height != self.minimumHeight() or height != self.maximumHeight():
+            self.setFixedHeight(height)
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        width = self._width or (self.width() if self.width() > 1 else 400)
-        return QSize(width, self.heightForWidth(width))
+        return QSize(self._width or 400, self.minimumHeight())
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(0, 0)  # the height comes from heightForWidth; any width wraps
+        return QSize(0, self.minimumHeight())  # any width wraps
+
+    def resizeEvent(self, e) -> None:  # noqa: N802
+        if e.size().width() != self._width:
+            self._laid_out(e.size().width())
+            self._fit()
+        super().resizeEvent(e)
 
     def paintEvent(self, e) -> None:  # noqa: N802
         doc = self._laid_out(self.width())
@@ -210,6 +215,5 @@ class GrowingText(QWidget):
     def changeEvent(self, e: QEvent) -> None:  # noqa: N802
         if e.type() == QEvent.Type.FontChange:
             self.doc.setDefaultFont(self.font())
-            self._width = None
-            self.updateGeometry()
+            self._fit()
         super().changeEvent(e)

@@ -56,6 +56,22 @@ def test_reply_streams_token_by_token(window, qtbot):
     assert "tokens" in window.chat.widgets[reply.id].stats.text()
 
 
+def test_the_frame_timer_runs_only_while_a_reply_streams(window, qtbot):
+    """Idle, the window has no timer ticking (at 60 ticks a second it cost 1% of a core doing
+    nothing); a token starts it and the reply is painted by it; once nothing changes it stops."""
+    _use(window, qtbot, fake_loaded_model(TEXT))
+    qtbot.waitUntil(lambda: not window.frame.isActive())
+    painted = []
+    window.frame.timeout.connect(lambda: painted.append(window.frame.isActive()))
+    started = []
+    window.session.token_applied.connect(lambda reply, ev: started.append(window.frame.isActive()))
+    reply = _ask(window, qtbot)
+    assert started and all(started)  # running from the first token on
+    qtbot.waitUntil(lambda: not window.frame.isActive())  # stopped once nothing more changed
+    assert painted
+    assert window.chat.widgets[reply.id].body.text()
+
+
 def test_enter_sends_and_shift_enter_adds_a_line(window, qtbot):
     _use(window, qtbot, fake_loaded_model(TEXT))
     window.input.setFocus()

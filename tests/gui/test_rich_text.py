@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from playground.ui.markdown import to_html
 from playground.ui.rich_text import CHUNK_CHARS, ChunkedRichText, GrowingText, RichLabel
@@ -55,19 +55,47 @@ def test_growing_text_is_appended_to_the_last_chunk_and_earlier_chunks_stay_unto
 
 
 def test_the_growing_tail_is_laid_out_once_per_change_and_as_tall_as_a_label(qtbot):
+    """The tail of a streaming reply, in a column as in the chat: each new text is laid out once, at
+    the width the tail has, and layout passes (which ask for the column's minimum size too) do not
+    lay it out again at other widths; its height is the document's, as a word-wrapped label's."""
+    box = QWidget()
+    qtbot.addWidget(box)
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
     tail = GrowingText()
-    qtbot.addWidget(tail)
+    column.addWidget(tail)
+    column.addStretch(1)
     label = QLabel()
     qtbot.addWidget(label)
     label.setWordWrap(True)
-    tail.setText(TABLE + CODE)
     label.setText(TABLE + CODE)
-    for _ in range(3):
-        height = tail.heightForWidth(320)
-        tail.sizeHint()
-        tail.minimumSizeHint()
+    tail.setText(TABLE + CODE)
+    box.resize(320, 900)
+    box.show()
+    qtbot.waitExposed(box)
+    qtbot.waitUntil(lambda: tail.width() == 320 and tail.height() > 0)
     assert tail.layouts == 1
-    assert abs(height - label.heightForWidth(320)) <= 2
-    tail.setText(TABLE + CODE + CODE)
-    assert tail.heightForWidth(320) > height and tail.layouts == 2
+    assert abs(tail.height() - label.heightForWidth(320)) <= 2
+    laid_out = []  # the document's layout reports each pass over it (setHtml's own included)
+    tail.doc.documentLayout().update.connect(lambda *_: laid_out.append(1))
+    height = tail.height()
+    tail.setText(TABLE + CODE + CODE)  # laid out here, at the width it has (320)
+    passes = len(laid_out)
+    assert passes >= 1
+    for _ in range(3):
+        column.activate()
+        box.minimumSizeHint()
+        column.totalMinimumSize()
+        box.heightForWidth(200)
+    qtbot.waitUntil(lambda: tail.height() > height)
+    assert tail.layouts == 1 and len(laid_out) == passes  # not again, at this width or another
     assert tail.text() == TABLE + CODE + CODE
+    words = "<p>" + "words that wrap " * 40 + "</p>"
+    label.setText(words)
+    tail.setText(words)
+    qtbot.waitUntil(lambda: abs(tail.height() - label.heightForWidth(320)) <= 2)
+    wide = tail.height()
+    box.resize(120, 900)
+    qtbot.waitUntil(lambda: tail.width() == 120)
+    qtbot.waitUntil(lambda: tail.height() > wide)
+    assert tail.layouts == 2  # a new width is laid out once

@@ -150,6 +150,39 @@ def test_a_flowing_row_keeps_what_follows_its_stretch_at_the_right_edge_with_hid
     assert right.x() == 0
 
 
+def test_a_flowing_row_places_its_items_once_per_width_until_one_of_them_changes(qtbot):
+    """A message's header row (nested in its column, as in the chat): a layout pass asks it for its
+    height at one width many times, and it places its items once; a button that grows or a hidden
+    one shown is measured again at the next pass, not answered from the old height."""
+    from PySide6.QtWidgets import QPushButton, QVBoxLayout
+
+    from playground.ui.flow_layout import FlowLayout
+
+    box = QWidget()
+    qtbot.addWidget(box)
+    column = QVBoxLayout(box)
+    row = FlowLayout()
+    column.addLayout(row)
+    buttons = [QPushButton(f"b{i}") for i in range(4)]
+    for b in buttons:
+        row.addWidget(b)
+    box.resize(400, 200)
+    box.show()
+    qtbot.waitExposed(box)
+    width = sum(b.sizeHint().width() for b in buttons) + 40  # all on one line
+    one_line = row.heightForWidth(width)
+    before = row.placements
+    assert [row.heightForWidth(width) for _ in range(5)] == [one_line] * 5 and row.placements == before
+    buttons[0].setText("a much longer label " * 3)  # wider than the row: the rest wrap below it
+    column.activate()
+    wrapped, before = row.heightForWidth(width), row.placements
+    assert wrapped > one_line and row.heightForWidth(width) == wrapped and row.placements == before
+    buttons[0].setText("b0")
+    buttons[1].setVisible(False)
+    column.activate()
+    assert row.heightForWidth(width) == one_line
+
+
 
 def test_a_maximized_window_is_left_maximized(qtbot):
     """A window restored maximized is the platform's to place: fitting it (here against the
