@@ -9,7 +9,7 @@ conversation nor a long reply costs more per frame (rich_text.py says why QLabel
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -29,6 +29,9 @@ from .rich_text import ChunkedRichText, GrowingText
 from .token_tint import mark_span, token_html
 
 _MARK = "\ue010"  # where the sampling parameters changed, inside a reply's text
+
+
+_LAYOUT_LEVELS = 12  # passes at most: label → chunks → message → column → scroll area, twice if the scroll bar appears
 
 
 def is_dark() -> bool:
@@ -273,6 +276,12 @@ class ChatView(QScrollArea):
         w = self.widgets.get(m.id)
         if w is not None:
             w.refresh()  # the range grows with it; _on_range_changed follows when following
+            # lay the change out now, from the label up to the scroll area, before anything paints:
+            # left to the event queue, a label that grew was painted at its old height (cut off)
+            # in a third of the frames while the column above it caught up, a level a pass
+            # (label → chunks → message → column → scroll area; each pass posts the next)
+            for _ in range(_LAYOUT_LEVELS):
+                QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
 
     def scroll_to_end(self) -> None:
         """Jump to the end and follow from there (a new conversation, a new reply)."""

@@ -74,3 +74,34 @@ def test_tokens_view_shows_every_boundary_and_keeps_the_parameter_mark(qtbot):
     assert all(x != y for x, y in zip(backgrounds, backgrounds[1:]))  # "The" | "sky": each edge shows
     mark = shown.index("⚙ temperature 0.7 → 1.5")  # kept, between " blue" and " because"
     assert shown.index('href="tok:3"') < mark < shown.index('href="tok:4"')
+
+
+def test_a_streaming_reply_is_laid_out_in_full_before_it_is_painted(qtbot):
+    """Each frame refreshes the growing reply and Qt paints what changed: by then every settled
+    label and the tail must already be as tall as their text (the column above a label that grew
+    used to catch up a level per event-loop pass, and a third of the labels painted were cut off)."""
+    from playground.records import ReplyRecord
+
+    section = ("## Part {n}\n\nA *short* explanation with `code`.\n\n```python\ndef mean(v):\n"
+               "    return sum(v) / len(v)\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n1. first\n   - nested\n2. second\n\n")
+    text = "".join(section.format(n=i) for i in range(3))
+    conv = Conversation()
+    q = conv.add("user", "Explain a mean.")
+    reply = conv.add("assistant", "", parent=q)
+    reply.record = ReplyRecord(model="test")
+    view = ChatView()
+    qtbot.addWidget(view)
+    view.resize(400, 3000)  # room for all of it: no scroll bar coming and going
+    view.set_conversation(conv)
+    view.show()
+    qtbot.waitExposed(view)
+    w = view.widgets[reply.id]
+    checked = 0
+    for end in range(60, len(text) + 60, 60):
+        reply.text = text[:end]
+        view.refresh(reply)  # the frame; no event processed after it before these checks
+        for label in [*w.body.chunks, w.tail]:
+            if label.isVisible() and label.text():
+                assert label.height() >= label.heightForWidth(label.width()) - 1, (end, label.text()[-60:])
+                checked += 1
+    assert checked > 10 and len(w.body.chunks) > 2
