@@ -138,6 +138,7 @@ class ChunkedRichText(QWidget):
         label = RichLabel()
         label.linkActivated.connect(self.linkActivated)
         self._layout.addWidget(label)
+        label.show()  # now, not in a later pass of the event loop (as a layout shows it): laid out with the rest
         self.chunks.append(label)
         self._texts.append("")
 

@@ -3,6 +3,7 @@ line and its text wraps, instead of running past the pane's right edge (or widen
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QPoint
 
 from playground.conversation import Conversation
@@ -76,10 +77,15 @@ def test_tokens_view_shows_every_boundary_and_keeps_the_parameter_mark(qtbot):
     assert shown.index('href="tok:3"') < mark < shown.index('href="tok:4"')
 
 
-def test_a_streaming_reply_is_laid_out_in_full_before_it_is_painted(qtbot):
+@pytest.mark.parametrize("height", [3000, 300])  # all of it in view; scrolling to follow it
+def test_a_streaming_reply_is_laid_out_in_full_before_it_is_painted(qtbot, height):
     """Each frame refreshes the growing reply and Qt paints what changed: by then every settled
-    label and the tail must already be as tall as their text (the column above a label that grew
-    used to catch up a level per event-loop pass, and a third of the labels painted were cut off)."""
+    label must be shown and as tall as its text. (The column above a label that grew caught up a
+    level per event-loop pass, and a new label was shown a pass late: a third of the labels
+    painted while a reply streamed were cut off.)"""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QApplication
+
     from playground.records import ReplyRecord
 
     section = ("## Part {n}\n\nA *short* explanation with `code`.\n\n```python\ndef mean(v):\n"
@@ -91,17 +97,33 @@ def test_a_streaming_reply_is_laid_out_in_full_before_it_is_painted(qtbot):
     reply.record = ReplyRecord(model="test")
     view = ChatView()
     qtbot.addWidget(view)
-    view.resize(400, 3000)  # room for all of it: no scroll bar coming and going
+    view.resize(400, height)
     view.set_conversation(conv)
     view.show()
     qtbot.waitExposed(view)
     w = view.widgets[reply.id]
-    checked = 0
-    for end in range(60, len(text) + 60, 60):
-        reply.text = text[:end]
-        view.refresh(reply)  # the frame; no event processed after it before these checks
-        for label in [*w.body.chunks, w.tail]:
-            if label.isVisible() and label.text():
-                assert label.height() >= label.heightForWidth(label.width()) - 1, (end, label.text()[-60:])
-                checked += 1
-    assert checked > 10 and len(w.body.chunks) > 2
+    painted, cut = [], []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, e):  # noqa: N802 (Qt's name)
+            if e.type() == QEvent.Type.Paint and obj in w.body.chunks:
+                painted.append(obj)
+                if obj.height() < obj.heightForWidth(obj.width()) - 1:
+                    cut.append(obj.text()[-60:])
+            return False
+
+    watcher = Paints()
+    QApplication.instance().installEventFilter(watcher)
+    try:
+        for end in range(60, len(text) + 60, 60):
+            reply.text = text[:end]
+            view.refresh(reply)  # the frame; then what Qt does after it, paint included
+            assert all(label.isVisible() for label in w.body.chunks if label.text())
+            for label in w.body.chunks:
+                if label.text():
+                    assert label.height() >= label.heightForWidth(label.width()) - 1, (end, label.text()[-60:])
+            QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(watcher)
+    assert len(w.body.chunks) > 2 and len(painted) > 5
+    assert not cut
