@@ -62,6 +62,14 @@ class RichLabel(QLabel):
         return h
 
     def sizeHint(self) -> QSize:  # noqa: N802
+        """In a column: the column's width, and the height there (the height the column's layout
+        asks for next). QLabel's own hint lays the text out twice for a width of its choosing, and
+        the layout then asked the label's height at that width too: three layouts of a label each
+        time a block settled into it, where one is needed."""
+        column = self.parentWidget()
+        if column is not None and column.width() > 1 and column.testAttribute(Qt.WidgetAttribute.WA_Resized):
+            width = column.contentsRect().width()
+            return QSize(width, self.heightForWidth(width))
         if self._hint is None:
             self.layouts += 1
             self._hint = super().sizeHint()

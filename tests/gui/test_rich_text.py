@@ -99,3 +99,23 @@ def test_the_growing_tail_is_laid_out_once_per_change_and_as_tall_as_a_label(qtb
     qtbot.waitUntil(lambda: tail.width() == 120)
     qtbot.waitUntil(lambda: tail.height() > wide)
     assert tail.layouts == 2  # a new width is laid out once
+
+
+def test_a_label_in_a_column_hints_the_column_width_and_is_laid_out_once_per_text(qtbot):
+    """A settled chunk's size hint is its column's width and the height there, so a text that
+    grows is laid out at that width and for its minimum size (the widest word) only: QLabel's own
+    hint laid it out again at a width of its choosing, and the layout asked the height there too."""
+    column = ChunkedRichText()
+    qtbot.addWidget(column)
+    column.resize(300, 400)
+    column.show()
+    qtbot.waitExposed(column)
+    column.setText(TABLE)
+    label = column.chunks[0]
+    column.layout().activate()
+    before = label.layouts
+    column.setText(TABLE + CODE)
+    hint = label.sizeHint()
+    column.layout().activate()
+    assert hint.width() == 300 and hint.height() == label.heightForWidth(300) <= label.height()
+    assert label.layouts == before + 2  # the height at 300, the minimum size
