@@ -23,7 +23,9 @@ class FlowLayout(QLayout):
         self.placements = 0  # how many times the items were placed to answer a height (tests read it)
         self.setContentsMargins(QMargins(0, 0, 0, 0))
 
-    def invalidate(self) -> None:  # Qt calls it on every child's size change and each activation
+    def invalidate(self) -> None:
+        """Qt calls it each time the layout above activates (a child that changes invalidates that
+        layout, not this one), so the heights kept never outlive a layout pass."""
         self._heights.clear()
         self._placed = None
         super().invalidate()

@@ -5,13 +5,12 @@ token inspector, attention, the logit lens, the prompt, the architecture). Layou
 Every chat action goes to the `ChatSession` (session/, no Qt), which the window is handed; the
 session reports back through its hooks, on the GUI thread. The history sidebar, the model chooser
 and the inspector have their own small controllers. Tokens are applied to the reply at once by the
-session, but the screen is refreshed by a frame timer, so a fast model never floods the event
+session, but the screen is refreshed by a frame clock (frame_clock.py), so a fast model never floods the event
 loop with repaints.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 from ..conversation import Message
 from ..session import ChatSession
 from .chat_view import ChatView, is_dark
+from .frame_clock import FrameClock
 from .history_controller import HistoryController
 from .history_panel import HistoryPanel
 from .input_box import InputBox
@@ -51,14 +51,6 @@ if TYPE_CHECKING:  # the window is handed an Engine; it never imports the worker
     from ..engine.model_info import ModelInfo
     from ..engine.worker import Engine
 
-FRAME_MS = 16  # the shortest frame
-# and the longest: on 2 cores bench_gui's Markdown reply costs ~5 ms a frame (refresh, layout, paint),
-# and at 100 ms (10 repaints a second) the GUI thread took 8.5% of a core and the window decoded at
-# 0.87–0.89 of the engine's speed; at 150 (~7 a second) 6.0–6.8% and 0.91–0.94 (no probe, 3 sets each)
-MAX_FRAME_MS = 150
-# a frame's period is this many times what it costs the GUI thread (a bounded share of a core: on a
-# machine with as many cores as the engine has threads, the engine waits for every millisecond of it)
-FRAME_BUDGET = 40
 CHAT_SHARE = 0.32  # of the width, for the chat beside the workspace: 410 px at 1280, 614 at 1920
 CHAT_MIN_PX = 380
 STATUS_SECONDS = 10  # a status message expires after this long unless it says otherwise
@@ -106,14 +98,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Playground")
         self.resize(1280, 800)
         self.model: ModelInfo | None = None
-        self._dirty: set[int] = set()  # ids of replies whose text changed since the last frame
         self._build()
         self._wire()
-        self._frame_cpu: float | None = None  # the GUI thread's CPU time when the last frame began
-        self._frame_cost_ms = 0.0  # what a frame costs it, averaged
-        self.frame = QTimer(self)  # runs only while something is to be shown (idle, it cost 1% of a core)
-        self.frame.setInterval(FRAME_MS)
-        self.frame.timeout.connect(self._paint_frame)
+        self.clock = FrameClock(self, self._show_changes)  # repaints a streaming reply, a frame at a time
         QTimer.singleShot(0, lambda: warm_up(is_dark()))  # the first code block shown would pay for it
         recent = session.history.list()
         if recent:
@@ -249,7 +236,7 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         s = self.session
         s.reply_started.connect(self._on_reply_started)
-        s.token_applied.connect(self._mark_dirty)
+        s.token_applied.connect(lambda reply, ev: self.clock.mark(reply.id))
         s.reply_finished.connect(self._on_reply_finished)
         s.replay_finished.connect(self._on_replay_finished)
         s.notice.connect(self.statusBar().showMessage)
@@ -398,7 +385,7 @@ class MainWindow(QMainWindow):
         self.update_buttons()
 
     def _on_reply_finished(self, reply: Message) -> None:
-        self._dirty.discard(reply.id)
+        self.clock.discard(reply.id)
         self.chat.refresh(reply)
         self.history_ctl.refresh()
         self.update_buttons()
@@ -423,35 +410,10 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, self.tr("History not saved"),
                                 self.tr("{error}\n\nThe conversation stays on screen; export it to keep a copy.").format(error=e))
 
-    def _mark_dirty(self, reply, _event=None) -> None:
-        self._dirty.add(reply.id)
-        if not self.frame.isActive():  # the first token after a pause is shown at once
-            self.frame.start(FRAME_MS)
-
-    def _paint_frame(self) -> None:
-        """At most one repaint per frame, whatever the token rate. The frame stretches to forty
-        times what a frame costs the GUI thread (16 to 100 ms), so showing a reply takes a small,
-        bounded share of a core, whatever the machine: on one with as many cores as the engine has
-        threads, every millisecond the GUI thread runs is one the engine waits (measured: at 60
-        repaints a second the worker decoded 30% slower). A frame's cost is all the GUI thread's CPU
-        time from its start to the next tick: the refresh, then Qt's layout and paint of what
-        changed, and the tokens taken in between. (Timing up to a zero timer after the refresh
-        missed the paint, which Qt may do later: bench_gui's frames, measured that way at ~2 ms,
-        cost ~7, and the window ran at 12 repaints a second instead of 10.)"""
-        cpu = time.thread_time()
-        if self._frame_cpu is not None:
-            cost_ms = (cpu - self._frame_cpu) * 1000
-            self._frame_cost_ms = 0.7 * self._frame_cost_ms + 0.3 * cost_ms  # (smooths a coarse clock too)
-            self.frame.setInterval(int(min(MAX_FRAME_MS, max(FRAME_MS, FRAME_BUDGET * self._frame_cost_ms))))
-            self._frame_cpu = None
-        if not self._dirty:
-            self.frame.stop()  # until the next token
-            return
-        self._frame_cpu = cpu
+    def _show_changes(self, ids: set[int]) -> None:
         for reply in self.session.pending:
-            if reply.id in self._dirty:
+            if reply.id in ids:
                 self.chat.refresh(reply)
-        self._dirty.clear()
 
     # -- bits ---------------------------------------------------------------------------------------
     def update_buttons(self) -> None:
@@ -486,7 +448,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/state", self.saveState())
         if not self.inside.isVisible():  # the chat layout is the one worth restoring
             self.settings.setValue("window/splitter", self.splitter.saveState())
-        self.frame.stop()
+        self.clock.timer.stop()
         self.engine.shutdown()
         if self.studio_engine is not None:
             self.studio_engine.shutdown()

@@ -56,20 +56,44 @@ def test_reply_streams_token_by_token(window, qtbot):
     assert "tokens" in window.chat.widgets[reply.id].stats.text()
 
 
-def test_the_frame_timer_runs_only_while_a_reply_streams(window, qtbot):
+def test_the_frame_clock_runs_only_while_replies_stream(window, qtbot):
     """Idle, the window has no timer ticking (at 60 ticks a second it cost 1% of a core doing
-    nothing); a token starts it and the reply is painted by it; once nothing changes it stops."""
+    nothing); a token starts it; once nothing changes it stops, and the next reply starts it
+    again. (The fake model may finish before the first frame: the reply's end shows it then.)"""
     _use(window, qtbot, fake_loaded_model(TEXT))
-    qtbot.waitUntil(lambda: not window.frame.isActive())
-    painted = []
-    window.frame.timeout.connect(lambda: painted.append(window.frame.isActive()))
-    started = []
-    window.session.token_applied.connect(lambda reply, ev: started.append(window.frame.isActive()))
-    reply = _ask(window, qtbot)
-    assert started and all(started)  # running from the first token on
-    qtbot.waitUntil(lambda: not window.frame.isActive())  # stopped once nothing more changed
-    assert painted
-    assert window.chat.widgets[reply.id].body.text()
+    timer = window.clock.timer
+    assert not timer.isActive()
+    for _ in range(2):  # a reply, then another (regenerated)
+        started = []
+
+        def seen(reply, ev, started=started):
+            started.append(timer.isActive())
+
+        window.session.token_applied.connect(seen)
+        reply = _ask(window, qtbot)
+        assert started and all(started)  # running from the first token on
+        qtbot.waitUntil(lambda: not timer.isActive())  # stopped once nothing more changed
+        window.session.token_applied.disconnect(seen)
+        assert window.chat.widgets[reply.id].body.text()
+
+
+def test_a_change_after_a_pause_waits_for_the_rest_of_the_frame(window):
+    """A model slower than the frame rate gets one repaint per frame, not one per token: a token
+    that comes soon after a frame is shown when that frame's period is over; one after a long
+    pause, at once."""
+    import time
+
+    clock = window.clock
+    clock.period_ms = 150  # what a costly frame allows
+    clock._last_frame = time.perf_counter()  # a frame just now
+    clock.mark(1)
+    assert clock.timer.isActive() and clock.timer.interval() > 100
+    clock.timer.stop()
+    clock._last_frame = time.perf_counter() - 1.0  # the last frame a second ago
+    clock.mark(2)
+    assert clock.timer.isActive() and clock.timer.interval() == 0
+    clock.timer.stop()
+    clock.dirty.clear()
 
 
 def test_enter_sends_and_shift_enter_adds_a_line(window, qtbot):
