@@ -303,10 +303,12 @@ class ChatSession:
         self._end(sink)
 
     def _end(self, sink: _ReplySink) -> None:
-        self.writer.touch(sink.conv, sink.reply, final=True)
         if sink in self._active:
             self._active.remove(sink)
-        self.reply_finished.emit(sink.reply)
+        try:
+            self.reply_finished.emit(sink.reply)
+        finally:
+            self.writer.touch(sink.conv, sink.reply, final=True)
 
     def _write(self, fn, *args):
         """A history write; on failure `store_failed` says so and the conversation stays in memory."""

@@ -163,3 +163,20 @@ def test_a_damaged_record_is_quarantined(tmp_path):
     assert "unreadable record" in fresh.problems[0]
     with pytest.raises(StoreError, match="not a Playground"):
         fresh.import_json({"format": "something else"})
+
+
+@pytest.mark.parametrize("n_tokens", [0, 1, 64, 65, 300])
+def test_a_record_written_a_slice_of_tokens_at_a_time_is_the_same_json(n_tokens):
+    """The history writer serializes a record's tokens in slices (letting the window's thread run
+    between them); what it stores reads back as the whole record's JSON, field for field."""
+    from playground.conversation import Message
+    from playground.storage.exchange import record_json
+
+    full = _full_record()
+    rec = ReplyRecord(**{f.name: getattr(full, f.name) for f in fields(ReplyRecord) if f.name != "tokens"})
+    rec.tokens = [TokenRecord(**{**{f.name: getattr(full.tokens[0], f.name) for f in fields(TokenRecord)},
+                                 "index": i, "token_id": i, "text": f"t{i} \"q\"\n"}) for i in range(n_tokens)]
+    msg = Message(role="assistant", record=rec)
+    stored = json.loads(record_json(msg))
+    assert stored == json.loads(json.dumps(rec.to_dict()))
+    assert ReplyRecord.from_dict(stored).to_dict() == rec.to_dict()
