@@ -2,6 +2,7 @@
  * Compiled with -mavx2 -mfma -mf16c for this file only (CMakeLists.txt), run only where
  * dispatch.c finds them. Float tiles 8 lanes wide; one-token products as int8 with
  * VPMADDUBSW + VPMADDWD; bfloat16 dequantization; attention 8 values a step. */
+#include "attention.h"
 #include "kernels.h"
 
 #if defined(PG_X86)
@@ -170,18 +171,17 @@ PG_INLINE __m256 bf16x8(const uint16_t *p) {
 
 static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale, float *sc,
                    float *out) {
-    const int vec = hd % 8 == 0;
+    if (hd % 8) {  /* a head size the vectors do not divide: one value at a time */
+        pg_attend_scalar(q, K, V, n, hd, scale, 0.f, sc, out);
+        return;
+    }
     float mx = -INFINITY;
     for (int s = 0; s < n; s++) {
         const uint16_t *k = K + (size_t)s * hd;
         float dot = 0.f;
-        if (vec) {
-            __m256 acc = _mm256_setzero_ps();
-            for (int i = 0; i < hd; i += 8) acc = _mm256_fmadd_ps(bf16x8(k + i), _mm256_loadu_ps(q + i), acc);
-            dot = hsum8(acc);
-        } else {
-            for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
-        }
+        __m256 acc = _mm256_setzero_ps();
+        for (int i = 0; i < hd; i += 8) acc = _mm256_fmadd_ps(bf16x8(k + i), _mm256_loadu_ps(q + i), acc);
+        dot = hsum8(acc);
         sc[s] = dot * scale;
         if (sc[s] > mx) mx = sc[s];
     }
@@ -195,13 +195,9 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     for (int s = 0; s < n; s++) {
         const uint16_t *v = V + (size_t)s * hd;
         const float a = sc[s] * inv;
-        if (vec) {
-            const __m256 av = _mm256_set1_ps(a);
-            for (int i = 0; i < hd; i += 8)
-                _mm256_storeu_ps(out + i, _mm256_fmadd_ps(av, bf16x8(v + i), _mm256_loadu_ps(out + i)));
-        } else {
-            for (int i = 0; i < hd; i++) out[i] += a * bf16_to_f32(v[i]);
-        }
+        const __m256 av = _mm256_set1_ps(a);
+        for (int i = 0; i < hd; i += 8)
+            _mm256_storeu_ps(out + i, _mm256_fmadd_ps(av, bf16x8(v + i), _mm256_loadu_ps(out + i)));
     }
 }
 

@@ -2,6 +2,7 @@
  * this file (CMakeLists.txt) and run only where dispatch.c finds the CPU and the OS support them.
  * Float tiles 16 lanes wide; one-token products as int8 with VPDPBUSD; bfloat16 dequantization;
  * attention for head sizes 64, 128 and 256 with 16 keys' scores summed at once. */
+#include "attention.h"
 #include "kernels.h"
 
 #if defined(PG_X86)
@@ -362,18 +363,17 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     case 256: attend_vec(q, K, V, n, scale, sc, out, 16); return;
     default: break;
     }
-    const int vec = hd % 16 == 0;
+    if (hd % 16) {  /* a head size the vectors do not divide: one value at a time */
+        pg_attend_scalar(q, K, V, n, hd, scale, 0.f, sc, out);
+        return;
+    }
     float mx = -INFINITY;
     for (int s = 0; s < n; s++) {
         const uint16_t *k = K + (size_t)s * hd;
         float dot = 0.f;
-        if (vec) {
-            __m512 acc = _mm512_setzero_ps();
-            for (int i = 0; i < hd; i += 16) acc = _mm512_fmadd_ps(bf16x16(k + i), _mm512_loadu_ps(q + i), acc);
-            dot = _mm512_reduce_add_ps(acc);
-        } else {
-            for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
-        }
+        __m512 acc = _mm512_setzero_ps();
+        for (int i = 0; i < hd; i += 16) acc = _mm512_fmadd_ps(bf16x16(k + i), _mm512_loadu_ps(q + i), acc);
+        dot = _mm512_reduce_add_ps(acc);
         sc[s] = dot * scale;
         if (sc[s] > mx) mx = sc[s];
     }
@@ -387,13 +387,9 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     for (int s = 0; s < n; s++) {
         const uint16_t *v = V + (size_t)s * hd;
         const float a = sc[s] * inv;
-        if (vec) {
-            const __m512 av = _mm512_set1_ps(a);
-            for (int i = 0; i < hd; i += 16)
-                _mm512_storeu_ps(out + i, _mm512_fmadd_ps(av, bf16x16(v + i), _mm512_loadu_ps(out + i)));
-        } else {
-            for (int i = 0; i < hd; i++) out[i] += a * bf16_to_f32(v[i]);
-        }
+        const __m512 av = _mm512_set1_ps(a);
+        for (int i = 0; i < hd; i += 16)
+            _mm512_storeu_ps(out + i, _mm512_fmadd_ps(av, bf16x16(v + i), _mm512_loadu_ps(out + i)));
     }
 }
 

@@ -3,6 +3,7 @@
  * (table pg_kernels_neon_dotprod: Apple Silicon, Graviton 2+, Snapdragon X, Raspberry Pi 5),
  * which dispatch.c picks where the CPU has them. Float tiles 4 lanes wide; one-token products
  * as int8 (SDOT, or SMULL + SADALP without it); bfloat16 dequantization; attention. */
+#include "attention.h"
 #include "kernels.h"
 
 #if defined(PG_ARM)
@@ -181,21 +182,20 @@ PG_INLINE float32x4_t bf16x4(const uint16_t *p) { return vreinterpretq_f32_u32(v
 
 static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, int hd, float scale, float *sc,
                    float *out) {
-    const int vec = hd % 8 == 0;
+    if (hd % 8) {  /* a head size the vectors do not divide: one value at a time */
+        pg_attend_scalar(q, K, V, n, hd, scale, 0.f, sc, out);
+        return;
+    }
     float mx = -INFINITY;
     for (int s = 0; s < n; s++) {
         const uint16_t *k = K + (size_t)s * hd;
         float dot = 0.f;
-        if (vec) {
-            float32x4_t a0 = vdupq_n_f32(0.f), a1 = vdupq_n_f32(0.f);
-            for (int i = 0; i < hd; i += 8) {
-                a0 = vfmaq_f32(a0, bf16x4(k + i), vld1q_f32(q + i));
-                a1 = vfmaq_f32(a1, bf16x4(k + i + 4), vld1q_f32(q + i + 4));
-            }
-            dot = vaddvq_f32(vaddq_f32(a0, a1));
-        } else {
-            for (int i = 0; i < hd; i++) dot += bf16_to_f32(k[i]) * q[i];
+        float32x4_t a0 = vdupq_n_f32(0.f), a1 = vdupq_n_f32(0.f);
+        for (int i = 0; i < hd; i += 8) {
+            a0 = vfmaq_f32(a0, bf16x4(k + i), vld1q_f32(q + i));
+            a1 = vfmaq_f32(a1, bf16x4(k + i + 4), vld1q_f32(q + i + 4));
         }
+        dot = vaddvq_f32(vaddq_f32(a0, a1));
         sc[s] = dot * scale;
         if (sc[s] > mx) mx = sc[s];
     }
@@ -209,11 +209,7 @@ static void attend(const float *q, const uint16_t *K, const uint16_t *V, int n, 
     for (int s = 0; s < n; s++) {
         const uint16_t *v = V + (size_t)s * hd;
         const float a = sc[s] * inv;
-        if (vec) {
-            for (int i = 0; i < hd; i += 4) vst1q_f32(out + i, vfmaq_n_f32(vld1q_f32(out + i), bf16x4(v + i), a));
-        } else {
-            for (int i = 0; i < hd; i++) out[i] += a * bf16_to_f32(v[i]);
-        }
+        for (int i = 0; i < hd; i += 4) vst1q_f32(out + i, vfmaq_n_f32(vld1q_f32(out + i), bf16x4(v + i), a));
     }
 }
 
